@@ -1,0 +1,1 @@
+"""The ``eagle`` command line: thin subcommands over the library."""

@@ -1,0 +1,32 @@
+"""``eagle arch show``: every representation and fact of one architecture."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from eagle import spaces
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("arch", help="inspect one architecture")
+    asub = p.add_subparsers(dest="arch_command", metavar="ACTION")
+    asub.required = True
+    show = asub.add_parser("show", help="print every representation of an arch (arch_str, NB201 index or vector)")
+    show.add_argument("arch", help="NB201 arch_str, NB201 index (0..15624) or vector like '(3,3,4,1,3,1)'")
+    show.add_argument("--space", default="nasbench201", choices=spaces.names())
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.set_defaults(func=cmd_show)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    info = spaces.get(args.space).describe(args.arch)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if isinstance(value, int) and not isinstance(value, bool) and key.startswith(("params", "macs")):
+            value = f"{value:,}"
+        print(f"{key:<{width}}  {value}")
+    return 0

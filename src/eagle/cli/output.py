@@ -1,0 +1,44 @@
+"""Writing output files safely: a failed or interrupted write never leaves a half file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from eagle.errors import EagleError
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise EagleError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise EagleError(f"cannot write {path}: {exc.strerror or exc}; nothing was written") from exc
+        raise
+
+
+def atomic_write_text(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Text-mode :func:`atomic_write` (UTF-8)."""
+    import io
+
+    def wrapped(raw: IO[bytes]) -> None:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()
+
+    atomic_write(path, wrapped)

@@ -1,0 +1,1 @@
+"""Seed-compatible import paths (``from eagle.models.nasbench201 import utils``)."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("EAGLE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} not found (set EAGLE_SHARED_DATA to the shared/data folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nb201_table() -> list[dict[str, str]]:
+    """The shared NB201 architecture table, in NB201 index order."""
+    with shared_path("nasbench201", "architectures.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
