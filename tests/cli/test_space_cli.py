@@ -84,7 +84,7 @@ def test_errors_go_to_stderr_without_traceback(tmp_path):
 
 
 def test_full_disk_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
-    import eagle.cli.output
+    import eagle.fileio
 
     out = tmp_path / "t.csv"
     out.write_text("previous content")
@@ -92,7 +92,7 @@ def test_full_disk_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
     def disk_full(_fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(eagle.cli.output.os, "fsync", disk_full)
+    monkeypatch.setattr(eagle.fileio.os, "fsync", disk_full)
     assert main(["space", "export", "nasbench201", "--output", str(out)]) == 2
     assert "No space left on device; nothing was written" in capsys.readouterr().err
     assert out.read_text() == "previous content"

@@ -11,7 +11,7 @@ from eagle import __version__
 from eagle.errors import EagleError
 
 # Each module exposes ``register(subparsers)``; the handler is stored as ``func`` on the args.
-_SUBCOMMAND_MODULES = ("eagle.cli.space", "eagle.cli.arch", "eagle.cli.demo")
+_SUBCOMMAND_MODULES = ("eagle.cli.space", "eagle.cli.arch", "eagle.cli.dataset", "eagle.cli.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.func(args) or 0)
     except EagleError as exc:

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 from eagle import spaces
-from eagle.cli.output import atomic_write_text
+from eagle.fileio import atomic_write_text
 
 EXPORT_COLUMNS = (
     "nb201_index",

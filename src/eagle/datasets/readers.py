@@ -1,0 +1,200 @@
+"""Readers for latency/accuracy files users already have; each returns values by NB201 index.
+
+Every reader validates the whole file before returning: a bad entry raises
+:class:`eagle.errors.EagleError` naming it, and nothing is half-imported.
+Pickles are read with :mod:`eagle.datasets.safe_pickle`, never plain ``pickle.load``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eagle.datasets.safe_pickle import safe_load
+from eagle.errors import EagleError, InvalidArchError
+from eagle.spaces.nasbench201.arch import NUM_ARCHS, check_vector, resolve, vector_to_index
+from eagle.spaces.nasbench201.space import NASBench201
+
+FORMATS = ("eagle", "help", "hwnasbench", "csv")
+HWNASBENCH_METRICS = {
+    "edgegpu_latency": ("latency", "ms"),
+    "raspi4_latency": ("latency", "ms"),
+    "edgetpu_latency": ("latency", "ms"),
+    "pixel3_latency": ("latency", "ms"),
+    "eyeriss_latency": ("latency", "ms"),
+    "fpga_latency": ("latency", "ms"),
+    "edgegpu_energy": ("energy", "mJ"),
+    "eyeriss_energy": ("energy", "mJ"),
+    "fpga_energy": ("energy", "mJ"),
+}
+HWNASBENCH_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+def _number(value: Any, where: str, metric: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise EagleError(f"{where}: value {value!r} is not a number")
+    v = float(value)
+    if not math.isfinite(v):
+        raise EagleError(f"{where}: value {v} is not finite (NaN or inf); remove the entry or fix its value")
+    if v < 0:
+        raise EagleError(f"{where}: value {v} is negative; a {metric} cannot be negative")
+    if metric == "latency" and v == 0:
+        raise EagleError(f"{where}: latency 0 is not a measurement; remove the entry or fix its value")
+    return v
+
+
+def values_from_pairs(pairs: Iterable[tuple[Any, Any]], source: str, metric: str) -> np.ndarray:
+    """Fill a by-index array from (arch, value) pairs; duplicates and bad entries are errors."""
+    values = np.full(NUM_ARCHS, np.nan)
+    count = 0
+    for arch, value in pairs:
+        try:
+            idx = vector_to_index(resolve(arch))
+        except InvalidArchError as exc:
+            raise EagleError(f"{source}: entry {arch!r}: {exc}") from None
+        if not math.isnan(values[idx]):
+            raise EagleError(f"{source}: architecture {arch!r} (NB201 index {idx}) appears more than once")
+        values[idx] = _number(value, f"{source}: entry {arch!r}", metric)
+        count += 1
+    if count == 0:
+        raise EagleError(f"{source} holds no entries")
+    return values
+
+
+def read_seed_pickle(path: str | Path, metric: str = "latency") -> np.ndarray:
+    """The seed's ``{arch_vector: value}`` pickle (latency in seconds)."""
+    data = safe_load(path)
+    if not isinstance(data, dict):
+        raise EagleError(
+            f"{path} holds a {type(data).__name__}, not the seed's dict {{arch_vector: value}}"
+            + ("; it looks like raw measurement results: use 'eagle measure stats'" if isinstance(data, list) else "")
+        )
+    for key in data:
+        if not isinstance(key, tuple):
+            raise EagleError(f"{path}: key {key!r} is not an arch_vector tuple of 6 op ids")
+        try:
+            check_vector(key)
+        except InvalidArchError as exc:
+            raise EagleError(f"{path}: key {key!r}: {exc}") from None
+    return values_from_pairs(data.items(), str(path), metric)
+
+
+def read_seed_raw_results(path: str | Path) -> list[tuple[tuple[int, ...], Any]]:
+    """The seed's raw ``results{N}.pickle``: a list of ``(arch_vector_list, value)``.
+
+    ``value`` is the nested list of timings (seconds), ``'invalid'``, or an error string.
+    """
+    data = safe_load(path)
+    if not isinstance(data, list):
+        raise EagleError(f"{path} holds a {type(data).__name__}, not the seed's raw list of (point, timings)")
+    out = []
+    for n, item in enumerate(data):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise EagleError(f"{path}: item {n} is not a (point, value) pair: {item!r}")
+        point, value = item
+        try:
+            vec = check_vector(point)
+        except InvalidArchError as exc:
+            raise EagleError(f"{path}: item {n}: {exc}") from None
+        if not isinstance(value, str):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in value):
+                raise EagleError(f"{path}: item {n} ({vec}): value must be a list of timing lists or a string")
+            for r in value:
+                for t in r:
+                    _number(t, f"{path}: item {n} ({vec})", "latency")
+        out.append((vec, value))
+    return out
+
+
+def read_help_pt(path: str | Path, *, drop_invalid: bool = True) -> np.ndarray:
+    """HELP's ``torch.save``d list of 15625 values (ms) by NB201 index, via ``weights_only=True``."""
+    import pickle
+
+    import torch
+
+    try:
+        data = torch.load(str(path), weights_only=True, map_location="cpu")
+    except FileNotFoundError:
+        raise EagleError(f"file not found: {path}") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EagleError(f"{path} is not a HELP latency file loadable with weights_only=True: {first}") from None
+    if isinstance(data, torch.Tensor):
+        data = data.tolist()
+    if not isinstance(data, (list, tuple)) or len(data) != NUM_ARCHS:
+        size = len(data) if isinstance(data, (list, tuple)) else type(data).__name__
+        raise EagleError(f"{path}: a HELP file is a list of {NUM_ARCHS} values by NB201 index, got {size}")
+    valid = NASBench201().valid_mask()
+    pairs = ((i, v) for i, v in enumerate(data) if valid[i] or not drop_invalid)
+    return values_from_pairs(pairs, str(path), "latency")
+
+
+def read_hwnasbench(
+    path: str | Path, metric: str, dataset: str = "cifar10", *, drop_invalid: bool = True
+) -> np.ndarray:
+    """One metric of HW-NAS-Bench v1.0's pickle: ``data["nasbench201"][dataset][metric][index]``."""
+    if metric not in HWNASBENCH_METRICS:
+        raise EagleError(f"unknown HW-NAS-Bench metric {metric!r}; valid: {', '.join(HWNASBENCH_METRICS)}")
+    if dataset not in HWNASBENCH_DATASETS:
+        raise EagleError(f"unknown HW-NAS-Bench dataset {dataset!r}; valid: {', '.join(HWNASBENCH_DATASETS)}")
+    data = safe_load(path)
+    try:
+        column = data["nasbench201"][dataset][metric]
+    except (KeyError, TypeError, IndexError):
+        raise EagleError(f"{path} is not HW-NAS-Bench v1.0: no ['nasbench201'][{dataset!r}][{metric!r}]") from None
+    if len(column) != NUM_ARCHS:
+        raise EagleError(f"{path}: {metric} has {len(column)} values, expected {NUM_ARCHS}")
+    valid = NASBench201().valid_mask()
+    pairs = ((i, v) for i, v in enumerate(column) if valid[i] or not drop_invalid)
+    return values_from_pairs(pairs, str(path), HWNASBENCH_METRICS[metric][0])
+
+
+def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[np.ndarray, str | None]:
+    """A CSV with an ``nb201_index``, ``arch_str`` or ``arch_vector`` column and one value column.
+
+    Returns (values, unit suffix found in the value column name or None), e.g. ``latency_ms``
+    gives ``"ms"``.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            fields = list(rows[0].keys()) if rows else []
+    except FileNotFoundError:
+        raise EagleError(f"file not found: {path}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
+    if not rows:
+        raise EagleError(f"{path} holds no rows")
+    key = next((k for k in ("nb201_index", "arch_str", "arch_vector") if k in fields), None)
+    if key is None:
+        raise EagleError(f"{path} needs a column nb201_index, arch_str or arch_vector; it has {', '.join(fields)}")
+    if column is None:
+        candidates = [f for f in fields if f.startswith(f"{metric}_") or f in (metric, "value")]
+        if len(candidates) != 1:
+            raise EagleError(
+                f"{path}: cannot tell which column holds the {metric}; name it with --column "
+                f"(columns: {', '.join(fields)})"
+            )
+        column = candidates[0]
+    elif column not in fields:
+        raise EagleError(f"{path} has no column {column!r}; columns: {', '.join(fields)}")
+    pairs = []
+    for line, row in enumerate(rows, start=2):
+        arch: Any = row[key]
+        if key == "nb201_index":
+            if not str(arch).strip().isdigit():
+                raise EagleError(f"{path}: line {line}: nb201_index {arch!r} is not a whole number")
+            arch = int(arch)
+        try:
+            value = float(row[column])
+        except (TypeError, ValueError):
+            raise EagleError(f"{path}: line {line}: {column} {row[column]!r} is not a number") from None
+        pairs.append((arch, value))
+    unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
+    return values_from_pairs(pairs, str(path), metric), unit

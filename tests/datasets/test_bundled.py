@@ -1,0 +1,117 @@
+"""Bundled datasets equal the upstream files they were converted from."""
+
+from __future__ import annotations
+
+import csv
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import eagle.datasets as D
+from eagle.datasets import catalog
+from eagle.errors import EagleError, UnknownNameError
+from eagle.spaces import get
+from tests.conftest import shared_path
+
+SEED_DEVICES = [n for n in D.names() if not n.startswith(("help/", "nasbench201/"))]
+HELP_DEVICES = [n for n in D.names() if n.startswith("help/")]
+
+
+def test_catalogue_holds_every_source():
+    assert len(SEED_DEVICES) == 12
+    assert len(HELP_DEVICES) == 13
+    assert {
+        "nasbench201/cifar10-valid-accuracy",
+        "nasbench201/cifar100-valid-accuracy",
+        "nasbench201/imagenet16-120-valid-accuracy",
+        "nasbench201/params",
+    } <= set(D.names())
+    for name in D.names():
+        meta = D.metadata(name)
+        for field in ("metric", "unit", "source", "licence", "citation", "sha256", "num_archs"):
+            assert meta.get(field) not in (None, ""), (name, field)
+
+
+@pytest.mark.parametrize("name", SEED_DEVICES)
+def test_seed_dataset_round_trips_to_the_original_pickle(name):
+    with shared_path("eagle", f"{name}.pickle").open("rb") as fh:
+        original = pickle.load(fh)  # trusted reference file shipped with the project
+    ours = D.load(name).to_seed_dict()
+    assert ours == original
+    assert all(type(k) is tuple and all(type(x) is int for x in k) for k in ours)
+
+
+@pytest.mark.parametrize("name", HELP_DEVICES)
+def test_help_dataset_equals_upstream_on_valid_archs(name):
+    upstream = torch.load(shared_path("help", f"{name[5:]}.pt"), weights_only=True)
+    ds = D.load(name)
+    valid = get("nasbench201").valid_mask()
+    np.testing.assert_array_equal(ds.by_index()[valid], np.asarray(upstream, dtype=np.float64)[valid])
+    assert np.isnan(ds.by_index()[~valid]).all()
+    assert ds.unit == "ms"
+    seed = ds.to_seed_dict()
+    vec = get("nasbench201").vector(1)
+    assert seed[vec] == pytest.approx(upstream[1] / 1000)
+
+
+def test_accuracy_datasets_equal_the_nb201_table(nb201_table):
+    for column, name in [
+        ("cifar10_valid_acc", "nasbench201/cifar10-valid-accuracy"),
+        ("cifar100_valid_acc", "nasbench201/cifar100-valid-accuracy"),
+        ("imagenet16_120_valid_acc", "nasbench201/imagenet16-120-valid-accuracy"),
+    ]:
+        values = D.load(name).by_index()
+        assert values.tolist() == [float(r[column]) for r in nb201_table]
+
+
+def test_by_index_units_and_pandas():
+    ds = D.load("help/pixel3")
+    np.testing.assert_allclose(ds.by_index("s") * 1000, ds.by_index())
+    frame = ds.to_pandas()
+    assert list(frame.columns) == ["nb201_index", "arch_str", "arch_vector", "latency_ms"]
+    assert len(frame) == 15284
+    with pytest.raises(EagleError, match="unknown unit 'parsec'"):
+        ds.by_index("parsec")
+    assert D.load("desktop-cpu-core-i7-7820x-fp32").value_column == "latency_s"
+    assert D.load("nasbench201/cifar100-valid-accuracy").value_column == "accuracy_pct"
+
+
+def test_values_are_read_only():
+    ds = D.load("help/pixel3")
+    with pytest.raises(ValueError):
+        ds.values[0] = 1.0
+
+
+def test_unknown_name_suggests_close_names():
+    with pytest.raises(UnknownNameError, match="help/pixel3"):
+        D.load("help/pixel33")
+
+
+def test_damaged_bundled_data_is_detected(monkeypatch):
+    name = "help/pixel3"
+    meta = dict(catalog.bundled_catalog()[name])
+    meta["sha256"] = "0" * 64
+    monkeypatch.setitem(catalog.bundled_catalog(), name, meta)
+    with pytest.raises(EagleError, match="sha256"):
+        D.load(name)
+
+
+def test_bundled_data_is_compact():
+    from importlib import resources
+
+    folder = resources.files("eagle.datasets").joinpath("data")
+    total = sum(f.stat().st_size for f in folder.iterdir() if f.name.endswith(".npz"))  # type: ignore[attr-defined]
+    assert total < 5_000_000
+
+
+def test_csv_has_every_row(nb201_table, tmp_path):
+    del nb201_table
+    out = tmp_path / "x.csv"
+    from eagle.datasets.writers import export
+
+    assert export(D.load("mobile-cpu-snapdragon-450-contex-a53-int8"), "csv", out) == 15252
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 15252 and "latency_s" in rows[0]
