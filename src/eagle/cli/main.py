@@ -11,7 +11,7 @@ from eagle import __version__
 from eagle.errors import EagleError
 
 # Each module exposes ``register(subparsers)``; the handler is stored as ``func`` on the args.
-_SUBCOMMAND_MODULES = ("eagle.cli.space", "eagle.cli.arch", "eagle.cli.dataset", "eagle.cli.demo")
+_SUBCOMMAND_MODULES = ("eagle.cli.space", "eagle.cli.arch", "eagle.cli.dataset", "eagle.cli.measure", "eagle.cli.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from eagle.cli.measure import rewrite_argv
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(rewrite_argv(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:

@@ -1,0 +1,172 @@
+"""``eagle measure``: run a measurement sweep; ``eagle measure export|combine|stats|normalise``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from eagle import runtimes
+from eagle.errors import EagleError
+
+TOOLS = ("export", "combine", "stats", "normalise", "runs")
+log = logging.getLogger("eagle")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "measure",
+        help="measure NB201 archs on a device (also: measure export|combine|stats|normalise|runs)",
+        description="Measure NB201 architectures on a device. Tools: 'eagle measure export|combine|stats|"
+        "normalise|runs --help'.",
+    )
+    add_sweep_arguments(p)
+    p.set_defaults(func=cmd_measure)
+
+    exp = sub.add_parser("measure-export", help=argparse.SUPPRESS)
+    exp.add_argument("--db", required=True, type=Path)
+    exp.add_argument("--run", type=int, help="run id (default: the only/latest run)")
+    exp.add_argument("--format", required=True, choices=("pickle", "csv", "parquet"))
+    exp.add_argument("--output", "-o", required=True, type=Path)
+    exp.set_defaults(func=cmd_export)
+
+    runs = sub.add_parser("measure-runs", help=argparse.SUPPRESS)
+    runs.add_argument("--db", required=True, type=Path)
+    runs.set_defaults(func=cmd_runs)
+
+    comb = sub.add_parser("measure-combine", help=argparse.SUPPRESS)
+    comb.add_argument("files", nargs="+", type=Path, help="the seed's raw results{N}.pickle files")
+    comb.add_argument("--output", "-o", required=True, type=Path)
+    comb.set_defaults(func=cmd_combine)
+
+    st = sub.add_parser("measure-stats", help=argparse.SUPPRESS)
+    st.add_argument("file", type=Path, help="raw results (combined) pickle")
+    st.add_argument("--output", "-o", required=True, type=Path)
+    st.set_defaults(func=cmd_stats)
+
+    norm = sub.add_parser("measure-normalise", help=argparse.SUPPRESS)
+    norm.add_argument("file", type=Path, help="a seed-format {arch_vector: value} pickle")
+    norm.add_argument("--by", default="max", help="'max' or a number to divide every value by (e.g. 100)")
+    norm.add_argument("--output", "-o", required=True, type=Path)
+    norm.set_defaults(func=cmd_normalise)
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    """``measure export ...`` -> ``measure-export ...`` (argparse cannot mix both forms)."""
+    if len(argv) >= 2 and argv[0] == "measure" and argv[1] in TOOLS:
+        return [f"measure-{argv[1]}", *argv[2:]]
+    return argv
+
+
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
+    p.add_argument("--runtime", default="onnxruntime", choices=runtimes.names())
+    p.add_argument("--device", default="local", help="local (default) or ssh://user@host:port")
+    p.add_argument("--archs", default="valid", help="all | valid | N (random valid, by --seed) | FILE")
+    p.add_argument("--cfg", type=Path, help="the seed's measurement YAML (device.target_args, model)")
+    p.add_argument("--db", type=Path, default=Path("eagle-results.sqlite"), help="results store (SQLite)")
+    p.add_argument("--seed", type=int, default=0, help="arch sampling and weight seed")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--precision", help="fp32 (default), bf16/fp16 for openvino, int8 for litert, fp16 torch cuda")
+    p.add_argument("--runtime-device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per NB201 class")
+    p.add_argument("--warmup", type=int)
+    p.add_argument("--runs", type=int)
+    p.add_argument("--avg-between", type=int)
+    p.add_argument("--interval", type=float, help="seconds between rounds")
+    p.add_argument("--min-round", type=float, help="minimum seconds per round")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per model before it is killed")
+    p.add_argument("--pin", help="CPU cores for the worker, e.g. '1' or '0,1'")
+    p.add_argument("--limit", type=int, help="stop after measuring N more archs")
+    p.add_argument("--retry-failed", action="store_true", help="measure failed/timed-out archs again")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None = None) -> Any:
+    from eagle.measure.config import sweep_config
+
+    return sweep_config(args, yaml_cfg)
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from eagle.measure.config import load_yaml
+    from eagle.measure.runner import run_sweep
+
+    cfg = sweep_config_from_args(args, load_yaml(args.cfg) if args.cfg else None)
+    try:
+        summary = run_sweep(cfg, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("\neagle: interrupted; everything measured so far is stored. Run the same command to resume.")
+        return 130
+    print(
+        f"run {summary.run_id} in {cfg.db}: {summary.requested} archs requested, {summary.to_measure} to measure "
+        f"({'one per NB201 class' if cfg.dedupe else 'no dedupe'}); measured now {summary.measured_now}, "
+        f"before {summary.already_done}; ok {summary.ok}, failed {summary.failed}; {summary.wall_s:.1f} s; "
+        + ("complete" if summary.complete else "incomplete: run the same command to continue")
+    )
+    return 0
+
+
+def _pick_run(store: Any, run_id: int | None) -> Any:
+    runs = store.runs()
+    if not runs:
+        raise EagleError(f"{store.path} holds no runs")
+    if run_id is None:
+        return runs[-1]
+    return store.run(run_id)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from eagle.measure.export import export_run
+    from eagle.store import ResultStore
+
+    if not args.db.exists():
+        raise EagleError(f"results store {args.db} does not exist")
+    with ResultStore(args.db) as store:
+        run = _pick_run(store, args.run)
+        n = export_run(store, run.id, args.format, args.output)
+    print(f"wrote {n} archs of run {run.id} to {args.output} ({args.format})")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from eagle.store import ResultStore
+
+    if not args.db.exists():
+        raise EagleError(f"results store {args.db} does not exist")
+    with ResultStore(args.db) as store:
+        for run in store.runs():
+            rows = store.measurements(run.id)
+            ok = sum(r["status"] == "ok" for r in rows)
+            print(
+                f"run {run.id}: {run.runtime} {run.row['runtime_version']} on {run.device}, "
+                f"archs={run.row['archs_spec']}, "
+                f"dedupe={run.dedupe}, status={run.status}, measured {len(rows)} (ok {ok})"
+            )
+    return 0
+
+
+def cmd_combine(args: argparse.Namespace) -> int:
+    from eagle.measure.seedtools import combine
+
+    n = combine(args.files, args.output)
+    print(f"combined {n} entries from {len(args.files)} files into {args.output}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from eagle.measure.seedtools import stats_file
+
+    n, skipped = stats_file(args.file, args.output)
+    print(f"wrote {n} latencies (seconds) to {args.output}; skipped {skipped} invalid/failed entries")
+    return 0
+
+
+def cmd_normalise(args: argparse.Namespace) -> int:
+    from eagle.measure.seedtools import normalise
+
+    factor = normalise(args.file, args.output, args.by)
+    print(f"divided every value by {factor:g}; wrote {args.output}")
+    return 0

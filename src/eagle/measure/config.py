@@ -1,0 +1,110 @@
+"""Sweep configuration from the seed's YAML and/or command-line options (options win)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from eagle.errors import EagleError
+from eagle.measure.protocol import Protocol
+from eagle.measure.runner import SweepConfig
+from eagle.measure.worker import ModelConfig
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise EagleError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise EagleError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise EagleError(f"{path}: expected a mapping with 'device' and 'model' keys")
+    return data
+
+
+def model_config_from_yaml(model: dict[str, Any], seed: int) -> ModelConfig:
+    """The seed's ``model:`` block: cells_count, stacks_count, input_size, data_format, num_classes."""
+    fmt = str(model.get("data_format", "channels_first"))
+    if fmt not in ("channels_last", "channels_first"):
+        raise EagleError(f"model.data_format must be channels_last or channels_first, got {fmt!r}")
+    size = model.get("input_size", [1, 3, 32, 32] if fmt == "channels_first" else [1, 32, 32, 3])
+    if not isinstance(size, (list, tuple)) or len(size) != 4:
+        raise EagleError(f"model.input_size must be [batch, H, W, C] or [batch, C, H, W], got {size!r}")
+    if fmt == "channels_last":
+        batch, h, w, c = size
+    else:
+        batch, c, h, w = size
+    if int(c) != 3:
+        raise EagleError(f"model.input_size has {c} channels; NB201 networks take 3")
+    return ModelConfig(
+        num_classes=int(model.get("num_classes", 10)),
+        cells_count=int(model.get("cells_count", 5)),
+        stacks_count=int(model.get("stacks_count", 3)),
+        input_size=(int(h), int(w)),
+        batch_size=int(batch),
+        channels_last=fmt == "channels_last",
+        seed=seed,
+    )
+
+
+def device_from_yaml(device: dict[str, Any]) -> str:
+    addr = device.get("device_addr")
+    if not addr or str(addr) in ("localhost", "127.0.0.1", "local"):
+        return "local"
+    user = device.get("device_user")
+    port = device.get("device_port", 22)
+    return f"ssh://{user + '@' if user else ''}{addr}:{port}"
+
+
+def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> SweepConfig:
+    yaml_cfg = yaml_cfg or {}
+    dev = yaml_cfg.get("device") or {}
+    target = dev.get("target_args") or {}
+    extra = yaml_cfg.get("eagle") or {}
+    overrides = {
+        k: v
+        for k, v in {
+            "warmup": args.warmup,
+            "runs": args.runs,
+            "avg_between": args.avg_between,
+            "interval_s": args.interval,
+            "min_round_s": args.min_round,
+        }.items()
+        if v is not None
+    }
+    protocol = Protocol.from_target_args({**target, **extra.get("protocol", {})}, **overrides)
+    model = model_config_from_yaml(yaml_cfg["model"], args.seed) if "model" in yaml_cfg else ModelConfig(seed=args.seed)
+    if args.batch_size:
+        model = ModelConfig(**{**model.__dict__, "batch_size": args.batch_size})
+    runtime_device = args.runtime_device or (str(target.get("device")) if target.get("device") else None)
+    if runtime_device == "gpu":
+        runtime_device = "cuda"
+    runtime_kwargs: dict[str, Any] = {"threads": args.threads}
+    if args.precision:
+        runtime_kwargs["precision"] = args.precision
+    if runtime_device:
+        runtime_kwargs["device"] = runtime_device
+    device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
+    pin = tuple(int(c) for c in args.pin.split(",")) if args.pin else None
+    if args.timeout <= 0:
+        raise EagleError("--timeout must be positive")
+    return SweepConfig(
+        runtime=getattr(args, "runtime", None) or extra.get("runtime", "onnxruntime"),
+        runtime_kwargs=runtime_kwargs,
+        device=device,
+        protocol=protocol,
+        model=model,
+        archs=str(args.archs),
+        seed=args.seed,
+        dedupe=not args.no_dedupe,
+        timeout_s=args.timeout,
+        cpu_affinity=pin,
+        db=args.db,
+        limit=args.limit,
+        retry_failed=args.retry_failed,
+        order=getattr(args, "order", "index"),
+    )

@@ -1,0 +1,55 @@
+"""Exporting a measurement run: the seed's pickle ``{arch_vector: seconds}``, CSV, Parquet."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from eagle.errors import EagleError
+from eagle.fileio import atomic_write, atomic_write_text
+from eagle.spaces.nasbench201.space import NASBench201
+from eagle.store import ResultStore
+
+
+def run_rows(store: ResultStore, run_id: int) -> list[dict[str, Any]]:
+    """One row per requested arch that has a result (its class representative's when deduped)."""
+    space = NASBench201()
+    rows = []
+    for idx, res in sorted(store.results_by_arch(run_id).items()):
+        rows.append(
+            {
+                "nb201_index": idx,
+                "arch_str": space.arch_str(idx),
+                "arch_vector": str(space.vector(idx)),
+                "measured_index": res["nb201_index"],
+                "status": res["status"],
+                "latency_s": res["latency_s"],
+                "median_round_mean_s": res["median_round_mean_s"],
+                "min_s": res["min_s"],
+                "std_s": res["std_s"],
+                "error": (res["error"] or "").splitlines()[0] if res["error"] else None,
+            }
+        )
+    return rows
+
+
+def export_run(store: ResultStore, run_id: int, fmt: str, output: Path) -> int:
+    rows = run_rows(store, run_id)
+    if fmt == "pickle":
+        space = NASBench201()
+        data = {space.vector(r["nb201_index"]): float(r["latency_s"]) for r in rows if r["status"] == "ok"}
+        if not data:
+            raise EagleError(f"run {run_id} has no successful measurement to export")
+        atomic_write(Path(output), lambda fh: pickle.dump(data, fh, protocol=4))
+        return len(data)
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        atomic_write_text(Path(output), lambda fh: frame.to_csv(fh, index=False, lineterminator="\n"))
+    elif fmt == "parquet":
+        atomic_write(Path(output), lambda fh: frame.to_parquet(fh, index=False))
+    else:
+        raise EagleError(f"unknown format {fmt!r}")
+    return len(frame)

@@ -1,0 +1,200 @@
+"""A measurement sweep: which archs, on which device and runtime, into which store, resumably.
+
+The driver resolves the requested archs (deduplicated to one representative per NB201 class by
+default), opens or resumes the run in the results store, and feeds a long-lived worker one arch
+at a time. Each result is committed on arrival; a hung model is killed after ``timeout_s`` and
+recorded as ``timeout``; a crashed worker is restarted and the model recorded as ``error``.
+Re-running the same sweep resumes it: archs already stored are skipped, none is stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eagle import __version__
+from eagle.devices.workers import WorkerCrashed, WorkerTimeout, open_worker
+from eagle.measure.archs import select_archs
+from eagle.measure.protocol import Protocol
+from eagle.measure.worker import ModelConfig, WorkerConfig
+from eagle.spaces.nasbench201.space import NASBench201
+from eagle.store import ResultStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepConfig:
+    runtime: str = "onnxruntime"
+    runtime_kwargs: dict[str, Any] = field(default_factory=lambda: {"threads": 1})
+    device: str = "local"
+    protocol: Protocol = field(default_factory=Protocol)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    archs: str = "valid"
+    seed: int = 0
+    dedupe: bool = True
+    timeout_s: float = 300.0
+    cpu_affinity: tuple[int, ...] | None = None
+    db: Path = Path("eagle-results.sqlite")
+    limit: int | None = None
+    retry_failed: bool = False
+    space: str = "nasbench201"
+    #: "index" (NB201 index order) or "seed" (the seed's enumeration: first edge fastest)
+    order: str = "index"
+
+
+@dataclass
+class SweepSummary:
+    run_id: int
+    requested: int
+    to_measure: int
+    measured_now: int
+    already_done: int
+    ok: int
+    failed: int
+    wall_s: float
+    complete: bool
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def plan(cfg: SweepConfig) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """(requested indices, (requested, measured) pairs, indices to measure in order)."""
+    space = NASBench201()
+    requested = select_archs(cfg.archs, cfg.seed)
+    if cfg.order == "seed":
+        requested = sorted(requested, key=space.code)
+    pairs = []
+    for idx in requested:
+        measured = space.index(space.representative(idx)) if cfg.dedupe else idx
+        pairs.append((idx, measured))
+    to_measure = list(dict.fromkeys(m for _, m in pairs))
+    return requested, pairs, to_measure
+
+
+def run_key(cfg: SweepConfig, runtime_desc: dict[str, Any], device_desc: dict[str, Any]) -> str:
+    """Identity of a sweep: the same command on the same device resumes the same run."""
+    ident = {
+        "space": cfg.space,
+        "runtime": runtime_desc,
+        "device": {k: device_desc.get(k) for k in ("target", "hostname", "cpu_model")},
+        "protocol": cfg.protocol.to_dict(),
+        "model": cfg.model.to_dict(),
+        "archs": cfg.archs if not Path(cfg.archs).is_file() else f"file:{_file_digest(Path(cfg.archs))}",
+        "seed": cfg.seed,
+        "dedupe": cfg.dedupe,
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
+    """Measure ``cfg``'s archs, resuming a previous identical sweep; see the module docstring."""
+    from eagle import runtimes
+
+    started = time.perf_counter()
+    space = NASBench201()
+    requested, pairs, to_measure = plan(cfg)
+    runtimes.create(cfg.runtime, **cfg.runtime_kwargs)  # validates options before a worker starts
+    worker_cfg = WorkerConfig(cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity)
+    with ResultStore(cfg.db) as store, open_worker(cfg.device, worker_cfg) as worker:
+        device_desc = worker.identity()
+        runtime_desc = worker.runtime_description()
+        key = run_key(cfg, runtime_desc, device_desc)
+        run, created = store.get_or_create_run(
+            key,
+            {
+                "space": cfg.space,
+                "runtime": cfg.runtime,
+                "runtime_version": runtime_desc.get("version"),
+                "runtime_json": json.dumps(runtime_desc, sort_keys=True),
+                "device": cfg.device,
+                "device_json": json.dumps(device_desc, sort_keys=True),
+                "protocol_json": json.dumps(cfg.protocol.to_dict(), sort_keys=True),
+                "model_json": json.dumps(cfg.model.to_dict(), sort_keys=True),
+                "archs_spec": cfg.archs,
+                "seed": cfg.seed,
+                "dedupe": int(cfg.dedupe),
+                "eagle_version": __version__,
+                "git_rev": git_revision(),
+                "started_at": time.time(),
+            },
+        )
+        log.info("%s run %d in %s", "started" if created else "resuming", run.id, cfg.db)
+        store.add_run_archs(run.id, pairs)
+        if cfg.retry_failed:
+            n = store.delete_measurements(run.id, ("error", "timeout"))
+            log.info("retrying %d failed archs", n)
+        done = store.measured_indices(run.id)
+        pending = [i for i in to_measure if i not in done]
+        already_done = len(to_measure) - len(pending)
+        if cfg.limit is not None:
+            pending = pending[: cfg.limit]
+        store.set_run_status(run.id, "running")
+        measured_now = 0
+        bar = _progress_bar(len(to_measure), already_done, cfg, progress)
+        valid = space.valid_mask()
+        try:
+            for idx in pending:
+                if not valid[idx]:
+                    result: dict[str, Any] = {"status": "invalid", "error": "disconnected cell: not measured"}
+                else:
+                    try:
+                        result = worker.measure(idx, cfg.timeout_s)
+                    except WorkerTimeout:
+                        result = {"status": "timeout", "error": f"no result within {cfg.timeout_s:g} s; worker killed"}
+                    except WorkerCrashed as exc:
+                        result = {"status": "error", "error": f"worker crashed: {exc}"}
+                store.add_measurement(run.id, idx, result)
+                measured_now += 1
+                if bar is not None:
+                    bar.update(1)
+                    if result.get("latency_s") is not None:
+                        bar.set_postfix_str(f"last {result['latency_s'] * 1e3:.3f} ms")
+        except KeyboardInterrupt:
+            store.set_run_status(run.id, "interrupted")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        remaining = [i for i in to_measure if i not in store.measured_indices(run.id)]
+        complete = not remaining
+        store.set_run_status(run.id, "complete" if complete else "partial", finished=complete)
+        rows = store.measurements(run.id)
+    ok = sum(r["status"] == "ok" for r in rows)
+    return SweepSummary(
+        run_id=run.id,
+        requested=len(requested),
+        to_measure=len(to_measure),
+        measured_now=measured_now,
+        already_done=already_done,
+        ok=ok,
+        failed=sum(r["status"] in ("error", "timeout") for r in rows),
+        wall_s=time.perf_counter() - started,
+        complete=complete,
+    )
+
+
+def _progress_bar(total: int, initial: int, cfg: SweepConfig, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="arch", desc=f"{cfg.runtime}@{cfg.device}", dynamic_ncols=True)

@@ -1,0 +1,246 @@
+"""Results store: SQLite (WAL), one transaction per measured architecture.
+
+Tables: ``runs`` (one row per measurement run: device identity, runtime and version, protocol,
+model config, eagle version, git revision, start/end), ``run_archs`` (the archs a run was asked
+for and the arch measured for each, which differs when classes are deduplicated) and
+``measurements`` (one row per measured arch: raw samples, summary, status, error, timings).
+
+Guarantees: a measurement row is written in its own committed transaction (``synchronous=FULL``)
+so a SIGKILL loses at most the model in flight; ``(run_id, nb201_index)`` is the primary key, so
+an arch is never stored twice. Safe for several processes (SQLite locking, ``busy_timeout``);
+a :class:`ResultStore` object itself is for one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eagle.errors import EagleError
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "error", "timeout", "invalid")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    run_key TEXT UNIQUE NOT NULL,
+    space TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    runtime_version TEXT,
+    runtime_json TEXT NOT NULL,
+    device TEXT NOT NULL,
+    device_json TEXT NOT NULL,
+    protocol_json TEXT NOT NULL,
+    model_json TEXT NOT NULL,
+    archs_spec TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    dedupe INTEGER NOT NULL,
+    eagle_version TEXT NOT NULL,
+    git_rev TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE IF NOT EXISTS run_archs (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    nb201_index INTEGER NOT NULL,
+    measure_index INTEGER NOT NULL,
+    PRIMARY KEY (run_id, nb201_index)
+);
+CREATE TABLE IF NOT EXISTS measurements (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    nb201_index INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'timeout', 'invalid')),
+    latency_s REAL,
+    median_round_mean_s REAL,
+    min_s REAL,
+    std_s REAL,
+    samples_json TEXT,
+    error TEXT,
+    build_s REAL,
+    convert_s REAL,
+    load_s REAL,
+    measure_s REAL,
+    worker_pid INTEGER,
+    measured_at REAL NOT NULL,
+    PRIMARY KEY (run_id, nb201_index)
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    run_key: str
+    runtime: str
+    device: str
+    dedupe: bool
+    status: str
+    row: dict[str, Any]
+
+
+class ResultStore:
+    """A results database at ``path`` (created on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            raise EagleError(f"cannot open results store {self.path}: folder {self.path.parent} does not exist")
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn.executescript(_SCHEMA)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError as exc:
+            raise EagleError(f"{self.path} is not an Eagle results store (SQLite said: {exc})") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+    def get_or_create_run(self, run_key: str, fields: dict[str, Any]) -> tuple[RunInfo, bool]:
+        """The run with ``run_key``; created from ``fields`` when absent. Returns (run, created)."""
+        row = self.conn.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
+        if row is not None:
+            return self._run(row), False
+        cols = ["run_key", *fields]
+        self._write(
+            f"INSERT OR IGNORE INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [run_key, *fields.values()],
+        )
+        row = self.conn.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
+        return self._run(row), True
+
+    def runs(self) -> list[RunInfo]:
+        return [self._run(r) for r in self.conn.execute("SELECT * FROM runs ORDER BY id")]
+
+    def run(self, run_id: int) -> RunInfo:
+        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise EagleError(f"{self.path} has no run {run_id}; runs: {[r.id for r in self.runs()]}")
+        return self._run(row)
+
+    @staticmethod
+    def _run(row: sqlite3.Row) -> RunInfo:
+        d = dict(row)
+        return RunInfo(d["id"], d["run_key"], d["runtime"], d["device"], bool(d["dedupe"]), d["status"], d)
+
+    def set_run_status(self, run_id: int, status: str, *, finished: bool = False) -> None:
+        if finished:
+            self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))
+        else:
+            self._write("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+
+    def add_run_archs(self, run_id: int, pairs: Iterable[tuple[int, int]]) -> None:
+        """Record (requested index, measured index) pairs; existing ones are kept as they are."""
+        self._write_many(
+            "INSERT OR IGNORE INTO run_archs(run_id, nb201_index, measure_index) VALUES (?, ?, ?)",
+            [(run_id, int(a), int(m)) for a, m in pairs],
+        )
+
+    def run_archs(self, run_id: int) -> list[tuple[int, int]]:
+        rows = self.conn.execute(
+            "SELECT nb201_index, measure_index FROM run_archs WHERE run_id = ? ORDER BY nb201_index", (run_id,)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- measurements ---------------------------------------------------------------------------
+    def measured_indices(self, run_id: int) -> set[int]:
+        rows = self.conn.execute("SELECT nb201_index FROM measurements WHERE run_id = ?", (run_id,))
+        return {r[0] for r in rows}
+
+    def add_measurement(self, run_id: int, nb201_index: int, result: dict[str, Any]) -> bool:
+        """Store one arch's result in its own transaction; False when it was stored already."""
+        status = result.get("status")
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        samples = result.get("samples")
+        cur = self._write(
+            """INSERT OR IGNORE INTO measurements(run_id, nb201_index, status, latency_s, median_round_mean_s,
+                   min_s, std_s, samples_json, error, build_s, convert_s, load_s, measure_s, worker_pid, measured_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                run_id,
+                int(nb201_index),
+                status,
+                result.get("latency_s"),
+                result.get("median_round_mean_s"),
+                result.get("min_s"),
+                result.get("std_s"),
+                json.dumps(samples) if samples is not None else None,
+                result.get("error"),
+                result.get("build_s"),
+                result.get("convert_s"),
+                result.get("load_s"),
+                result.get("measure_s"),
+                result.get("worker_pid"),
+                time.time(),
+            ),
+        )
+        return cur.rowcount == 1
+
+    def delete_measurements(self, run_id: int, statuses: Sequence[str]) -> int:
+        """Forget failed results so a resume measures them again; returns how many."""
+        cur = self._write(
+            f"DELETE FROM measurements WHERE run_id = ? AND status IN ({', '.join('?' * len(statuses))})",
+            (run_id, *statuses),
+        )
+        return cur.rowcount
+
+    def measurements(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM measurements WHERE run_id = ? ORDER BY nb201_index", (run_id,))
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["samples"] = json.loads(d.pop("samples_json")) if d["samples_json"] is not None else None
+            out.append(d)
+        return out
+
+    def results_by_arch(self, run_id: int) -> dict[int, dict[str, Any]]:
+        """Every requested arch of the run with the result of the arch measured for it."""
+        by_measured = {m["nb201_index"]: m for m in self.measurements(run_id)}
+        return {a: by_measured[m] for a, m in self.run_archs(run_id) if m in by_measured}
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self.conn.execute(sql, params)
+                self.conn.execute("COMMIT")
+                return cur
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise EagleError(f"cannot write to results store {self.path}: {exc}") from None
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany(sql, rows)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise EagleError(f"cannot write to results store {self.path}: {exc}") from None

@@ -1,0 +1,78 @@
+"""Contract tests: every runtime converts, loads and runs an NB201 model and agrees with torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eagle import runtimes
+from eagle.errors import EagleError
+from eagle.spaces.nasbench201.builder import build_model
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def _runtime(name, **kwargs):
+    cls = runtimes.get(name)
+    if not cls.available():
+        pytest.skip(f"runtime {name} not installed here: {cls.unavailable_reason()}")
+    rt = cls(**kwargs)
+    rt.setup_process()
+    return rt
+
+
+@pytest.mark.parametrize("name", runtimes.names())
+def test_runtime_contract(name):
+    rt = _runtime(name)
+    model = build_model(ARCH, calibration_batch=4)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    run_once = rt.load(rt.convert(model, x), x)
+    out = run_once()
+    run_once()
+    assert rt.version()
+    desc = rt.describe()
+    assert desc["runtime"] == name and desc["threads"] == 1 and desc["precision"] == "fp32"
+    if name in ("onnxruntime", "openvino", "torch", "litert"):
+        with torch.no_grad():
+            ref = model(x).numpy()
+        got = out[0] if isinstance(out, list) else out
+        if name == "openvino":
+            got = next(iter(out.values()))
+        if name == "torch":
+            got = got.numpy()
+        if got is not None:
+            np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-3, atol=1e-3)
+
+
+def test_openvino_precision_is_explicit():
+    rt = _runtime("openvino")
+    from eagle.runtimes.openvino_runtime import _PRECISION_HINT
+
+    assert _PRECISION_HINT["fp32"] == "f32"
+    model = build_model(ARCH)
+    x = torch.randn(1, 3, 32, 32)
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        ov.Core().read_model(rt.convert(model, x), b""), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+    )
+    assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) in ("f32", "<Type: 'float32'>")
+
+
+def test_bad_options_are_clear_errors():
+    with pytest.raises(EagleError, match="does not support precision 'int4'"):
+        runtimes.create("onnxruntime", precision="int4")
+    with pytest.raises(EagleError, match="does not support device 'tpu'"):
+        runtimes.create("openvino", device="tpu")
+    with pytest.raises(EagleError, match="valid names"):
+        runtimes.get("tensorflow1")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_torch_cuda_runs_and_synchronises():
+    rt = _runtime("torch", device="cuda")
+    model = build_model(ARCH)
+    x = torch.randn(1, 3, 32, 32)
+    run_once = rt.load(rt.convert(model, x), x)
+    run_once()
