@@ -4,7 +4,9 @@ VENV := .venv
 PIP := $(VENV)/bin/python -m pip
 STAMP := $(VENV)/.eagle-installed
 
-.PHONY: setup demo test lint clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test test-deps lint clean
 
 setup: $(STAMP)
 
@@ -18,7 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/eagle demo --output-dir eagle-demo
 
-test: setup
+# The ssh-device tests start a real OpenSSH server on 127.0.0.1.
+test-deps:
+	@test -x /usr/sbin/sshd || command -v sshd >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssh-client >/dev/null; }
+
+test: setup test-deps
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup

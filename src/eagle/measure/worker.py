@@ -144,6 +144,20 @@ def config_from_json(d: dict[str, Any]) -> WorkerConfig:
     )
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent (driver, or the sshd session) goes away, so a hung
+    model on a remote host does not outlive a killed connection."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the driver still kills what it started locally
+        pass
+
+
 def stdio_main() -> None:
     """Worker over stdin/stdout JSON lines (used locally and through ssh).
 
@@ -157,6 +171,7 @@ def stdio_main() -> None:
     import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _die_with_parent()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
