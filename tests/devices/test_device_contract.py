@@ -69,7 +69,7 @@ def test_unknown_device_and_unreachable_host():
         worker_command("bluetooth://phone")
     cfg = WorkerConfig("null", {"threads": 1}, FAST, ModelConfig())
     with (
-        pytest.raises(EagleError, match="did not start|could not set up"),
+        pytest.raises(EagleError, match=r"did not start|could not set up"),
         open_worker("ssh://nobody@127.0.0.1:1?option=ConnectTimeout=2", cfg),
     ):
         pass
