@@ -40,3 +40,31 @@ def scatter(
     fig.tight_layout()
     atomic_write(Path(output), lambda fh: fig.savefig(fh, format="png"))
     plt.close(fig)
+
+
+def prediction_plot(pred: np.ndarray, true: np.ndarray, output: Path, *, title: str, unit: str = "s") -> None:
+    """Predicted vs measured (log axes) and a histogram of relative errors, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=110)
+    ax1.scatter(true, pred, s=4, alpha=0.4, linewidths=0)
+    lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+    ax1.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8, linestyle="--")
+    if (true > 0).all() and (pred > 0).all():
+        ax1.set_xscale("log")
+        ax1.set_yscale("log")
+    ax1.set_xlabel(f"measured [{unit}]")
+    ax1.set_ylabel(f"predicted [{unit}]")
+    err = (pred - true) / true * 100
+    ax2.hist(np.clip(err, -50, 50), bins=60, color="tab:blue")
+    for x in (-10, 10):
+        ax2.axvline(x, color="grey", linestyle="--", linewidth=0.8)
+    ax2.set_xlabel("relative error [%] (clipped at ±50)")
+    ax2.set_ylabel("archs")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    atomic_write(Path(output), lambda fh: fig.savefig(fh, format="png"))
+    plt.close(fig)

@@ -11,7 +11,14 @@ from eagle import __version__
 from eagle.errors import EagleError
 
 # Each module exposes ``register(subparsers)``; the handler is stored as ``func`` on the args.
-_SUBCOMMAND_MODULES = ("eagle.cli.space", "eagle.cli.arch", "eagle.cli.dataset", "eagle.cli.measure", "eagle.cli.demo")
+_SUBCOMMAND_MODULES = (
+    "eagle.cli.space",
+    "eagle.cli.arch",
+    "eagle.cli.dataset",
+    "eagle.cli.measure",
+    "eagle.cli.predict",
+    "eagle.cli.demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

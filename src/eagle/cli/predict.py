@@ -1,0 +1,177 @@
+"""``eagle train``, ``eagle predict``, ``eagle evaluate``: performance predictors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import EagleError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    tr = sub.add_parser("train", help="train a latency/accuracy predictor on measurements")
+    tr.add_argument("--predictor", default="gcn", help="gcn (default), mlp, flops, params, lut, ridge, gbt")
+    tr.add_argument("--preset", default=None, help="eagle (default) or brp-nas (the seed's recipe)")
+    tr.add_argument("--measurement", nargs="+", required=True, help="dataset name(s) or seed pickle file(s)")
+    tr.add_argument("--cfg", type=Path, help="the seed's predictor YAML")
+    tr.add_argument("--training-points", type=int)
+    tr.add_argument("--validation-points", type=int)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--init", type=Path, help="start from this checkpoint's weights")
+    tr.add_argument("--transfer", action="store_true", help="with --init: re-initialise the final layer")
+    tr.add_argument("--save", type=Path, required=True, help="checkpoint to write (MODEL.pt)")
+    tr.add_argument("--json", type=Path, help="write test metrics as JSON")
+    tr.set_defaults(func=cmd_train)
+
+    pr = sub.add_parser("predict", help="predict every NB201 arch with a trained predictor")
+    pr.add_argument("--load", type=Path, required=True)
+    pr.add_argument("--output", "-o", type=Path, required=True, help="CSV, 15625 rows")
+    pr.set_defaults(func=cmd_predict)
+
+    ev = sub.add_parser("evaluate", help="metrics of a trained predictor on measurements it was not trained on")
+    ev.add_argument("--load", type=Path, required=True)
+    ev.add_argument("--measurement", required=True)
+    ev.add_argument("--json", type=Path)
+    ev.add_argument("--plot", type=Path, help="scatter + error histogram PNG")
+    ev.set_defaults(func=cmd_evaluate)
+
+
+def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
+    print(title)
+    for key, value in metrics.items():
+        print(f"  {key:<14} {value:.4f}" if isinstance(value, float) else f"  {key:<14} {value}")
+
+
+def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
+    """Shared by ``eagle train`` and the seed-compatible ``python -m eagle.predictors``."""
+    from eagle import datasets, predictors
+    from eagle.predictors.seedcfg import read_predictor_yaml
+    from eagle.predictors.training import evaluate_on, fit_on_split, random_split
+
+    if len(args.measurement) > 1:
+        raise EagleError("training one predictor on several devices at once is 'eagle pretrain' (few-shot)")
+    ds = datasets.load_measurement(args.measurement[0])
+    yaml_cfg = read_predictor_yaml(args.cfg) if args.cfg else None
+    name = args.predictor
+    preset = args.preset or (yaml_cfg["preset"] if yaml_cfg else "eagle")
+    kwargs: dict[str, Any] = {"seed": args.seed}
+    if name in ("gcn", "mlp"):
+        kwargs["preset"] = preset
+        if yaml_cfg:
+            kwargs.update(yaml_cfg["overrides"])
+    training_points = (
+        args.training_points
+        if args.training_points is not None
+        else (yaml_cfg["training_points"] if yaml_cfg else None)
+    )
+    validation_points = (
+        args.validation_points
+        if args.validation_points is not None
+        else (yaml_cfg["validation_points"] if yaml_cfg else 0)
+    )
+    split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
+    split = random_split(ds, training_points, validation_points, split_seed)
+    predictor = predictors.create(name, **kwargs)
+    init = predictors.load(args.init) if args.init else None
+    fit_kwargs = {"init": init, "reset_head": bool(args.transfer)} if init is not None else {}
+    if init is not None and not hasattr(predictor, "config"):
+        raise EagleError("--init works with neural predictors (gcn, mlp)")
+    fit_on_split(predictor, ds, split, **fit_kwargs)
+    metrics = None
+    if len(split.test) >= 2:
+        metrics, _, _ = evaluate_on(predictor, ds, exclude=np.concatenate([split.train, split.validation]))
+    extra = {
+        "metric": ds.metric,
+        "unit": "s" if ds.metric == "latency" else ds.unit,
+        "measurement": ds.name,
+        "trained_on": sorted(int(i) for i in np.concatenate([split.train, split.validation])),
+    }
+    return predictor, metrics, extra
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from eagle import predictors
+
+    predictor, metrics, extra = train(args)
+    predictors.save(predictor, args.save, extra=extra)
+    seconds = getattr(predictor, "train_seconds_", None)
+    print(
+        f"trained {args.predictor} on {len(extra['trained_on'])} archs of {extra['measurement']}"
+        + (f" in {seconds:.1f} s" if seconds else "")
+        + f"; saved {args.save}"
+    )
+    if metrics:
+        _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
+        if args.json:
+            args.json.write_text(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _value_column(config: dict[str, Any]) -> str:
+    from eagle.datasets.dataset import UNIT_SUFFIX
+
+    return f"{config.get('metric', 'latency')}_{UNIT_SUFFIX.get(config.get('unit', 's'), config.get('unit', 's'))}"
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from eagle import predictors
+    from eagle.fileio import atomic_write_text
+    from eagle.predictors.checkpoint import read
+    from eagle.spaces import get
+
+    config, _ = read(args.load)
+    predictor = predictors.load(args.load)
+    space = get("nasbench201")
+    pred = predictor.predict(np.arange(space.num_archs))
+    column = _value_column(config)
+    spread = predictor.predict_spread(np.arange(space.num_archs)) if hasattr(predictor, "predict_spread") else None
+    # (for a log-target ensemble the spread is prediction x std of the members' log predictions)
+
+    def write(fh: Any) -> None:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            ["nb201_index", "arch_str", "arch_vector", column] + ([f"{column}_std"] if spread is not None else [])
+        )
+        for i, vec in enumerate(space.archs()):
+            row = [i, space.arch_str(vec), str(vec), repr(float(pred[i]))]
+            if spread is not None:
+                row.append(repr(float(spread[i])))
+            w.writerow(row)
+
+    atomic_write_text(args.output, write)
+    print(f"wrote {len(pred)} predictions ({column}) to {args.output}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from eagle import datasets, predictors
+    from eagle.predictors.checkpoint import read
+    from eagle.predictors.training import evaluate_on
+
+    config, _ = read(args.load)
+    predictor = predictors.load(args.load)
+    ds = datasets.load_measurement(args.measurement)
+    trained_on = config.get("trained_on", []) if config.get("measurement") == ds.name else []
+    metrics, pred, true = evaluate_on(predictor, ds, exclude=trained_on)
+    _print_metrics(f"{ds.name}: {metrics['n']} archs" + (" (training archs excluded)" if trained_on else ""), metrics)
+    if args.json:
+        from eagle.fileio import atomic_write_text
+
+        atomic_write_text(args.json, lambda fh: fh.write(json.dumps(metrics, indent=1)))
+    if args.plot:
+        from eagle.plots import prediction_plot
+
+        prediction_plot(
+            pred,
+            true,
+            args.plot,
+            title=f"{ds.name}: Spearman {metrics['spearman']:.3f}, ±10% {metrics['within_10pct']:.2f}",
+            unit=config.get("unit", "s"),
+        )
+        print(f"plot: {args.plot}")
+    return 0

@@ -1,0 +1,102 @@
+"""Seed-compatible predictor entry point.
+
+``python -m eagle.predictors --predictor gcn --model nasbench201 --device desktop --metric latency
+--cfg configs/predictors/lat_gcn_nasbench201_desktop.yaml --measurement FILE [--save] [--exp NAME]
+[--log] [--transfer CKPT] [--load CKPT]``
+
+Trains (or, with ``--load``, only evaluates) a predictor with the seed's YAML and writes under
+``results/<model>/<metric>/<device>/<predictor>[/<exp>]/``: ``predictor.pt`` (with ``--save``),
+``log.txt`` (with ``--log``: one ``ground-truth predicted arch_vector`` line per test arch, ``---``,
+then the statistics) and ``metrics.json``. Runs on the CPU; CUDA is not required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from eagle.errors import EagleError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eagle.predictors", description=__doc__.split("\n\n")[0])
+    p.add_argument("--predictor", default="gcn", choices=("gcn", "mlp"))
+    p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
+    p.add_argument("--device", required=True, help="device name for the results folder")
+    p.add_argument("--metric", default="latency", choices=("latency", "accuracy"))
+    p.add_argument("--cfg", type=Path, required=True)
+    p.add_argument("--measurement", required=True, help="seed pickle or dataset name")
+    p.add_argument("--save", action="store_true", help="save the trained predictor")
+    p.add_argument("--exp", help="experiment name (sub-folder)")
+    p.add_argument("--log", action="store_true", help="write log.txt")
+    p.add_argument("--transfer", type=Path, help="initialise from CKPT, final layer re-initialised")
+    p.add_argument("--load", type=Path, help="load CKPT and only evaluate")
+    p.add_argument("--expdir", type=Path, default=Path("results"))
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import numpy as np
+
+    from eagle import datasets, predictors
+    from eagle.cli.predict import train
+    from eagle.predictors.checkpoint import read
+    from eagle.predictors.training import evaluate_on
+    from eagle.spaces import get
+
+    args = build_parser().parse_args(argv)
+    outdir = args.expdir / args.model / args.metric / args.device / args.predictor
+    if args.exp:
+        outdir = outdir / args.exp
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        if args.load:
+            predictor = predictors.load(args.load)
+            config, _ = read(args.load)
+            ds = datasets.load_measurement(args.measurement, metric=args.metric)
+            exclude = config.get("trained_on", []) if config.get("measurement") == ds.name else []
+            metrics, pred, true = evaluate_on(predictor, ds, exclude=exclude)
+            idx = np.setdiff1d(ds.present(), np.asarray(exclude, dtype=np.int64))
+        else:
+            ns = argparse.Namespace(
+                predictor=args.predictor,
+                preset=None,
+                measurement=[args.measurement],
+                cfg=args.cfg,
+                training_points=None,
+                validation_points=None,
+                seed=args.seed,
+                init=args.transfer,
+                transfer=args.transfer is not None,
+            )
+            predictor, metrics, extra = train(ns)
+            ds = datasets.load_measurement(args.measurement, metric=args.metric)
+            if args.save:
+                predictors.save(predictor, outdir / "predictor.pt", extra=extra)
+            idx = np.setdiff1d(ds.present(), np.asarray(extra["trained_on"], dtype=np.int64))
+            pred = predictor.predict(idx) if len(idx) else np.array([])
+            values = ds.by_index("s") if ds.metric == "latency" else ds.by_index()
+            true = values[idx]
+        if metrics:
+            (outdir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        if args.log:
+            space = get("nasbench201")
+            lines = [f"{float(t)!r} {float(p)!r} {space.vector(int(i))}" for i, t, p in zip(idx, true, pred)]
+            lines.append("---")
+            lines += [f"{k}: {v}" for k, v in (metrics or {}).items()]
+            (outdir / "log.txt").write_text("\n".join(lines) + "\n")
+    except EagleError as exc:
+        print(f"predictors: error: {exc}", file=sys.stderr)
+        return 2
+    if metrics:
+        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+    print(f"results in {outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Baselines users compare against, with the same estimator API as the neural predictors.
+
+* ``flops`` / ``params``: latency = a * cost^b (a line in log-log space) from the training archs;
+  rank-equivalent to the cost itself.
+* ``lut``: a per-op lookup table: latency = c + sum of learned per-op costs over the live
+  edges (one cost per op type per edge position), non-negative least squares.
+* ``ridge``: ridge regression of log latency on the 30-d one-hot arch vector.
+* ``gbt``: gradient-boosted trees (scikit-learn) on one-hot + pruned-graph features.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import EagleError
+from eagle.predictors.neural import _indices
+
+
+class _Baseline:
+    kind = "baseline"
+
+    def __init__(self, *, seed: int = 0, **params: Any) -> None:
+        self.seed = seed
+        self.params = params
+        self.fitted_: Any = None
+
+    def _check(self) -> None:
+        if self.fitted_ is None:
+            raise EagleError(f"this {self.kind} predictor is not fitted yet")
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        self._check()
+        return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"fitted": self.fitted_}
+
+
+def _cost_table(which: int) -> np.ndarray:
+    from eagle.spaces.nasbench201.space import NASBench201
+
+    space = NASBench201()
+    return np.array([space.cost(v, mode="pruned")[which] for v in space.archs()], dtype=np.float64)
+
+
+class CostBaseline(_Baseline):
+    """log(latency) = a + b log(cost) with cost = MACs (``flops``) or parameters (``params``)."""
+
+    def __init__(self, kind: str = "flops", **kw: Any) -> None:
+        super().__init__(**kw)
+        self.kind = kind
+
+    def _x(self, idx: np.ndarray) -> np.ndarray:
+        return np.log(_cost_table(1 if self.kind == "flops" else 0)[idx] + 1.0)
+
+    def fit(self, archs: Any, y: Any) -> CostBaseline:
+        idx = _indices(archs)
+        b, a = np.polyfit(self._x(idx), np.log(np.asarray(y, dtype=np.float64)), 1)
+        self.fitted_ = np.array([a, b])
+        return self
+
+    def predict(self, archs: Any) -> np.ndarray:
+        self._check()
+        return np.exp(self.fitted_[0] + self.fitted_[1] * self._x(_indices(archs)))
+
+
+def lut_features(idx: np.ndarray) -> np.ndarray:
+    """Per-edge, per-op indicator of live edges (6 x 4 = 24 columns)."""
+    from eagle.spaces.nasbench201.graph import live_edges
+    from eagle.spaces.nasbench201.space import NASBench201
+
+    space = NASBench201()
+    out = np.zeros((len(idx), 24))
+    for row, i in enumerate(idx):
+        vec = space.vector(int(i))
+        for e, (op, live) in enumerate(zip(vec, live_edges(vec))):
+            if live and op > 0:
+                out[row, e * 4 + op - 1] = 1
+    return out
+
+
+class LookupTableBaseline(_Baseline):
+    kind = "lut"
+
+    def fit(self, archs: Any, y: Any) -> LookupTableBaseline:
+        from scipy.optimize import nnls
+
+        idx = _indices(archs)
+        x = np.hstack([np.ones((len(idx), 1)), lut_features(idx)])
+        coef, _ = nnls(x, np.asarray(y, dtype=np.float64))
+        self.fitted_ = coef
+        return self
+
+    def predict(self, archs: Any) -> np.ndarray:
+        self._check()
+        idx = _indices(archs)
+        return np.hstack([np.ones((len(idx), 1)), lut_features(idx)]) @ self.fitted_
+
+
+class RidgeBaseline(_Baseline):
+    kind = "ridge"
+
+    def fit(self, archs: Any, y: Any) -> RidgeBaseline:
+        from sklearn.linear_model import Ridge
+
+        from eagle.predictors.encoding import onehot_table
+
+        idx = _indices(archs)
+        self.fitted_ = Ridge(alpha=float(self.params.get("alpha", 1.0))).fit(
+            onehot_table()[idx], np.log(np.asarray(y, dtype=np.float64))
+        )
+        return self
+
+    def predict(self, archs: Any) -> np.ndarray:
+        from eagle.predictors.encoding import onehot_table
+
+        self._check()
+        return np.exp(self.fitted_.predict(onehot_table()[_indices(archs)]))
+
+
+def graph_features(idx: np.ndarray) -> np.ndarray:
+    from eagle.predictors.encoding import eagle_tables, onehot_table, seed_tables
+
+    adj, feat = seed_tables()
+    _, _, glob = eagle_tables()
+    n = len(idx)
+    return np.hstack([onehot_table()[idx], adj[idx].reshape(n, -1), feat[idx].reshape(n, -1), glob[idx, :13]])
+
+
+class GBTBaseline(_Baseline):
+    kind = "gbt"
+
+    def fit(self, archs: Any, y: Any) -> GBTBaseline:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        idx = _indices(archs)
+        self.fitted_ = HistGradientBoostingRegressor(
+            max_iter=int(self.params.get("max_iter", 500)), learning_rate=0.05, random_state=self.seed
+        ).fit(graph_features(idx), np.log(np.asarray(y, dtype=np.float64)))
+        return self
+
+    def predict(self, archs: Any) -> np.ndarray:
+        self._check()
+        return np.exp(self.fitted_.predict(graph_features(_indices(archs))))

@@ -1,0 +1,412 @@
+"""Neural predictors (GCN, MLP) as estimators: ``fit(archs, y) -> self``, ``predict(archs)``.
+
+``archs`` are NB201 indices (ints) or anything :meth:`NASBench201.index` accepts; ``y`` are the
+metric values in the dataset's unit (seconds for latency). Target transforms (log, standardise)
+happen inside ``fit`` and are undone in ``predict``: callers never see them.
+
+Presets:
+
+``eagle`` (default)
+    the cell graph with skip edges kept and dead edges flagged, global features (MACs, params,
+    op counts, one-hot), mean-normalised adjacency, hidden 64 x 3 layers, log targets
+    standardised, L1 loss, batched float32 AdamW, warm-up then cosine decay over 50 epochs (longer
+    training overfits the noisy devices), an ensemble of 3 models averaged in log space.
+``brp-nas``
+    the seed's recipe as released: seed graph encoding, 4 x 600, raw-second targets, L1 (sum)
+    loss, batch size 1, float64, AdamW 4e-4 / wd 5e-4, 250 epochs with ReduceLROnPlateau
+    (factor 0.5, patience 10, threshold 0.01, after epoch 20) and early stopping (patience 35,
+    after epoch 20) on a validation split, best-validation weights kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import EagleError
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "gcn": {
+        "eagle": {
+            "model": "gcn",
+            "encoding": "eagle",
+            "adjacency": "mean",
+            "readout": "global+mean+features",
+            "hidden": 64,
+            "layers": 3,
+            "dropout": 0.0,
+            "target": "log",
+            "loss": "l1",
+            "batch_size": 32,
+            "epochs": 50,
+            "lr": 2e-3,
+            "weight_decay": 1e-4,
+            "scheduler": "cosine",
+            "dtype": "float32",
+            "ensemble": 3,
+            "validation_fraction": 0.0,
+            "early_stopping": None,
+        },
+        "brp-nas": {
+            "model": "gcn",
+            "encoding": "seed",
+            "adjacency": "raw",
+            "readout": "global",
+            "hidden": 600,
+            "layers": 4,
+            "dropout": 0.002,
+            "target": "raw",
+            "loss": "l1sum",
+            "batch_size": 1,
+            "epochs": 250,
+            "lr": 4e-4,
+            "weight_decay": 5e-4,
+            "scheduler": "plateau",
+            "dtype": "float64",
+            "ensemble": 1,
+            "validation_fraction": 0.1,
+            "early_stopping": 35,
+        },
+    },
+    "mlp": {
+        "eagle": {
+            "model": "mlp",
+            "encoding": "eagle",
+            "adjacency": "raw",
+            "readout": "global",
+            "hidden": 256,
+            "layers": 4,
+            "dropout": 0.0,
+            "target": "log",
+            "loss": "l1",
+            "batch_size": 32,
+            "epochs": 200,
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "scheduler": "cosine",
+            "dtype": "float32",
+            "ensemble": 1,
+            "validation_fraction": 0.0,
+            "early_stopping": None,
+        },
+        "brp-nas": {
+            "model": "mlp",
+            "encoding": "seed",
+            "adjacency": "raw",
+            "readout": "global",
+            "hidden": 600,
+            "layers": 4,
+            "dropout": 0.002,
+            "target": "raw",
+            "loss": "l1sum",
+            "batch_size": 1,
+            "epochs": 250,
+            "lr": 4e-4,
+            "weight_decay": 5e-4,
+            "scheduler": "plateau",
+            "dtype": "float64",
+            "ensemble": 1,
+            "validation_fraction": 0.1,
+            "early_stopping": 35,
+        },
+    },
+}
+
+
+def _inputs(encoding: str, adjacency: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from eagle.predictors.encoding import eagle_tables, seed_tables
+    from eagle.predictors.gcn import normalise_rows
+
+    if encoding == "seed":
+        adj, feat = seed_tables()
+        glob = np.zeros((len(adj), 0), dtype=np.float32)
+    elif encoding == "eagle":
+        adj, feat, glob = eagle_tables()
+    else:
+        raise EagleError(f"unknown encoding {encoding!r}; valid: seed, eagle")
+    if adjacency == "mean":
+        adj = normalise_rows(adj).astype(np.float32)
+    return adj, feat, glob
+
+
+class MLP:
+    """Module factory for the MLP predictor: flattened features + adjacency (+ globals)."""
+
+    @staticmethod
+    def make(config: dict[str, Any], n_in: int) -> Any:
+        from torch import nn
+
+        layers: list[nn.Module] = []
+        d = n_in
+        for _ in range(int(config["layers"])):
+            layers += [nn.Linear(d, config["hidden"]), nn.LayerNorm(config["hidden"]), nn.ReLU()]
+            layers.append(nn.Dropout(float(config["dropout"])))
+            d = config["hidden"]
+        layers.append(nn.Linear(d, 1))
+        return nn.Sequential(*layers)
+
+
+class NeuralPredictor:
+    """GCN or MLP predictor; see the module docstring for presets."""
+
+    def __init__(self, kind: str = "gcn", *, preset: str = "eagle", seed: int = 0, **overrides: Any) -> None:
+        if kind not in PRESETS:
+            raise EagleError(f"unknown neural predictor {kind!r}; valid: {', '.join(PRESETS)}")
+        if preset not in PRESETS[kind]:
+            raise EagleError(f"unknown preset {preset!r} for {kind}; valid: {', '.join(PRESETS[kind])}")
+        unknown = set(overrides) - set(PRESETS[kind][preset])
+        if unknown:
+            raise EagleError(f"unknown hyper-parameter(s) {sorted(unknown)} for {kind}")
+        self.kind = kind
+        self.preset = preset
+        self.seed = int(seed)
+        self.config: dict[str, Any] = {**PRESETS[kind][preset], **overrides}
+        self.models_: list[Any] | None = None
+        self.target_mean_: float = 0.0
+        self.target_std_: float = 1.0
+        self.train_seconds_: float = 0.0
+
+    # -- data ---------------------------------------------------------------------------------
+    def _tensors(self, idx: np.ndarray) -> tuple[Any, Any, Any]:
+        import torch
+
+        adj, feat, glob = _inputs(self.config["encoding"], self.config["adjacency"])
+        dtype = torch.float64 if self.config["dtype"] == "float64" else torch.float32
+        return (
+            torch.from_numpy(adj[idx]).to(dtype),
+            torch.from_numpy(feat[idx]).to(dtype),
+            torch.from_numpy(glob[idx]).to(dtype),
+        )
+
+    def _forward(self, model: Any, a: Any, x: Any, g: Any) -> Any:
+        if self.config["model"] == "mlp":
+            import torch
+
+            return model(torch.cat([x.flatten(1), a.flatten(1), g], dim=1)).squeeze(-1)
+        return model(a, x, g)
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        return np.log(y) if self.config["target"] == "log" else y
+
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.config["target"] == "log" else z
+
+    def _build(self) -> Any:
+        from eagle.predictors.gcn import make_gcn
+
+        adj, feat, glob = _inputs(self.config["encoding"], self.config["adjacency"])
+        if self.config["model"] == "mlp":
+            model = MLP.make(self.config, feat.shape[1] * feat.shape[2] + adj.shape[1] * adj.shape[2] + glob.shape[1])
+        else:
+            model = make_gcn(self.config, feat.shape[2], glob.shape[1])
+        if self.config["dtype"] == "float64":
+            model = model.double()
+        return model
+
+    # -- estimator API ------------------------------------------------------------------------------
+    def fit(
+        self,
+        archs: Any,
+        y: Any,
+        *,
+        validation: tuple[Any, Any] | None = None,
+        init: NeuralPredictor | None = None,
+        reset_head: bool = False,
+    ) -> NeuralPredictor:
+        """Train on ``archs`` (NB201 indices) with targets ``y``; returns self.
+
+        ``init``: start every ensemble member from that fitted predictor's weights (same
+        architecture); ``reset_head`` re-initialises the final layer (the seed's ``--transfer``).
+        """
+        import torch
+
+        idx = _indices(archs)
+        y = np.asarray(y, dtype=np.float64)
+        if len(idx) != len(y):
+            raise EagleError(f"fit got {len(idx)} archs but {len(y)} targets")
+        if len(idx) < 2:
+            raise EagleError("fit needs at least 2 measured archs")
+        if self.config["target"] == "log" and (y <= 0).any():
+            raise EagleError("log-target training needs positive values")
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(self.seed)
+        if validation is None and self.config["validation_fraction"] > 0 and len(idx) >= 20:
+            perm = rng.permutation(len(idx))
+            n_val = max(1, round(len(idx) * self.config["validation_fraction"]))
+            val_idx, val_y = idx[perm[:n_val]], y[perm[:n_val]]
+            idx, y = idx[perm[n_val:]], y[perm[n_val:]]
+        elif validation is not None:
+            val_idx, val_y = _indices(validation[0]), np.asarray(validation[1], dtype=np.float64)
+        else:
+            val_idx, val_y = None, None
+        z = self._transform(y)
+        normalise = self.config["target"] == "log"
+        self.target_mean_ = float(z.mean()) if normalise else 0.0
+        self.target_std_ = float(z.std()) or 1.0 if normalise else 1.0
+        zn = (z - self.target_mean_) / self.target_std_
+        tensors = self._tensors(idx)
+        dtype = tensors[0].dtype
+        target = torch.tensor(zn, dtype=dtype)
+        val = None
+        if val_idx is not None:
+            vz = (self._transform(val_y) - self.target_mean_) / self.target_std_
+            val = (self._tensors(val_idx), torch.tensor(vz, dtype=dtype))
+        threads = torch.get_num_threads()
+        self.models_ = []
+        try:
+            torch.set_num_threads(max(1, threads))
+            for member in range(int(self.config["ensemble"])):
+                torch.manual_seed(self.seed * 1000 + member)
+                start = None
+                if init is not None:
+                    if init.models_ is None or init.config["model"] != self.config["model"]:
+                        raise EagleError("--init needs a fitted checkpoint of the same predictor kind")
+                    start = init.models_[member % len(init.models_)].state_dict()
+                rng = np.random.default_rng([self.seed, member])
+                self.models_.append(self._train_one(tensors, target, val, rng, start, reset_head))
+        finally:
+            torch.set_num_threads(threads)
+        self.train_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _train_one(
+        self, tensors: Any, target: Any, val: Any, rng: np.random.Generator, start: Any = None, reset_head: bool = False
+    ) -> Any:
+        import torch
+
+        cfg = self.config
+        model = self._build()
+        if start is not None:
+            fresh = {k: v.clone() for k, v in model.state_dict().items()}
+            try:
+                model.load_state_dict(start)
+            except RuntimeError as exc:
+                raise EagleError(f"--init checkpoint does not fit this predictor's shape: {exc}") from None
+            if reset_head:
+                prefix = "head." if hasattr(model, "head") else f"{len(model) - 1}."
+                model.load_state_dict(
+                    {**model.state_dict(), **{k: v for k, v in fresh.items() if k.startswith(prefix)}}
+                )
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        n = len(target)
+        bs = int(cfg["batch_size"])
+        steps_per_epoch = math.ceil(n / bs)
+        epochs = int(cfg["epochs"])
+        if cfg["scheduler"] == "cosine":
+            total = max(1, epochs * steps_per_epoch)
+            warm = max(1, total // 10)
+
+            def warmup_cosine(step: int) -> float:
+                if step < warm:
+                    return (step + 1) / warm
+                return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+            sched: Any = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine)
+        else:
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10, threshold=0.01)
+        a, x, g = tensors
+        best = (math.inf, None)
+        since_best = 0
+        for epoch in range(epochs):
+            model.train()
+            order = torch.from_numpy(rng.permutation(n))
+            for s in range(steps_per_epoch):
+                b = order[s * bs : (s + 1) * bs]
+                pred = self._forward(model, a[b], x[b], g[b])
+                diff = (pred - target[b]).abs()
+                if cfg["loss"] == "mse":
+                    loss = (diff**2).mean()
+                else:
+                    loss = diff.sum() if cfg["loss"] == "l1sum" else diff.mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if cfg["scheduler"] == "cosine":
+                    sched.step()
+            if val is not None:
+                model.eval()
+                with torch.no_grad():
+                    (va, vx, vg), vy = val
+                    vloss = float((self._forward(model, va, vx, vg) - vy).abs().mean())
+                if cfg["scheduler"] == "plateau" and epoch >= 20:
+                    sched.step(vloss)
+                if vloss < best[0]:
+                    best = (vloss, copy.deepcopy(model.state_dict()))
+                    since_best = 0
+                else:
+                    since_best += 1
+                if cfg["early_stopping"] and epoch >= 20 and since_best >= cfg["early_stopping"]:
+                    break
+        if best[1] is not None:
+            model.load_state_dict(best[1])
+        model.eval()
+        return model
+
+    def _member_outputs(self, archs: Any) -> np.ndarray:
+        import torch
+
+        if self.models_ is None:
+            raise EagleError("this predictor is not fitted yet: call fit() or load a checkpoint")
+        a, x, g = self._tensors(_indices(archs))
+        with torch.no_grad():
+            outs = [self._forward(model, a, x, g).double().numpy() for model in self.models_]
+        return np.array(outs) * self.target_std_ + self.target_mean_
+
+    def predict(self, archs: Any) -> np.ndarray:
+        """Predictions in the training targets' unit, one per arch (ensemble mean in target space)."""
+        return self._inverse(self._member_outputs(archs).mean(axis=0))
+
+    def predict_spread(self, archs: Any) -> np.ndarray | None:
+        """Ensemble disagreement per arch in the prediction's unit (None for a single model)."""
+        z = self._member_outputs(archs)
+        if len(z) < 2:
+            return None
+        if self.config["target"] == "log":
+            return self._inverse(z.mean(axis=0)) * z.std(axis=0, ddof=1)
+        return z.std(axis=0, ddof=1)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(JSON-able config, tensor state dict) for a checkpoint."""
+        if self.models_ is None:
+            raise EagleError("cannot save an unfitted predictor")
+        config = {
+            "kind": self.kind,
+            "preset": self.preset,
+            "seed": self.seed,
+            "config": self.config,
+            "target_mean": self.target_mean_,
+            "target_std": self.target_std_,
+        }
+        tensors = {f"m{i}.{k}": v for i, m in enumerate(self.models_) for k, v in m.state_dict().items()}
+        return config, tensors
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], tensors: dict[str, Any]) -> NeuralPredictor:
+        obj = cls(config["kind"], preset=config["preset"], seed=config["seed"], **config["config"])
+        obj.target_mean_ = float(config["target_mean"])
+        obj.target_std_ = float(config["target_std"])
+        obj.models_ = []
+        for i in range(int(obj.config["ensemble"])):
+            model = obj._build()
+            prefix = f"m{i}."
+            model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+            model.eval()
+            obj.models_.append(model)
+        return obj
+
+
+def _indices(archs: Any) -> np.ndarray:
+    arr = np.asarray(archs)
+    if arr.dtype.kind in "iu" and arr.ndim == 1:
+        if len(arr) and (arr.min() < 0 or arr.max() >= 15625):
+            raise EagleError("NB201 indices must be in 0..15624")
+        return arr.astype(np.int64)
+    from eagle.spaces.nasbench201.space import NASBench201
+
+    space = NASBench201()
+    return np.array([space.index(a) for a in archs], dtype=np.int64)

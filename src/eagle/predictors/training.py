@@ -1,0 +1,84 @@
+"""Training a predictor on a dataset with the seed's splits, and evaluating it honestly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from eagle.datasets.dataset import Dataset
+from eagle.errors import EagleError
+from eagle.predictors.metrics import evaluate
+
+
+@dataclass
+class Split:
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def target_values(ds: Dataset) -> tuple[np.ndarray, str]:
+    """Values by NB201 index in the unit predictors train on (seconds for latency)."""
+    if ds.metric == "latency":
+        return ds.by_index("s"), "latency_s"
+    return ds.by_index(), ds.value_column
+
+
+def random_split(ds: Dataset, training_points: int | None, validation_points: int, seed: int | None) -> Split:
+    """The seed's split: ``training_points`` / ``validation_points`` at random, the rest test.
+
+    Without ``training_points`` every arch is used for training (validation carved out of it
+    only when ``validation_points`` > 0); the test set is then empty.
+    """
+    present = ds.present()
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(present)
+    if training_points is None:
+        n_val = validation_points
+        if n_val >= len(perm):
+            raise EagleError(f"{ds.name} has {len(perm)} archs; cannot hold out {n_val} for validation")
+        return Split(perm[n_val:], perm[:n_val], perm[:0])
+    if training_points + validation_points > len(perm):
+        raise EagleError(
+            f"{ds.name} has {len(perm)} archs: fewer than {training_points} training + {validation_points} validation"
+        )
+    return Split(
+        perm[:training_points],
+        perm[training_points : training_points + validation_points],
+        perm[training_points + validation_points :],
+    )
+
+
+def index_split(ds: Dataset, train: Any, validation: Any = ()) -> Split:
+    """A fixed split by NB201 indices; the test set is every other arch with a value."""
+    train = np.asarray(list(train), dtype=np.int64)
+    validation = np.asarray(list(validation), dtype=np.int64)
+    present = set(ds.present().tolist())
+    missing = [int(i) for i in np.concatenate([train, validation]) if int(i) not in present]
+    if missing:
+        raise EagleError(f"{ds.name} has no value for NB201 indices {missing[:5]}")
+    used = set(train.tolist()) | set(validation.tolist())
+    test = np.array(sorted(present - used), dtype=np.int64)
+    return Split(train, validation, test)
+
+
+def fit_on_split(predictor: Any, ds: Dataset, split: Split, **fit_kwargs: Any) -> Any:
+    values, _ = target_values(ds)
+    if hasattr(predictor, "config") and len(split.validation):
+        return predictor.fit(
+            split.train, values[split.train], validation=(split.validation, values[split.validation]), **fit_kwargs
+        )
+    return predictor.fit(split.train, values[split.train], **fit_kwargs)
+
+
+def evaluate_on(predictor: Any, ds: Dataset, exclude: Any = ()) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Metrics over every arch of ``ds`` not in ``exclude`` (e.g. the training archs)."""
+    values, _ = target_values(ds)
+    idx = np.setdiff1d(ds.present(), np.asarray(list(exclude), dtype=np.int64))
+    if len(idx) < 2:
+        raise EagleError(f"{ds.name} has fewer than 2 archs that the predictor was not trained on")
+    pred = predictor.predict(idx)
+    return evaluate(pred, values[idx]), pred, values[idx]
