@@ -1,0 +1,178 @@
+"""Predictor figures: 25 latency datasets, 1000 random training archs, test on all the rest.
+
+Usage:
+  .venv/bin/python benchmarks/predictor_bench.py run [--methods gcn,mlp,...] [--seeds 0,1,2]
+        [--devices all|NAME,...] [--threads 2] [--out benchmarks/results/predictors.jsonl]
+  .venv/bin/python benchmarks/predictor_bench.py curve [--devices ...] [--sizes 50,100,200,500,1000,5000]
+  .venv/bin/python benchmarks/predictor_bench.py report [--out ...]   # markdown tables
+
+Methods: gcn (Eagle default), gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
+mlp, flops, params, lut, ridge, gbt. Results are appended as JSON lines and the run resumes: a
+(method, device, seed, n_train) already in the file is skipped. The split for seed s is the
+same for every method: a permutation of the device's archs by numpy default_rng(s), the first
+1000 train (neural presets with validation hold 100 of them out), the rest test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+METHODS = {
+    "gcn": ("gcn", {}),
+    "gcn-brp": ("gcn", {"preset": "brp-nas"}),
+    "mlp": ("mlp", {}),
+    "flops": ("flops", {}),
+    "params": ("params", {}),
+    "lut": ("lut", {}),
+    "ridge": ("ridge", {}),
+    "gbt": ("gbt", {}),
+}
+
+
+def devices(spec: str) -> list[str]:
+    from eagle.datasets.catalog import bundled_catalog
+
+    # the 25 published devices of ../shared/data: the seed's Eagle dataset and HELP
+    names = [n for n, meta in bundled_catalog().items() if meta["file"] in ("eagle.npz", "help.npz")]
+    return names if spec == "all" else spec.split(",")
+
+
+def done_keys(out: Path) -> set[tuple]:
+    if not out.exists():
+        return set()
+    keys = set()
+    for line in out.read_text().splitlines():
+        r = json.loads(line)
+        keys.add((r["method"], r["device"], r["seed"], r["n_train"]))
+    return keys
+
+
+def run_one(method: str, device: str, seed: int, n_train: int) -> dict:
+    import torch
+
+    import eagle.datasets as D
+    from eagle import predictors
+    from eagle.predictors.metrics import evaluate
+
+    name, kwargs = METHODS[method]
+    v = D.load(device).by_index("s")
+    idx = np.nonzero(np.isfinite(v))[0]
+    perm = np.random.default_rng(seed).permutation(idx)
+    tr, te = perm[:n_train], perm[n_train:]
+    model = predictors.create(name, seed=seed, **kwargs)
+    t0 = time.perf_counter()
+    model.fit(tr, v[tr])
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred_all = model.predict(np.arange(15625))
+    predict_s = time.perf_counter() - t0
+    m = evaluate(pred_all[te], v[te])
+    return {
+        "method": method,
+        "device": device,
+        "seed": seed,
+        "n_train": n_train,
+        "n_test": len(te),
+        "train_s": train_s,
+        "predict_all_s": predict_s,
+        "threads": torch.get_num_threads(),
+        **{k: m[k] for k in ("spearman", "kendall_tau", "within_5pct", "within_10pct", "mape")},
+    }
+
+
+def cmd_run(args: argparse.Namespace, sizes: list[int]) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    done = done_keys(args.out)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for n_train in sizes:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for device in devices(args.devices):
+                for method in args.methods.split(","):
+                    if (method, device, seed, n_train) in done:
+                        continue
+                    r = run_one(method, device, seed, n_train)
+                    with args.out.open("a") as fh:
+                        fh.write(json.dumps(r) + "\n")
+                    print(
+                        f"{method:8s} {device:44s} s{seed} n{n_train}: rho {r['spearman']:.4f} "
+                        f"±10% {r['within_10pct']:.3f} train {r['train_s']:.1f}s",
+                        flush=True,
+                    )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    rows = [json.loads(line) for line in args.out.read_text().splitlines()]
+    rows = [r for r in rows if r["n_train"] == 1000]
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    devs = list(dict.fromkeys(r["device"] for r in rows))
+
+    def agg(method: str, device: str, key: str) -> float | None:
+        vals = [r[key] for r in rows if r["method"] == method and r["device"] == device]
+        return float(np.mean(vals)) if vals else None
+
+    print("| device | " + " | ".join(f"{m} ρ / ±10%" for m in methods) + " |")
+    print("| --- | " + " | ".join("---" for _ in methods) + " |")
+    for d in devs:
+        cells = []
+        for m in methods:
+            rho, acc = agg(m, d, "spearman"), agg(m, d, "within_10pct")
+            cells.append("-" if rho is None else f"{rho:.4f} / {acc:.3f}")
+        print(f"| {d} | " + " | ".join(cells) + " |")
+    print()
+    print("| method | devices | seeds | mean Spearman | mean ±5% | mean ±10% | mean train s | mean predict-all s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for m in methods:
+        mine = [r for r in rows if r["method"] == m]
+        per_dev = {d: [r for r in mine if r["device"] == d] for d in devs}
+        per_dev = {d: rs for d, rs in per_dev.items() if rs}
+        means = {
+            k: np.mean([np.mean([r[k] for r in rs]) for rs in per_dev.values()])
+            for k in ("spearman", "within_5pct", "within_10pct", "train_s", "predict_all_s")
+        }
+        seeds = sorted({r["seed"] for r in mine})
+        print(
+            f"| {m} | {len(per_dev)} | {','.join(map(str, seeds))} | {means['spearman']:.4f} | "
+            f"{means['within_5pct']:.3f} | {means['within_10pct']:.3f} | {means['train_s']:.1f} | "
+            f"{means['predict_all_s']:.2f} |"
+        )
+    if "gcn" in methods and "gcn-brp" in methods:
+        both = [d for d in devs if agg("gcn-brp", d, "spearman") is not None]
+        wins = sum(
+            agg("gcn", d, "spearman") > agg("gcn-brp", d, "spearman")
+            and agg("gcn", d, "within_10pct") > agg("gcn-brp", d, "within_10pct")
+            for d in both
+        )
+        print(f"\nEagle gcn beats the seed's recipe on both Spearman and ±10% on {wins} of {len(both)} devices.")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=("run", "curve", "report"))
+    ap.add_argument("--methods", default="gcn,mlp,flops,params,lut,ridge,gbt")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--devices", default="all")
+    ap.add_argument("--sizes", default="50,100,200,500,1000,5000")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/predictors.jsonl")
+    args = ap.parse_args()
+    if args.command == "run":
+        cmd_run(args, [1000])
+    elif args.command == "curve":
+        cmd_run(args, [int(s) for s in args.sizes.split(",")])
+    else:
+        cmd_report(args)
+
+
+if __name__ == "__main__":
+    main()
