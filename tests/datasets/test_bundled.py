@@ -15,13 +15,14 @@ from eagle.errors import EagleError, UnknownNameError
 from eagle.spaces import get
 from tests.conftest import shared_path
 
-SEED_DEVICES = [n for n in D.names() if not n.startswith(("help/", "nasbench201/"))]
-HELP_DEVICES = [n for n in D.names() if n.startswith("help/")]
+SEED_DEVICES = [n for n, m in catalog.bundled_catalog().items() if m["file"] == "eagle.npz"]
+HELP_DEVICES = [n for n, m in catalog.bundled_catalog().items() if m["file"] == "help.npz"]
 
 
 def test_catalogue_holds_every_source():
     assert len(SEED_DEVICES) == 12
     assert len(HELP_DEVICES) == 13
+    assert all(not n.startswith(("help/", "nasbench201/", "eagle-cpu/")) for n in SEED_DEVICES)
     assert {
         "nasbench201/cifar10-valid-accuracy",
         "nasbench201/cifar100-valid-accuracy",
@@ -115,3 +116,17 @@ def test_csv_has_every_row(nb201_table, tmp_path):
     with out.open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 15252 and "latency_s" in rows[0]
+
+
+def test_our_own_cpu_dataset_covers_every_valid_arch():
+    ds = D.load("eagle-cpu/onnxruntime-fp32-t1")
+    valid = get("nasbench201").valid_mask()
+    assert ds.num_archs == 15284 and np.isfinite(ds.by_index()[valid]).all()
+    assert "onnxruntime" in ds.metadata["runtime"] and ds.metadata["precision"] == "fp32"
+    # one build per class: members of a class share the value
+    ids = get("nasbench201").class_ids()
+    v = ds.by_index()
+    for cid in np.unique(ids[valid])[:200]:
+        members = v[(ids == cid) & valid]
+        assert (members == members[0]).all()
+    assert 5e-5 < np.nanmin(v) < np.nanmax(v) < 0.05

@@ -45,6 +45,15 @@ def test_runtime_contract(name):
             np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-3, atol=1e-3)
 
 
+def test_litert_int8_is_smaller_and_runs():
+    fp32, int8 = _runtime("litert"), _runtime("litert", precision="int8")
+    model = build_model(ARCH)
+    x = torch.randn(1, 3, 32, 32)
+    a, b = fp32.convert(model, x), int8.convert(model, x)
+    assert len(b) < 0.5 * len(a)
+    int8.load(b, x)()
+
+
 def test_openvino_precision_is_explicit():
     rt = _runtime("openvino")
     from eagle.runtimes.openvino_runtime import _PRECISION_HINT

@@ -17,6 +17,7 @@ _SUBCOMMAND_MODULES = (
     "eagle.cli.dataset",
     "eagle.cli.measure",
     "eagle.cli.predict",
+    "eagle.cli.search",
     "eagle.cli.demo",
 )
 
@@ -38,10 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from eagle.cli.measure import rewrite_argv
+    from eagle.cli import measure, search
 
     parser = build_parser()
-    args = parser.parse_args(rewrite_argv(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(search.rewrite_argv(measure.rewrite_argv(list(sys.argv[1:] if argv is None else argv))))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:

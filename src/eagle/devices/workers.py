@@ -73,8 +73,8 @@ class StdioWorker:
             self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, start_new_session=True
         )
         self._buf = b""
-        self._send(config_to_json(self.config))
         try:
+            self._send(config_to_json(self.config))
             msg = self._recv(READY_TIMEOUT_S)
         except (WorkerTimeout, WorkerCrashed) as exc:
             self.kill()

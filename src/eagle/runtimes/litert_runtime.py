@@ -45,13 +45,20 @@ class LiteRTRuntime(Runtime):
         import importlib
 
         converter = importlib.import_module(_converter_module() or "litert_torch")
-        kwargs: dict[str, Any] = {}
+        edge_model = converter.convert(model.eval(), (example,))
+        for getter in ("model_content", "tflite_model", "to_bytes"):
+            if hasattr(edge_model, getter):
+                flat = bytes(getattr(edge_model, getter)())
+                break
+        else:  # pragma: no cover - depends on the converter's version
+            raise RuntimeError("cannot get the TFLite bytes from the converted model")
         if self.precision == "int8":
-            import tensorflow as tf
+            from ai_edge_quantizer import quantizer, recipe
 
-            kwargs["_ai_edge_converter_flags"] = {"optimizations": [tf.lite.Optimize.DEFAULT]}
-        edge_model = converter.convert(model.eval(), (example,), **kwargs)
-        return bytes(edge_model.tflite_model())
+            qt = quantizer.Quantizer(flat)
+            qt.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+            return bytes(qt.quantize().quantized_model)
+        return flat
 
     def load(self, artifact: bytes, example: Any) -> Callable[[], Any]:
         from ai_edge_litert.interpreter import Interpreter

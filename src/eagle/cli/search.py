@@ -1,0 +1,109 @@
+"""``eagle search``: predictor-based NAS; ``eagle search simulate``: compare methods over seeds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from eagle.nas.search import METHODS
+
+DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="latency-constrained NAS with BRP-NAS or a baseline (also: search simulate)")
+    p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
+    p.add_argument("--accuracy", default=DEFAULT_ACCURACY, help="accuracy dataset name or seed pickle")
+    p.add_argument("--method", default="brp", choices=METHODS)
+    p.add_argument("--budget", type=int, default=100, help="models trained (accuracy queries)")
+    p.add_argument("--iterations", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--latency", help="latency dataset name or seed pickle (seconds)")
+    p.add_argument("--latency-predictor", help="latency predictor checkpoint")
+    p.add_argument("--latency-limit", type=float, help="seconds")
+    p.add_argument("--true-latency", help="measured latency to count violations when using a predictor")
+    p.add_argument("--transfer", help="latency predictor checkpoint whose GCN initialises the BRP encoder")
+    p.add_argument("--output", type=Path, required=True, help="search trace (one arch_str per line)")
+    p.add_argument("--log", type=Path, help="the seed's log format")
+    p.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("search-simulate", help=argparse.SUPPRESS)
+    s.add_argument("--accuracy", default=DEFAULT_ACCURACY)
+    s.add_argument("--methods", default="brp,gcn,random,evolution")
+    s.add_argument("--seeds", type=int, default=20)
+    s.add_argument("--budget", type=int, default=100)
+    s.add_argument("--iterations", type=int, default=5)
+    s.add_argument("--plot", type=Path)
+    s.add_argument("--json", type=Path)
+    s.set_defaults(func=cmd_simulate)
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    if len(argv) >= 2 and argv[0] == "search" and argv[1] == "simulate":
+        return ["search-simulate", *argv[2:]]
+    return argv
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from eagle.nas.run import run_search, write_log, write_trace
+
+    res, acc, _ = run_search(
+        args.method,
+        args.accuracy,
+        budget=args.budget,
+        iterations=args.iterations,
+        seed=args.seed,
+        latency=args.latency,
+        latency_predictor=args.latency_predictor,
+        latency_limit=args.latency_limit,
+        true_latency=args.true_latency,
+        transfer=args.transfer,
+    )
+    write_trace(res, args.output)
+    if args.log:
+        write_log(res, acc, args.log)
+    st = res.stats
+    print(
+        f"{args.method}: {len(res.queried)} models trained of {st['candidates']} candidates in {res.seconds:.1f} s; "
+        f"best trained accuracy {st['best_queried_accuracy']:.2f} (best candidate {st['best_candidate_accuracy']:.2f})"
+        + (f"; {st['violations']} trained models violated the latency limit" if "violations" in st else "")
+    )
+    print(f"trace: {args.output}" + (f", log: {args.log}" if args.log else ""))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from eagle.nas.run import accuracy_values, plot_curves, simulate
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    curves = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations)
+    acc = accuracy_values(args.accuracy)
+    from eagle.spaces import get
+
+    best = float(np.nanmax(acc[get("nasbench201").valid_mask()]))
+    summary = {}
+    for method, rows in curves.items():
+        final = rows[:, -1]
+        found = [int(np.argmax(r >= best)) + 1 if (r >= best).any() else None for r in rows]
+        hits = [f for f in found if f is not None]
+        summary[method] = {
+            "mean_best": float(final.mean()),
+            "median_best": float(np.median(final)),
+            "found_best_fraction": len(hits) / len(rows),
+            "median_models_to_best": float(np.median(hits)) if hits else None,
+            "mean_best_at_25": float(rows[:, min(24, rows.shape[1] - 1)].mean()),
+            "mean_best_at_50": float(rows[:, min(49, rows.shape[1] - 1)].mean()),
+        }
+        print(
+            f"{method:10s} "
+            + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary[method].items())
+        )
+    if args.plot:
+        plot_curves(curves, best, args.plot, f"{args.accuracy}, {args.seeds} seeds")
+        print(f"plot: {args.plot}")
+    if args.json:
+        args.json.write_text(json.dumps({"best_in_space": best, "methods": summary}, indent=1))
+    return 0

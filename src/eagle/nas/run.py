@@ -1,0 +1,148 @@
+"""Running a search against accuracy (and optionally latency) data; trace/log files; simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import EagleError
+from eagle.fileio import atomic_write_text
+from eagle.nas.search import SearchResult, search
+from eagle.spaces.nasbench201.space import NASBench201
+
+
+def accuracy_values(spec: str) -> np.ndarray:
+    """Accuracy by NB201 index from a dataset name or a seed pickle ``{arch_vector: accuracy}``."""
+    from eagle.datasets import load_measurement
+
+    ds = load_measurement(spec, metric="accuracy")
+    if ds.metric != "accuracy":
+        raise EagleError(f"{spec!r} holds {ds.metric}, not accuracy")
+    return ds.by_index()
+
+
+def latency_values(spec: str | None, predictor: str | None) -> np.ndarray | None:
+    """Latency in seconds by NB201 index: measured (dataset/pickle) or predicted (checkpoint)."""
+    if spec and predictor:
+        raise EagleError("give --latency or --latency-predictor, not both")
+    if spec:
+        from eagle.datasets import load_measurement
+
+        ds = load_measurement(spec)
+        if ds.metric != "latency":
+            raise EagleError(f"{spec!r} holds {ds.metric}, not latency")
+        return ds.by_index("s")
+    if predictor:
+        from eagle import predictors
+
+        return predictors.load(predictor).predict(np.arange(NASBench201.num_archs))
+    return None
+
+
+def candidates_for(acc: np.ndarray, latency: np.ndarray | None, limit: float | None) -> np.ndarray:
+    space = NASBench201()
+    ok = space.valid_mask() & np.isfinite(acc)
+    if limit is not None:
+        if latency is None:
+            raise EagleError("--latency-limit needs --latency or --latency-predictor")
+        ok &= np.isfinite(latency) & (latency <= limit)
+    cands = np.nonzero(ok)[0]
+    if len(cands) < 2:
+        raise EagleError(f"only {len(cands)} archs satisfy the constraints")
+    return cands
+
+
+def run_search(
+    method: str,
+    accuracy: str,
+    *,
+    budget: int,
+    iterations: int,
+    seed: int,
+    latency: str | None = None,
+    latency_predictor: str | None = None,
+    latency_limit: float | None = None,
+    true_latency: str | None = None,
+    transfer: str | None = None,
+) -> tuple[SearchResult, np.ndarray, np.ndarray | None]:
+    acc = accuracy_values(accuracy)
+    lat = latency_values(latency, latency_predictor)
+    cands = candidates_for(acc, lat, latency_limit)
+    kw: dict[str, Any] = {}
+    if transfer:
+        if method != "brp":
+            raise EagleError("--transfer initialises the BRP's graph encoder: use it with --method brp")
+        from eagle.predictors.checkpoint import read
+
+        _config, tensors = read(transfer)
+        kw["trunk_init"] = {k[len("m0.") :]: v for k, v in tensors.items() if k.startswith("m0.") and "head" not in k}
+    res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed, **kw)
+    truth = latency_values(true_latency, None) if true_latency else (lat if latency else None)
+    if truth is not None and latency_limit is not None:
+        q = np.array(res.queried)
+        res.stats["violations"] = int((truth[q] > latency_limit).sum())
+    res.stats.update(
+        {
+            "candidates": len(cands),
+            "best_queried_accuracy": float(np.nanmax(acc[res.queried])),
+            "best_candidate_accuracy": float(np.nanmax(acc[cands])),
+            "search_seconds": res.seconds,
+        }
+    )
+    return res, acc, lat
+
+
+def write_trace(res: SearchResult, path: Path) -> None:
+    space = NASBench201()
+    atomic_write_text(path, lambda fh: fh.write("".join(space.arch_str(int(i)) + "\n" for i in res.trace)))
+
+
+def write_log(res: SearchResult, acc: np.ndarray, path: Path) -> None:
+    """The seed's log: ``GT predicted model_id`` lines, ``---``, explored archs, ``---``, statistics."""
+    space = NASBench201()
+    lines = [f"{float(acc[i])!r} {float(res.predicted.get(i, float('nan')))!r} {i}" for i in res.queried]
+    lines.append("---")
+    lines += [space.arch_str(i) for i in res.queried]
+    lines.append("---")
+    lines += [f"{k}: {v}" for k, v in res.stats.items()]
+    atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
+
+
+def simulate(accuracy: str, methods: list[str], seeds: int, budget: int, iterations: int) -> dict[str, np.ndarray]:
+    """Best accuracy found after k queries (k = 1..budget), per method, one row per seed."""
+    acc = accuracy_values(accuracy)
+    cands = candidates_for(acc, None, None)
+    curves: dict[str, np.ndarray] = {}
+    for method in methods:
+        rows = []
+        for seed in range(seeds):
+            res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed)
+            rows.append(np.maximum.accumulate(acc[np.array(res.queried[:budget])]))
+        curves[method] = np.array(rows)
+    return curves
+
+
+def plot_curves(curves: dict[str, np.ndarray], best: float, output: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eagle.fileio import atomic_write
+
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    for method, rows in curves.items():
+        x = np.arange(1, rows.shape[1] + 1)
+        ax.plot(x, rows.mean(0), label=method)
+        ax.fill_between(x, np.percentile(rows, 25, axis=0), np.percentile(rows, 75, axis=0), alpha=0.2)
+    ax.axhline(best, color="grey", linestyle="--", linewidth=0.8, label="best in space")
+    ax.set_xlabel("trained (queried) models")
+    ax.set_ylabel("best validation accuracy found [%]")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(best - 3, best + 0.5)
+    ax.legend()
+    fig.tight_layout()
+    atomic_write(output, lambda fh: fig.savefig(fh, format="png"))
+    plt.close(fig)
