@@ -42,3 +42,20 @@ def atomic_write_text(path: Path, write: Callable[[IO[str]], None]) -> None:
         text.detach()
 
     atomic_write(path, wrapped)
+
+
+def read_yaml_mapping(path: Path, what: str) -> dict:
+    """A YAML file that must hold a mapping; clear errors for a missing or malformed file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise EagleError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise EagleError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise EagleError(f"{path}: expected a mapping with {what}")
+    return data

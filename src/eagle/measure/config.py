@@ -13,17 +13,9 @@ from eagle.measure.worker import ModelConfig
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from eagle.fileio import read_yaml_mapping
 
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise EagleError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise EagleError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise EagleError(f"{path}: expected a mapping with 'device' and 'model' keys")
-    return data
+    return read_yaml_mapping(path, "'device' and 'model' keys")
 
 
 def model_config_from_yaml(model: dict[str, Any], seed: int) -> ModelConfig:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from eagle.errors import EagleError
-
 # seed key -> Eagle hyper-parameter
 _PREDICTOR_KEYS = {"num_layers": "layers", "num_hidden": "hidden", "dropout_ratio": "dropout"}
 _TRAINING_KEYS = {
@@ -21,16 +19,9 @@ _TRAINING_KEYS = {
 def read_predictor_yaml(path: Path) -> dict[str, Any]:
     """{"predictor": name, "preset": ..., "overrides": {...}, "training_points", "validation_points",
     "sampling_seed"} from a seed-style predictor config."""
-    import yaml
+    from eagle.fileio import read_yaml_mapping
 
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except FileNotFoundError:
-        raise EagleError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise EagleError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise EagleError(f"{path}: expected a mapping with predictor/training/dataset keys")
+    data = read_yaml_mapping(path, "predictor/training/dataset keys")
     pred = data.get("predictor") or {}
     train = data.get("training") or {}
     dset = data.get("dataset") or {}
