@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from eagle import predictors
     from eagle.datasets.dataset import Dataset
+    from eagle.measure.protocol import Protocol
     from eagle.measure.runner import SweepConfig, run_sweep
     from eagle.measure.worker import ModelConfig
     from eagle.plots import prediction_plot
@@ -41,6 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"== 1/4 measure {args.archs} random NB201 archs with {args.runtime} on this CPU ==")
     cfg = SweepConfig(
         runtime=args.runtime,
+        protocol=Protocol(min_round_s=0.01),  # a quicker protocol than the default, for the demo
         archs=str(args.archs),
         seed=args.seed,
         dedupe=False,

@@ -22,7 +22,7 @@ class Protocol:
     runs: int = 10
     avg_between: int = 10
     interval_s: float = 0.0
-    min_round_s: float = 0.02
+    min_round_s: float = 0.05
     #: cap on samples per round when ``min_round_s`` meets a near-instant model
     max_round_samples: int = 1000
 
