@@ -250,3 +250,42 @@ def test_measure_tools_refuse_malicious_pickles(tmp_path):
             timeout=120,
         )
         assert res.returncode != 0 and "refused to load" in res.stderr and not marker.exists()
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
+    db = tmp_path / "c.sqlite"
+    cmd = _measure_cmd(
+        db,
+        "--runtime",
+        "null",
+        "--archs",
+        "30",
+        "--runs",
+        "2",
+        "--avg-between",
+        "2",
+        "--warmup",
+        "0",
+        "--min-round",
+        "0.05",
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            if db.exists() and sqlite3.connect(db).execute("SELECT count(*) FROM measurements").fetchone()[0] >= 3:
+                break
+        except sqlite3.OperationalError:
+            continue
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Run the same command to resume" in out
+    assert "Traceback" not in err
+    with ResultStore(db) as store:
+        assert store.runs()[0].status == "interrupted"
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "complete" in res.stdout
+    rows = _rows(db)
+    assert len(rows) == len({r[0] for r in rows})
