@@ -16,6 +16,7 @@ deadline=$(( $(date +%s) + BUDGET ))
 left() { echo $(( deadline - $(date +%s) )); }
 CONFIGS=(
   "--runtime torch --runtime-device cuda --precision fp32 --batch-size 1"
+  "--runtime torch --runtime-device cuda --precision fp32 --batch-size 1 --runtime-option cuda_graph=true"
   "--runtime torch --runtime-device cuda --precision fp16 --batch-size 1"
   "--runtime torch --runtime-device cuda --precision fp32 --batch-size 64"
   "--runtime onnxruntime --runtime-device cuda --batch-size 1"

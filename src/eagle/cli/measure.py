@@ -70,6 +70,13 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--precision", help="fp32 (default), bf16/fp16 for openvino, int8 for litert, fp16 torch cuda")
     p.add_argument("--runtime-device", default=None, help="cpu (default) or cuda")
+    p.add_argument(
+        "--runtime-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="runtime option, e.g. cuda_graph=true (torch), graph_optimization=basic (onnxruntime)",
+    )
     p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per NB201 class")
     p.add_argument("--warmup", type=int)
     p.add_argument("--runs", type=int)

@@ -52,6 +52,12 @@ def device_from_yaml(device: dict[str, Any]) -> str:
     return f"ssh://{user + '@' if user else ''}{addr}:{port}"
 
 
+def _option_value(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> SweepConfig:
     yaml_cfg = yaml_cfg or {}
     dev = yaml_cfg.get("device") or {}
@@ -80,6 +86,11 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
         runtime_kwargs["precision"] = args.precision
     if runtime_device:
         runtime_kwargs["device"] = runtime_device
+    for item in getattr(args, "runtime_option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise EagleError(f"--runtime-option expects KEY=VALUE, got {item!r}")
+        runtime_kwargs[key] = _option_value(value)
     device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
     pin = tuple(int(c) for c in args.pin.split(",")) if args.pin else None
     if args.timeout <= 0:
