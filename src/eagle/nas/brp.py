@@ -61,7 +61,7 @@ class BinaryRelationPredictor:
         lr: float = 2e-3,
         weight_decay: float = 1e-4,
         seed: int = 0,
-        encoding: str = "eagle",
+        encoding: str = "seed",
     ) -> None:
         if head not in ("twoway", "oneway"):
             raise ValueError(f"head must be twoway or oneway, got {head!r}")

@@ -99,6 +99,7 @@ def brp_search(
     batch_size: int = 64,
     head: str = "twoway",
     trunk_init: Any = None,
+    encoding: str = "seed",
 ) -> SearchResult:
     import torch
 
@@ -108,7 +109,7 @@ def brp_search(
     acc01 = accuracy / 100.0 if np.nanmax(accuracy) > 1.0 else accuracy
 
     def make() -> BinaryRelationPredictor:
-        return BinaryRelationPredictor(head=head, seed=seed)
+        return BinaryRelationPredictor(head=head, seed=seed, encoding=encoding)
 
     def fit(model: BinaryRelationPredictor, idx: np.ndarray, _acc: np.ndarray, it: int, total: int) -> None:
         ep = max(1, round(epochs * it / total))
@@ -139,7 +140,7 @@ def gcn_search(
 
     def fit(holder: dict[str, Any], idx: np.ndarray, acc: np.ndarray, it: int, total: int) -> None:
         holder["m"] = NeuralPredictor(
-            "gcn", seed=seed, target="raw", ensemble=1, epochs=max(10, round(100 * it / total))
+            "gcn", seed=seed, target="raw", ensemble=1, encoding="seed", epochs=max(10, round(100 * it / total))
         ).fit(idx, acc)
 
     res = iterative_search(
