@@ -259,7 +259,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
         "--runtime",
         "null",
         "--archs",
-        "30",
+        "150",
         "--runs",
         "2",
         "--avg-between",
@@ -280,7 +280,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
             continue
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (proc.returncode, out, err)
     assert "Run the same command to resume" in out
     assert "Traceback" not in err
     with ResultStore(db) as store:
