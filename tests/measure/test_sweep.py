@@ -269,7 +269,14 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
         "--min-round",
         "0.05",
     )
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell that starts jobs in the background makes them ignore SIGINT; a terminal user's Ctrl-C does not
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         time.sleep(0.2)

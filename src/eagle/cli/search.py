@@ -96,6 +96,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "median_models_to_best": float(np.median(hits)) if hits else None,
             "mean_best_at_25": float(rows[:, min(24, rows.shape[1] - 1)].mean()),
             "mean_best_at_50": float(rows[:, min(49, rows.shape[1] - 1)].mean()),
+            "median_search_seconds": float(np.median(getattr(simulate, "last_seconds", {}).get(method, [np.nan]))),
         }
         print(
             f"{method:10s} "

@@ -115,12 +115,15 @@ def simulate(accuracy: str, methods: list[str], seeds: int, budget: int, iterati
     acc = accuracy_values(accuracy)
     cands = candidates_for(acc, None, None)
     curves: dict[str, np.ndarray] = {}
+    seconds: dict[str, list[float]] = {}
     for method in methods:
         rows = []
         for seed in range(seeds):
             res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed)
             rows.append(np.maximum.accumulate(acc[np.array(res.queried[:budget])]))
+            seconds.setdefault(method, []).append(res.seconds)
         curves[method] = np.array(rows)
+    simulate.last_seconds = seconds  # type: ignore[attr-defined]
     return curves
 
 
