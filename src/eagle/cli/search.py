@@ -79,7 +79,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from eagle.nas.run import accuracy_values, plot_curves, simulate
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    curves = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations)
+    curves, seconds = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations)
     acc = accuracy_values(args.accuracy)
     from eagle.spaces import get
 
@@ -96,7 +96,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "median_models_to_best": float(np.median(hits)) if hits else None,
             "mean_best_at_25": float(rows[:, min(24, rows.shape[1] - 1)].mean()),
             "mean_best_at_50": float(rows[:, min(49, rows.shape[1] - 1)].mean()),
-            "median_search_seconds": float(np.median(getattr(simulate, "last_seconds", {}).get(method, [np.nan]))),
+            "median_search_seconds": float(np.median(seconds[method])),
         }
         print(
             f"{method:10s} "

@@ -123,8 +123,7 @@ def simulate(accuracy: str, methods: list[str], seeds: int, budget: int, iterati
             rows.append(np.maximum.accumulate(acc[np.array(res.queried[:budget])]))
             seconds.setdefault(method, []).append(res.seconds)
         curves[method] = np.array(rows)
-    simulate.last_seconds = seconds  # type: ignore[attr-defined]
-    return curves
+    return curves, seconds
 
 
 def plot_curves(curves: dict[str, np.ndarray], best: float, output: Path, title: str) -> None:
