@@ -110,8 +110,11 @@ def write_log(res: SearchResult, acc: np.ndarray, path: Path) -> None:
     atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
 
 
-def simulate(accuracy: str, methods: list[str], seeds: int, budget: int, iterations: int) -> dict[str, np.ndarray]:
-    """Best accuracy found after k queries (k = 1..budget), per method, one row per seed."""
+def simulate(
+    accuracy: str, methods: list[str], seeds: int, budget: int, iterations: int
+) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    """Per method: the best accuracy found after k queries (k = 1..budget, one row per seed),
+    and the wall seconds of each search."""
     acc = accuracy_values(accuracy)
     cands = candidates_for(acc, None, None)
     curves: dict[str, np.ndarray] = {}
