@@ -50,7 +50,7 @@ def prediction_plot(pred: np.ndarray, true: np.ndarray, output: Path, *, title: 
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=110)
-    ax1.scatter(true, pred, s=4, alpha=0.4, linewidths=0)
+    ax1.scatter(true, pred, s=4 if len(true) > 500 else 14, alpha=0.4 if len(true) > 500 else 0.8, linewidths=0)
     lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
     ax1.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8, linestyle="--")
     if (true > 0).all() and (pred > 0).all():

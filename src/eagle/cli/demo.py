@@ -82,7 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"== 4/4 accuracy on the {len(test)} held-out measured archs ==")
     metrics = evaluate(pred[test], values[test]) if len(test) >= 2 else {}
     for key, value in metrics.items():
-        print(f"  {key:<14} {value:.4f}" if isinstance(value, float) else f"  {key:<14} {value}")
+        print(f"  {key:<14} {value:.4g}" if isinstance(value, float) else f"  {key:<14} {value}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if metrics:
         prediction_plot(

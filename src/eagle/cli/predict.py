@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
     print(title)
     for key, value in metrics.items():
-        print(f"  {key:<14} {value:.4f}" if isinstance(value, float) else f"  {key:<14} {value}")
+        print(f"  {key:<14} {value:.4g}" if isinstance(value, float) else f"  {key:<14} {value}")
 
 
 def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
