@@ -108,18 +108,14 @@ def test_invalid_archs_are_recorded_not_measured(tmp_path):
     assert summary.ok == 1
 
 
-def _measure_cmd(db, *extra):
-    return [sys.executable, "-m", "eagle", "measure", "--db", str(db), "--no-progress", *extra]
-
-
-def test_sigkill_mid_run_then_resume_gives_each_arch_exactly_once(tmp_path):
-    db = tmp_path / "k.sqlite"
-    cmd = _measure_cmd(
+def _null_sweep_cmd(db, archs):
+    """A null-runtime sweep of ``archs`` random archs taking ~0.1 s per arch."""
+    return _measure_cmd(
         db,
         "--runtime",
         "null",
         "--archs",
-        "40",
+        str(archs),
         "--runs",
         "2",
         "--avg-between",
@@ -129,6 +125,15 @@ def test_sigkill_mid_run_then_resume_gives_each_arch_exactly_once(tmp_path):
         "--min-round",
         "0.05",
     )
+
+
+def _measure_cmd(db, *extra):
+    return [sys.executable, "-m", "eagle", "measure", "--db", str(db), "--no-progress", *extra]
+
+
+def test_sigkill_mid_run_then_resume_gives_each_arch_exactly_once(tmp_path):
+    db = tmp_path / "k.sqlite"
+    cmd = _null_sweep_cmd(db, 40)
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -254,21 +259,7 @@ def test_measure_tools_refuse_malicious_pickles(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
     db = tmp_path / "c.sqlite"
-    cmd = _measure_cmd(
-        db,
-        "--runtime",
-        "null",
-        "--archs",
-        "150",
-        "--runs",
-        "2",
-        "--avg-between",
-        "2",
-        "--warmup",
-        "0",
-        "--min-round",
-        "0.05",
-    )
+    cmd = _null_sweep_cmd(db, 150)
     # a shell that starts jobs in the background makes them ignore SIGINT; a terminal user's Ctrl-C does not
     proc = subprocess.Popen(
         cmd,
