@@ -97,3 +97,13 @@ def test_full_disk_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
     assert "No space left on device; nothing was written" in capsys.readouterr().err
     assert out.read_text() == "previous content"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    out = tmp_path / "t.csv"
+    assert main(["space", "export", "nasbench201", "--output", str(out)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
