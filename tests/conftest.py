@@ -22,3 +22,15 @@ def nb201_table() -> list[dict[str, str]]:
     """The shared NB201 architecture table, in NB201 index order."""
     with shared_path("nasbench201", "architectures.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+class Exploit:
+    """A pickle payload: unpickling it would create ``marker`` via os.system (it must never run)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from eagle.cli.main import main
 from eagle.datasets.safe_pickle import UnsafePickleError, safe_load, safe_loads
 from eagle.errors import EagleError
 from eagle.spaces import get
+from tests.conftest import Exploit
 
 SPACE = get("nasbench201")
 
@@ -27,20 +27,10 @@ def user_dir(tmp_path, monkeypatch):
     return folder
 
 
-class _Exploit:
-    """Unpickling this would create a marker file via os.system."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def _malicious(tmp_path, wrap=lambda x: x):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pickle"
-    path.write_bytes(pickle.dumps(wrap(_Exploit(marker))))
+    path.write_bytes(pickle.dumps(wrap(Exploit(marker))))
     return path, marker
 
 

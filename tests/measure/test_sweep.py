@@ -239,14 +239,11 @@ def test_seed_tools_combine_stats_normalise(tmp_path, capsys):
 
 
 def test_measure_tools_refuse_malicious_pickles(tmp_path):
+    from tests.conftest import Exploit
+
     marker = tmp_path / "pwned"
-
-    class Exploit:
-        def __reduce__(self):
-            return (os.system, (f"touch {marker}",))
-
     evil = tmp_path / "results0.pickle"
-    evil.write_bytes(pickle.dumps([([1, 1, 1, 1, 1, 1], Exploit())]))
+    evil.write_bytes(pickle.dumps([([1, 1, 1, 1, 1, 1], Exploit(marker))]))
     for args in (["combine", str(evil)], ["stats", str(evil)], ["normalise", str(evil)]):
         res = subprocess.run(
             [sys.executable, "-m", "eagle", "measure", *args, "--output", str(tmp_path / "o")],

@@ -117,16 +117,11 @@ def test_init_and_transfer(data):
 
 
 def test_malicious_checkpoint_is_refused(tmp_path):
-    import os
+    from tests.conftest import Exploit
 
     marker = tmp_path / "pwned"
-
-    class Exploit:
-        def __reduce__(self):
-            return (os.system, (f"touch {marker}",))
-
     path = tmp_path / "evil.pt"
-    path.write_bytes(pickle.dumps({"format": "eagle-predictor", "x": Exploit()}))
+    path.write_bytes(pickle.dumps({"format": "eagle-predictor", "x": Exploit(marker)}))
     res = subprocess.run(
         [sys.executable, "-m", "eagle", "predict", "--load", str(path), "--output", str(tmp_path / "p.csv")],
         capture_output=True,
