@@ -78,10 +78,56 @@ def test_bad_options_are_clear_errors():
         runtimes.get("tensorflow1")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
-def test_torch_cuda_runs_and_synchronises():
-    rt = _runtime("torch", device="cuda")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+
+
+@needs_cuda
+@pytest.mark.parametrize(
+    ("precision", "options", "batch", "tol"),
+    [
+        ("fp32", {}, 1, 1e-3),
+        ("fp32", {"cuda_graph": True}, 1, 1e-3),
+        ("fp32", {"timer": "wall"}, 64, 1e-3),
+        ("fp16", {}, 1, 5e-2),
+        ("fp16", {"cuda_graph": True}, 64, 5e-2),
+    ],
+)
+def test_torch_cuda_matches_cpu_and_times_itself(precision, options, batch, tol):
+    rt = _runtime("torch", device="cuda", precision=precision, **options)
+    model = build_model(ARCH, calibration_batch=4)
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    run_once = rt.load(rt.convert(model, x), x)
+    out = run_once()
+    assert torch.cuda.current_stream().query()  # synchronised: nothing left running
+    np.testing.assert_allclose(out.float().cpu().numpy(), ref, rtol=tol, atol=tol)
+    if options.get("timer") == "wall":
+        assert not hasattr(run_once, "timed")
+    else:
+        samples = [run_once.timed() for _ in range(20)]
+        assert all(0 < s < 1 for s in samples)
+        np.testing.assert_allclose(run_once().float().cpu().numpy(), ref, rtol=tol, atol=tol)
+
+
+@needs_cuda
+def test_onnxruntime_cuda_provider_or_clear_error():
+    import onnxruntime as ort
+
+    rt = runtimes.create("onnxruntime", device="cuda")
     model = build_model(ARCH)
     x = torch.randn(1, 3, 32, 32)
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(EagleError, match="onnxruntime-gpu"):
+            rt.load(rt.convert(model, x), x)
+        pytest.skip("this onnxruntime build has no CUDA execution provider (install onnxruntime-gpu)")
     run_once = rt.load(rt.convert(model, x), x)
-    run_once()
+    for _ in range(3):
+        run_once()
+
+
+def test_cuda_timer_option_is_checked():
+    from eagle.runtimes.torch_runtime import CudaRun
+
+    with pytest.raises(EagleError, match="choose events or wall"):
+        CudaRun(lambda: None, "perf")

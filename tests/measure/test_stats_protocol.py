@@ -59,6 +59,23 @@ def test_min_round_time_extends_rounds():
     assert all(0.0009 < t < 0.05 for r in rounds for t in r)
 
 
+def test_self_timed_run_once_supplies_its_own_samples():
+    """A runtime that times itself (CUDA events) gives the samples; warm-up still plain calls."""
+    calls = []
+
+    class SelfTimed:
+        def __call__(self):
+            calls.append("plain")
+
+        def timed(self):
+            calls.append("timed")
+            return 0.004
+
+    rounds = time_inferences(SelfTimed(), Protocol(warmup=2, runs=3, avg_between=4, min_round_s=0))
+    assert rounds == [[0.004] * 4] * 3
+    assert calls == ["plain"] * 2 + ["timed"] * 12
+
+
 def test_protocol_from_seed_target_args():
     p = Protocol.from_target_args({"runs": 100, "avg_between": 10, "interval": 0.01, "device": "cpu"})
     assert (p.runs, p.avg_between, p.interval_s) == (100, 10, 0.01)

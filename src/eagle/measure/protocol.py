@@ -53,8 +53,19 @@ class Protocol:
 
 
 def time_inferences(run_once: Callable[[], Any], protocol: Protocol) -> list[list[float]]:
-    """Run the protocol on ``run_once``; returns ``runs`` lists of per-inference seconds."""
+    """Run the protocol on ``run_once``; returns ``runs`` lists of per-inference seconds.
+
+    A ``run_once`` with a ``timed()`` method (CUDA events) measures itself: each sample is what
+    ``timed()`` returns; otherwise each sample is the host clock around one call.
+    """
     clock = time.perf_counter_ns
+
+    def host_timed() -> float:
+        t0 = clock()
+        run_once()
+        return (clock() - t0) * 1e-9
+
+    sample: Callable[[], float] = getattr(run_once, "timed", None) or host_timed
     for _ in range(protocol.warmup):
         run_once()
     rounds: list[list[float]] = []
@@ -65,9 +76,7 @@ def time_inferences(run_once: Callable[[], Any], protocol: Protocol) -> list[lis
         while len(samples) < protocol.avg_between or (
             clock() - start < min_ns and len(samples) < protocol.max_round_samples
         ):
-            t0 = clock()
-            run_once()
-            samples.append((clock() - t0) * 1e-9)
+            samples.append(float(sample()))
         rounds.append(samples)
         if protocol.interval_s > 0 and r + 1 < protocol.runs:
             time.sleep(protocol.interval_s)

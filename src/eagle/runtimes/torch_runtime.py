@@ -11,8 +11,9 @@ from eagle.runtimes.base import Runtime
 class TorchRuntime(Runtime):
     """Eager PyTorch under ``torch.inference_mode``.
 
-    Options: ``cuda_graph`` (bool, CUDA only) captures the forward pass once and replays it.
-    On CUDA, ``run_once`` ends with ``torch.cuda.synchronize()`` so wall time is latency.
+    Options (CUDA only): ``cuda_graph`` (bool) captures the forward pass once and replays it;
+    ``timer`` = ``events`` (default: CUDA events around each inference) or ``wall`` (host clock).
+    On CUDA, ``run_once`` ends with ``torch.cuda.synchronize()`` so wall time is latency too.
     """
 
     name = "torch"
@@ -74,17 +75,53 @@ class TorchRuntime(Runtime):
             torch.cuda.current_stream().wait_stream(stream)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph), torch.inference_mode():
-                model(static_x)
+                static_out = model(static_x)
 
-            def run_graph() -> None:
+            def forward() -> Any:
                 graph.replay()
-                torch.cuda.synchronize()
+                return static_out
 
-            return run_graph
+        else:
 
-        def run_cuda() -> None:
-            with torch.inference_mode():
-                model(x)
-            torch.cuda.synchronize()
+            def forward() -> Any:
+                with torch.inference_mode():
+                    return model(x)
 
-        return run_cuda
+        return CudaRun(forward, self.options.get("timer", "events"))
+
+
+class CudaRun:
+    """One synchronised CUDA inference per call; ``timed()`` also measures it.
+
+    ``timer='events'`` (default) reads the latency from CUDA events recorded around the forward
+    pass on the current stream (GPU timeline from the first launch to the last kernel's end, no
+    host-clock jitter from the final synchronisation); ``timer='wall'`` leaves timing to the
+    protocol's host clock. Either way every call ends with ``torch.cuda.synchronize()``.
+    """
+
+    def __init__(self, forward: Callable[[], Any], timer: str = "events") -> None:
+        import torch
+
+        if timer not in ("events", "wall"):
+            from eagle.errors import EagleError
+
+            raise EagleError(f"runtime option timer={timer!r}: choose events or wall")
+        self._forward = forward
+        self._sync = torch.cuda.synchronize
+        if timer == "events":
+            self._start = torch.cuda.Event(enable_timing=True)
+            self._end = torch.cuda.Event(enable_timing=True)
+            self.timed = self._timed_events
+
+    def __call__(self) -> Any:
+        out = self._forward()
+        self._sync()
+        return out
+
+    def _timed_events(self) -> float:
+        """Seconds between CUDA events recorded before and after one inference."""
+        self._start.record()
+        self._forward()
+        self._end.record()
+        self._end.synchronize()
+        return self._start.elapsed_time(self._end) * 1e-3
