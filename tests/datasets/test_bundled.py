@@ -130,3 +130,24 @@ def test_our_own_cpu_dataset_covers_every_valid_arch():
         members = v[(ids == cid) & valid]
         assert (members == members[0]).all()
     assert 5e-5 < np.nanmin(v) < np.nanmax(v) < 0.05
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gpu-h100-torch-fp32-b1", "gpu-h100-torch-fp32-b1-cudagraph", "gpu-h100-torch-fp16-b1", "gpu-h100-torch-fp32-b64"],
+)
+def test_gpu_datasets_are_whole_classes_of_a_stratified_sample(name):
+    ds = D.load(name)
+    space = get("nasbench201")
+    v, ids, valid = ds.by_index(), space.class_ids(), space.valid_mask()
+    present = np.isfinite(v)
+    assert ds.num_archs == int(present.sum()) > 300 and not present[~valid].any()
+    assert ds.metadata["device_class"] == "datacenter GPU" and "H100" in ds.metadata["device"]
+    assert f"{len(np.unique(ids[present]))} of 6466 NB201 classes" in ds.metadata["notes"]
+    for cid in np.unique(ids[present]):  # every valid member of a measured class, one value
+        members = v[(ids == cid) & valid]
+        assert np.isfinite(members).all() and (members == members[0]).all()
+    # stratified: the measured classes span the cost range of the space
+    macs = np.array([space.cost(int(i), mode="pruned")[1] for i in np.flatnonzero(present)])
+    all_macs = np.array([space.cost(int(i), mode="pruned")[1] for i in np.flatnonzero(valid)])
+    assert macs.min() <= np.percentile(all_macs, 2) and macs.max() >= np.percentile(all_macs, 98)
