@@ -59,7 +59,7 @@ def main() -> None:
             rows = []
             for seed in (int(s) for s in args.seeds.split(",")):
                 perm = np.random.default_rng(seed).permutation(reps)
-                n_train = int(round(0.7 * len(perm)))
+                n_train = round(0.7 * len(perm))
                 tr, te = perm[:n_train], perm[n_train:]
                 model = predictors.create(method, seed=seed)
                 t0 = time.perf_counter()
@@ -74,7 +74,7 @@ def main() -> None:
                 flush=True,
             )
     print()
-    names = DATASETS + ["eagle-cpu/onnxruntime-fp32-t1"]
+    names = [*DATASETS, "eagle-cpu/onnxruntime-fp32-t1"]
     vals = {n: D.load(n).by_index("s") for n in names}
     print("Spearman between configurations on the classes both measured:")
     print("| | " + " | ".join(names) + " |")

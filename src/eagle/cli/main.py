@@ -17,6 +17,7 @@ _SUBCOMMAND_MODULES = (
     "eagle.cli.dataset",
     "eagle.cli.measure",
     "eagle.cli.predict",
+    "eagle.cli.fewshot",
     "eagle.cli.search",
     "eagle.cli.demo",
 )

@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--training-points", type=int)
     tr.add_argument("--validation-points", type=int)
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--init", type=Path, help="start from this checkpoint's weights")
+    tr.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights; a few-shot base (eagle pretrain) adapts to it"
+    )
     tr.add_argument("--transfer", action="store_true", help="with --init: re-initialise the final layer")
     tr.add_argument("--save", type=Path, required=True, help="checkpoint to write (MODEL.pt)")
     tr.add_argument("--json", type=Path, help="write test metrics as JSON")
@@ -94,9 +96,48 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
     return predictor, metrics, extra
 
 
+def _fewshot_base(path: Path | None) -> Any:
+    """The base when ``--init`` names a few-shot base checkpoint (``eagle pretrain``), else None."""
+    if path is None:
+        return None
+    from eagle.predictors.checkpoint import read
+
+    config, _ = read(path)
+    if config.get("kind") != "fewshot-base":
+        return None
+    from eagle import predictors
+
+    return predictors.load(path)
+
+
+def cmd_train_fewshot(args: argparse.Namespace, basis: Any) -> int:
+    """``eagle train --init BASE.pt --measurement FEW``: adapt to every arch measured in FEW."""
+    import time
+
+    from eagle import datasets, predictors
+    from eagle.cli.fewshot import adapt, report_adapted
+
+    if len(args.measurement) != 1:
+        raise EagleError("few-shot adaptation takes one --measurement (the new device's k archs)")
+    ds = datasets.load_measurement(args.measurement[0])
+    if ds.metric != "latency":
+        raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
+    archs = ds.present()
+    t0 = time.perf_counter()
+    model = adapt(basis, archs, ds.by_index("s")[archs])
+    seconds = time.perf_counter() - t0
+    extra = {"metric": "latency", "unit": "s", "measurement": ds.name, "trained_on": sorted(int(i) for i in archs)}
+    predictors.save(model, args.save, extra=extra)
+    report_adapted(model, args.save, seconds)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from eagle import predictors
 
+    basis = _fewshot_base(args.init)
+    if basis is not None:
+        return cmd_train_fewshot(args, basis)
     predictor, metrics, extra = train(args)
     predictors.save(predictor, args.save, extra=extra)
     seconds = getattr(predictor, "train_seconds_", None)
@@ -126,6 +167,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     config, _ = read(args.load)
     predictor = predictors.load(args.load)
+    if not hasattr(predictor, "predict"):
+        raise EagleError(
+            f"{args.load} is a few-shot base: adapt it to your device first "
+            "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"
+        )
     space = get("nasbench201")
     pred = predictor.predict(np.arange(space.num_archs))
     column = _value_column(config)

@@ -30,6 +30,9 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
 
     if isinstance(predictor, NeuralPredictor):
         config, tensors = predictor.state()
+    elif hasattr(predictor, "checkpoint_state"):  # few-shot basis / adapted predictor: plain arrays
+        config, arrays = predictor.checkpoint_state()
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     else:
         config, fitted = predictor.state()
         value = fitted["fitted"]
@@ -70,6 +73,13 @@ def load(path: str | Path) -> Any:
     kind = config["kind"]
     if kind in ("gcn", "mlp"):
         return NeuralPredictor.from_state(config, tensors)
+    if kind in ("fewshot", "fewshot-base"):
+        from eagle.fewshot.model import DeviceBasis, FewShotPredictor
+
+        arrays = {k: v.numpy() for k, v in tensors.items()}
+        if kind == "fewshot-base":
+            return DeviceBasis.from_parts(arrays, config)
+        return FewShotPredictor.from_checkpoint(config, arrays)
     cls = {"flops": CostBaseline, "params": CostBaseline, "lut": LookupTableBaseline}.get(kind)
     if cls is None:
         raise EagleError(f"{path}: unknown predictor kind {kind!r}")

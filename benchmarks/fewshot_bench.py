@@ -1,0 +1,104 @@
+"""Few-shot figures (issue 7), HELP's protocol, leave-one-device-out over the 25 shared devices.
+
+Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
+       [--select] [--json benchmarks/results/fewshot.json]
+
+For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
+the test device's siblings (HELP's batch-size variants of one GPU; and the seed's i7-7820x and
+"gtx-1080ti" files, which are near-identical upstream), adapt from k archs drawn at random from
+NB201 indices < 900 (``--draws`` draws; or the k archs ``eagle select`` proposes among them with
+``--select``), test on indices 900..1899 after dropping the 10% fastest and 10% slowest; Spearman.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def shared_devices() -> list[str]:
+    from eagle.datasets.catalog import bundled_catalog
+
+    return [n for n, meta in bundled_catalog().items() if meta["file"] in ("eagle.npz", "help.npz")]
+
+
+def siblings(name: str, names: list[str]) -> set[str]:
+    """The test device and what must not be pretrained on with it."""
+    out = {name}
+    if name.startswith("help/") and "_" in name:
+        family = name.rsplit("_", 1)[0]
+        out |= {n for n in names if n.startswith("help/") and n.rsplit("_", 1)[0] == family}
+    twins = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
+    if name in twins:
+        out |= twins
+    return out
+
+
+def help_test_set(v: np.ndarray) -> np.ndarray:
+    idx = np.arange(900, 1900)
+    idx = idx[np.isfinite(v[idx])]
+    lo, hi = np.quantile(v[idx], [0.1, 0.9])
+    return idx[(v[idx] >= lo) & (v[idx] <= hi)]
+
+
+def main() -> None:
+    from scipy.stats import spearmanr
+
+    import eagle.datasets as D
+    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--k", default="5,10,20")
+    p.add_argument("--draws", type=int, default=10)
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--select", action="store_true")
+    p.add_argument("--devices", default="all")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    names = shared_devices()
+    values = {n: D.load(n).by_index("s") for n in names}
+    ks = [int(k) for k in args.k.split(",")]
+    tests = names if args.devices == "all" else args.devices.split(",")
+    results = []
+    for test in tests:
+        excluded = siblings(test, names)
+        t0 = time.perf_counter()
+        basis = pretrain({n: values[n] for n in names if n not in excluded}, rank=args.rank)
+        pretrain_s = time.perf_counter() - t0
+        v = values[test]
+        te = help_test_set(v)
+        pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
+        row = {"device": test, "excluded": sorted(excluded), "pretrain_s": pretrain_s}
+        for k in ks:
+            rhos, adapt = [], []
+            draws = (
+                [select_archs(basis, k, candidates=pool)]
+                if args.select
+                else [np.random.default_rng(s).choice(pool, k, replace=False) for s in range(args.draws)]
+            )
+            for few in draws:
+                t1 = time.perf_counter()
+                model = FewShotPredictor(basis).fit(few, v[few])
+                adapt.append(time.perf_counter() - t1)
+                rhos.append(spearmanr(model.predict(te), v[te]).statistic)
+            row[f"k{k}"] = float(np.mean(rhos))
+            row[f"k{k}_adapt_s"] = float(np.mean(adapt))
+        results.append(row)
+        print(test.ljust(45), " ".join(f"k={k}: {row[f'k{k}']:.4f}" for k in ks), flush=True)
+    for k in ks:
+        vals = [r[f"k{k}"] for r in results]
+        print(f"k={k}: mean {np.mean(vals):.4f} min {np.min(vals):.4f} ({results[int(np.argmin(vals))]['device']})")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""``eagle pretrain``, ``eagle select``, ``eagle calibrate``: latency prediction for a new device from k archs.
+
+``eagle train --init BASE.pt --measurement FEW.pickle --save T.pt`` (in :mod:`eagle.cli.predict`)
+adapts a pretrained base to the archs measured in FEW.pickle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import EagleError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pt = sub.add_parser("pretrain", help="pretrain the few-shot latency model on many devices' datasets")
+    pt.add_argument(
+        "--measurement",
+        nargs="+",
+        help="dataset names or files (seed pickle, HELP .pt, CSV); default: every bundled latency dataset",
+    )
+    pt.add_argument("--exclude", nargs="+", default=[], help="dataset names to leave out (e.g. the target device)")
+    pt.add_argument("--rank", type=int, default=8, help="size of the learned device basis (default 8)")
+    pt.add_argument("--save", type=Path, required=True, help="base checkpoint to write (BASE.pt)")
+    pt.set_defaults(func=cmd_pretrain)
+
+    se = sub.add_parser("select", help="the k archs to measure on a new device for the best few-shot adaptation")
+    se.add_argument("--k", type=int, default=10)
+    se.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
+    se.add_argument("--below", type=int, help="only NB201 indices below this (HELP's protocol uses 900)")
+    se.add_argument("--output", "-o", type=Path, help="write the archs as a file for 'eagle measure --archs'")
+    se.set_defaults(func=cmd_select)
+
+    ca = sub.add_parser(
+        "calibrate", help="measure k proposed archs on a device and adapt the few-shot model to it, end to end"
+    )
+    from eagle.cli.measure import add_sweep_arguments
+
+    add_sweep_arguments(ca)
+    ca.add_argument("--k", type=int, default=10)
+    ca.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
+    ca.add_argument("--save", type=Path, required=True, help="adapted checkpoint to write (T.pt)")
+    ca.set_defaults(func=cmd_calibrate, db=None)
+
+
+def bundled_latency_datasets() -> list[str]:
+    from eagle.datasets.catalog import bundled_catalog
+
+    return [n for n, meta in bundled_catalog().items() if meta.get("metric") == "latency"]
+
+
+def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int) -> Any:
+    from eagle import datasets
+    from eagle.fewshot import pretrain
+
+    names = specs or bundled_latency_datasets()
+    unknown = sorted(set(exclude) - set(names))
+    if unknown:
+        raise EagleError(f"--exclude {', '.join(unknown)}: not among the pretraining datasets")
+    latencies: dict[str, np.ndarray] = {}
+    for spec in names:
+        if spec in exclude:
+            continue
+        ds = datasets.load_measurement(spec)
+        if ds.metric != "latency":
+            raise EagleError(f"{ds.name} holds {ds.metric}, not latency: pretrain on latency datasets")
+        latencies[ds.name] = ds.by_index("s")
+    return pretrain(latencies, rank=rank)
+
+
+def _base(path: Path | None) -> Any:
+    from eagle import predictors
+    from eagle.fewshot import DeviceBasis
+
+    if path is None:
+        return pretrain_from(None, [], 8)
+    base = predictors.load(path)
+    if not isinstance(base, DeviceBasis):
+        raise EagleError(f"{path} is not a few-shot base checkpoint (make one with 'eagle pretrain --save')")
+    return base
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from eagle import predictors
+
+    t0 = time.perf_counter()
+    basis = pretrain_from(args.measurement, args.exclude, args.rank)
+    predictors.save(basis, args.save)
+    print(
+        f"pretrained a rank-{basis.rank} device basis on {len(basis.devices)} latency datasets "
+        f"({int(basis.covered.sum())} archs) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
+    )
+    print("devices: " + ", ".join(basis.devices))
+    return 0
+
+
+def write_arch_file(path: Path, archs: list[int]) -> None:
+    from eagle.fileio import atomic_write_text
+    from eagle.spaces import get
+
+    space = get("nasbench201")
+    atomic_write_text(path, lambda fh: fh.write("".join(f"{i}  # {space.arch_str(i)}\n" for i in archs)))
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from eagle.fewshot import select_archs
+    from eagle.spaces import get
+
+    basis = _base(args.base)
+    candidates = np.arange(args.below) if args.below is not None else None
+    archs = select_archs(basis, args.k, candidates=candidates)
+    space = get("nasbench201")
+    for i in archs:
+        print(f"{i:6d}  {space.arch_str(i)}")
+    if args.output:
+        write_arch_file(args.output, archs)
+        print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure --archs {args.output})")
+    return 0
+
+
+def adapt(basis: Any, archs: np.ndarray, latency_s: np.ndarray) -> Any:
+    from eagle.fewshot import FewShotPredictor
+
+    return FewShotPredictor(basis).fit(archs, latency_s)
+
+
+def report_adapted(model: Any, save: Path, seconds: float) -> None:
+    near = ", ".join(f"{name} {w:.2f}" for name, w in model.closest_devices(3))
+    print(f"adapted to {len(model.trained_on_)} measured archs in {seconds * 1e3:.0f} ms; saved {save}")
+    print(f"closest known devices (posterior weight): {near}")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eagle import predictors
+    from eagle.cli.measure import sweep_config_from_args
+    from eagle.fewshot import select_archs
+    from eagle.measure.runner import run_sweep
+    from eagle.store import ResultStore
+
+    t0 = time.perf_counter()
+    basis = _base(args.base)
+    archs = select_archs(basis, args.k)
+    with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
+        arch_file = Path(tmp) / f"calibrate-k{args.k}.txt"
+        write_arch_file(arch_file, archs)
+        args.archs = str(arch_file)
+        if args.db is None:
+            args.db = args.save.with_suffix(".sqlite")
+        cfg = sweep_config_from_args(args, None)
+        print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
+        summary = run_sweep(cfg, progress=not args.no_progress)
+        with ResultStore(cfg.db) as store:
+            results = store.results_by_arch(summary.run_id)
+    ok = [i for i in archs if results.get(i, {}).get("status") == "ok"]
+    if len(ok) < 2:
+        raise EagleError(f"only {len(ok)} of {len(archs)} archs measured successfully: see {cfg.db}")
+    t1 = time.perf_counter()
+    model = adapt(basis, np.array(ok), np.array([results[i]["latency_s"] for i in ok]))
+    adapt_s = time.perf_counter() - t1
+    predictors.save(model, args.save, extra={"metric": "latency", "unit": "s", "measurement": str(cfg.db)})
+    report_adapted(model, args.save, adapt_s)
+    print(f"calibrated end to end in {time.perf_counter() - t0:.1f} s")
+    return 0

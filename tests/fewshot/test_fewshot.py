@@ -1,0 +1,211 @@
+"""Few-shot prediction: pretraining, arch selection, Bayesian adaptation, checkpoints and the commands."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import eagle.datasets as D
+from eagle import predictors
+from eagle.errors import EagleError
+from eagle.fewshot import DeviceBasis, FewShotPredictor, pretrain, select_archs
+from eagle.spaces import get
+
+TITANX = ("help/titanx_1", "help/titanx_32", "help/titanx_256")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "eagle", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def shared_latency() -> dict[str, np.ndarray]:
+    from eagle.datasets.catalog import bundled_catalog
+
+    names = [n for n, m in bundled_catalog().items() if m["file"] in ("eagle.npz", "help.npz")]
+    return {n: D.load(n).by_index("s") for n in names}
+
+
+@pytest.fixture(scope="module")
+def basis_without_titanx(shared_latency) -> DeviceBasis:
+    return pretrain({n: v for n, v in shared_latency.items() if n not in TITANX})
+
+
+def help_test_set(v: np.ndarray) -> np.ndarray:
+    idx = np.arange(900, 1900)
+    idx = idx[np.isfinite(v[idx])]
+    lo, hi = np.quantile(v[idx], [0.1, 0.9])
+    return idx[(v[idx] >= lo) & (v[idx] <= hi)]
+
+
+def test_adapts_to_an_unseen_device_from_ten_archs(shared_latency, basis_without_titanx):
+    """HELP's protocol on one held-out GPU family: k=10 from indices < 900, test 900..1899."""
+    v = shared_latency["help/titanx_1"]
+    few = select_archs(basis_without_titanx, 10, candidates=np.arange(900))
+    assert len(set(few)) == 10 and max(few) < 900
+    model = FewShotPredictor(basis_without_titanx).fit(few, v[few])
+    te = help_test_set(v)
+    rho = spearmanr(model.predict(te), v[te]).statistic
+    assert rho > 0.85  # 0.91 when written; the flops baseline on the same archs is far lower
+    # it leans on the other desktop GPUs, not on the phones
+    assert model.closest_devices(1)[0][0].startswith(("help/1080ti", "desktop-", "embedded-gpu"))
+    # adaptation is unit-free: milliseconds give the same ranking, predictions in ms
+    model_ms = FewShotPredictor(basis_without_titanx).fit(few, v[few] * 1e3)
+    np.testing.assert_allclose(model_ms.predict(te), model.predict(te) * 1e3, rtol=1e-6)
+
+
+def test_more_measurements_tighten_the_posterior(shared_latency, basis_without_titanx):
+    v = shared_latency["help/titanx_32"]
+    pool = np.flatnonzero(np.isfinite(v[:900]) & basis_without_titanx.covered[:900])
+    few = np.random.default_rng(0).choice(pool, 40, replace=False)
+    te = help_test_set(v)
+    spreads = []
+    for k in (3, 40):
+        model = FewShotPredictor(basis_without_titanx).fit(few[:k], v[few[:k]])
+        spread = model.predict_spread(te)
+        assert np.all(spread > 0) and np.all(np.isfinite(spread))
+        spreads.append(np.median(spread / model.predict(te)))
+    assert spreads[1] < spreads[0]
+
+
+def test_arbitrary_archs_work_and_k_one_is_allowed(basis_without_titanx, shared_latency):
+    v = shared_latency["help/titanx_256"]
+    model = FewShotPredictor(basis_without_titanx).fit([1462], v[[1462]])
+    assert np.isfinite(model.predict(np.arange(15625))).all()
+
+
+def test_selection_is_deterministic_and_respects_candidates(basis_without_titanx):
+    a = select_archs(basis_without_titanx, 10)
+    assert a == select_archs(basis_without_titanx, 10)
+    assert len(set(a)) == 10 and all(basis_without_titanx.covered[a])
+    b = select_archs(basis_without_titanx, 5, candidates=np.arange(100))
+    assert all(i < 100 for i in b)
+    with pytest.raises(EagleError, match="choose between 1 and"):
+        select_archs(basis_without_titanx, 0)
+
+
+def test_bad_few_shot_data_is_refused(basis_without_titanx):
+    model = FewShotPredictor(basis_without_titanx)
+    disconnected = int(np.flatnonzero(~get("nasbench201").valid_mask())[0])
+    with pytest.raises(EagleError, match="outside the pretrained basis"):
+        model.fit([disconnected, 1462], [0.01, 0.02])
+    with pytest.raises(EagleError, match="positive finite"):
+        model.fit([1462, 1835], [0.01, -1.0])
+    with pytest.raises(EagleError, match=">= 1"):
+        model.fit([1462, 1835], [0.01])
+    with pytest.raises(EagleError, match="not adapted yet"):
+        model.predict([0])
+
+
+def test_pretrain_checks_its_inputs(shared_latency):
+    one = {"help/pixel3": shared_latency["help/pixel3"]}
+    with pytest.raises(EagleError, match="at least 2"):
+        pretrain(one)
+    bad = dict(one, neg=-shared_latency["help/pixel3"])
+    with pytest.raises(EagleError, match="non-positive"):
+        pretrain(bad)
+    sparse = np.full(15625, np.nan)
+    sparse[:10] = 1.0
+    with pytest.raises(EagleError, match="too few"):
+        pretrain(dict(one, sparse=sparse))
+
+
+def test_partial_datasets_join_pretraining(shared_latency):
+    """A partial dataset (e.g. the H100 samples) is completed, not dropped."""
+    basis = pretrain(
+        {"help/pixel3": shared_latency["help/pixel3"], "gpu": D.load("gpu-h100-torch-fp32-b64").by_index("s")}
+    )
+    assert basis.devices == ["help/pixel3", "gpu"] and basis.covered.sum() == 15284
+
+
+def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):
+    base_path, adapted_path = tmp_path / "base.pt", tmp_path / "t.pt"
+    predictors.save(basis_without_titanx, base_path)
+    base = predictors.load(base_path)
+    assert isinstance(base, DeviceBasis) and base.devices == basis_without_titanx.devices
+    v = shared_latency["help/titanx_1"]
+    few = select_archs(base, 10)
+    model = FewShotPredictor(base).fit(few, v[few])
+    predictors.save(model, adapted_path)
+    again = predictors.load(adapted_path)
+    idx = np.arange(15625)
+    np.testing.assert_array_equal(again.predict(idx), model.predict(idx))
+    np.testing.assert_array_equal(again.predict_spread(idx), model.predict_spread(idx))
+
+
+def test_commands_end_to_end(tmp_path):
+    """pretrain -> select -> (measure elsewhere) -> train --init -> predict, as the issue spells them."""
+    base = tmp_path / "BASE.pt"
+    r = run_cli(
+        "pretrain",
+        "--measurement",
+        *[n for n in D.names() if n.startswith("help/") and n not in TITANX],
+        "--save",
+        str(base),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "10 latency datasets" in r.stdout
+    sel = tmp_path / "few.txt"
+    r = run_cli("select", "--base", str(base), "--k", "10", "--below", "900", "--output", str(sel))
+    assert r.returncode == 0, r.stderr
+    space = get("nasbench201")
+    few = [int(line.split()[0]) for line in sel.read_text().splitlines()]
+    assert len(few) == 10 and max(few) < 900
+    v = D.load("help/titanx_1").by_index("s")
+    few_pickle = tmp_path / "FEW.pickle"
+    few_pickle.write_bytes(pickle.dumps({tuple(space.vector(i)): float(v[i]) for i in few}))
+    t = tmp_path / "T.pt"
+    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(t))
+    assert r.returncode == 0, r.stderr
+    assert "adapted to 10 measured archs" in r.stdout and "closest known devices" in r.stdout
+    out = tmp_path / "PRED.csv"
+    r = run_cli("predict", "--load", str(t), "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+
+    pred = pd.read_csv(out)
+    assert len(pred) == 15625 and list(pred.columns[-2:]) == ["latency_s", "latency_s_std"]
+    te = help_test_set(v)
+    assert spearmanr(pred["latency_s"].to_numpy()[te], v[te]).statistic > 0.8
+    assert (pred["latency_s_std"] > 0).all()
+    r = run_cli("predict", "--load", str(base), "--output", str(out))
+    assert r.returncode == 2 and "adapt it to your device first" in r.stderr
+
+
+def test_calibrate_measures_and_adapts(tmp_path):
+    base = tmp_path / "BASE.pt"
+    assert (
+        run_cli(
+            "pretrain", "--measurement", "help/pixel3", "help/samsung_a50", "help/gold_6240", "--save", str(base)
+        ).returncode
+        == 0
+    )
+    t = tmp_path / "T.pt"
+    r = run_cli(
+        "calibrate",
+        "--runtime",
+        "onnxruntime",
+        "--k",
+        "6",
+        "--base",
+        str(base),
+        "--save",
+        str(t),
+        "--no-progress",
+        "--runs",
+        "3",
+        "--warmup",
+        "2",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "adapted to 6 measured archs" in r.stdout
+    model = predictors.load(t)
+    assert len(model.trained_on_) == 6 and (tmp_path / "T.sqlite").exists()
+    ours = D.load("eagle-cpu/onnxruntime-fp32-t1").by_index("s")
+    idx = np.flatnonzero(np.isfinite(ours))
+    assert spearmanr(model.predict(idx), ours[idx]).statistic > 0.5
