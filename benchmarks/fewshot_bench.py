@@ -1,13 +1,16 @@
 """Few-shot figures (issue 7), HELP's protocol, leave-one-device-out over the 25 shared devices.
 
 Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
-       [--select] [--json benchmarks/results/fewshot.json]
+       [--select] [--method fewshot|gcn] [--keep-siblings] [--json benchmarks/results/fewshot.json]
 
 For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
 the test device's siblings (HELP's batch-size variants of one GPU; and the seed's i7-7820x and
 "gtx-1080ti" files, which are near-identical upstream), adapt from k archs drawn at random from
 NB201 indices < 900 (``--draws`` draws; or the k archs ``eagle select`` proposes among them with
 ``--select``), test on indices 900..1899 after dropping the 10% fastest and 10% slowest; Spearman.
+``--method gcn`` instead trains Eagle's single-device GCN on the same k archs (no pretraining);
+``--k 900`` with it is the many-shot reference (all archs below 900). ``--keep-siblings`` only
+leaves out the test device itself.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def main() -> None:
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--select", action="store_true")
     p.add_argument("--devices", default="all")
+    p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn"))
+    p.add_argument("--keep-siblings", action="store_true")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     names = shared_devices()
@@ -69,7 +74,7 @@ def main() -> None:
     tests = names if args.devices == "all" else args.devices.split(",")
     results = []
     for test in tests:
-        excluded = siblings(test, names)
+        excluded = {test} if args.keep_siblings else siblings(test, names)
         t0 = time.perf_counter()
         basis = pretrain({n: values[n] for n in names if n not in excluded}, rank=args.rank)
         pretrain_s = time.perf_counter() - t0
@@ -82,11 +87,18 @@ def main() -> None:
             draws = (
                 [select_archs(basis, k, candidates=pool)]
                 if args.select
-                else [np.random.default_rng(s).choice(pool, k, replace=False) for s in range(args.draws)]
+                else [
+                    np.random.default_rng(s).choice(pool, min(k, len(pool)), replace=False) for s in range(args.draws)
+                ]
             )
             for few in draws:
                 t1 = time.perf_counter()
-                model = FewShotPredictor(basis).fit(few, v[few])
+                if args.method == "gcn":
+                    from eagle import predictors
+
+                    model = predictors.create("gcn", seed=0).fit(few, v[few])
+                else:
+                    model = FewShotPredictor(basis).fit(few, v[few])
                 adapt.append(time.perf_counter() - t1)
                 rhos.append(spearmanr(model.predict(te), v[te]).statistic)
             row[f"k{k}"] = float(np.mean(rhos))

@@ -16,6 +16,7 @@ _SUBCOMMAND_MODULES = (
     "eagle.cli.arch",
     "eagle.cli.dataset",
     "eagle.cli.measure",
+    "eagle.cli.cluster",
     "eagle.cli.predict",
     "eagle.cli.fewshot",
     "eagle.cli.search",

@@ -62,7 +62,14 @@ def rewrite_argv(argv: list[str]) -> list[str]:
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
     p.add_argument("--runtime", default="onnxruntime", choices=runtimes.names())
-    p.add_argument("--device", default="local", help="local (default) or ssh://user@host:port")
+    p.add_argument(
+        "--device",
+        default="local",
+        help="local (default) or ssh://user@host:port; with --executor ray, a cluster device name (e.g. pixel3)",
+    )
+    p.add_argument("--executor", default="local", choices=("local", "ray"), help="ray: device actors on a Ray cluster")
+    p.add_argument("--address", help="Ray cluster: auto (default), HOST:PORT or ray://HOST:PORT")
+    p.add_argument("--ray-actors", type=int, help="Ray: at most this many device actors (default: one per device)")
     p.add_argument("--archs", default="valid", help="all | valid | N (random valid, by --seed) | FILE")
     p.add_argument("--cfg", type=Path, help="the seed's measurement YAML (device.target_args, model)")
     p.add_argument("--db", type=Path, default=Path("eagle-results.sqlite"), help="results store (SQLite)")

@@ -110,4 +110,7 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
         limit=args.limit,
         retry_failed=args.retry_failed,
         order=getattr(args, "order", "index"),
+        executor=getattr(args, "executor", "local"),
+        ray_address=getattr(args, "address", None),
+        ray_actors=getattr(args, "ray_actors", None),
     )

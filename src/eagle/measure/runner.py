@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from eagle import __version__
-from eagle.devices.workers import WorkerCrashed, WorkerTimeout, open_worker
 from eagle.measure.archs import select_archs
 from eagle.measure.protocol import Protocol
 from eagle.measure.worker import ModelConfig, WorkerConfig
@@ -47,6 +46,11 @@ class SweepConfig:
     space: str = "nasbench201"
     #: "index" (NB201 index order) or "seed" (the seed's enumeration: first edge fastest)
     order: str = "index"
+    #: "local" (one worker for ``device``) or "ray" (actors on the cluster's ``device:<device>``)
+    executor: str = "local"
+    #: Ray: cluster address ("auto", "HOST:PORT", "ray://HOST:PORT"); actors (None = one per device unit)
+    ray_address: str | None = None
+    ray_actors: int | None = None
 
 
 @dataclass
@@ -109,14 +113,16 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     """Measure ``cfg``'s archs, resuming a previous identical sweep; see the module docstring."""
     from eagle import runtimes
 
+    from eagle.measure.executors import open_executor
+
     started = time.perf_counter()
     space = NASBench201()
     requested, pairs, to_measure = plan(cfg)
     runtimes.create(cfg.runtime, **cfg.runtime_kwargs)  # validates options before a worker starts
     worker_cfg = WorkerConfig(cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity)
-    with ResultStore(cfg.db) as store, open_worker(cfg.device, worker_cfg) as worker:
-        device_desc = worker.identity()
-        runtime_desc = worker.runtime_description()
+    with ResultStore(cfg.db) as store, open_executor(cfg, worker_cfg) as executor:
+        device_desc = executor.identity()
+        runtime_desc = executor.runtime_description()
         key = run_key(cfg, runtime_desc, device_desc)
         run, created = store.get_or_create_run(
             key,
@@ -151,23 +157,20 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
         measured_now = 0
         bar = _progress_bar(len(to_measure), already_done, cfg, progress)
         valid = space.valid_mask()
+        invalid = {"status": "invalid", "error": "disconnected cell: not measured"}
         try:
-            for idx in pending:
-                if not valid[idx]:
-                    result: dict[str, Any] = {"status": "invalid", "error": "disconnected cell: not measured"}
-                else:
-                    try:
-                        result = worker.measure(idx, cfg.timeout_s)
-                    except WorkerTimeout:
-                        result = {"status": "timeout", "error": f"no result within {cfg.timeout_s:g} s; worker killed"}
-                    except WorkerCrashed as exc:
-                        result = {"status": "error", "error": f"worker crashed: {exc}"}
+            for idx in [i for i in pending if not valid[i]]:
+                store.add_measurement(run.id, idx, invalid)
+                measured_now += 1
+            for idx, result in executor.results([i for i in pending if valid[i]], cfg.timeout_s):
                 store.add_measurement(run.id, idx, result)
                 measured_now += 1
                 if bar is not None:
                     bar.update(1)
+                    postfix = executor.status()
                     if result.get("latency_s") is not None:
-                        bar.set_postfix_str(f"last {result['latency_s'] * 1e3:.3f} ms")
+                        postfix = f"last {result['latency_s'] * 1e3:.3f} ms" + (f"; {postfix}" if postfix else "")
+                    bar.set_postfix_str(postfix)
         except KeyboardInterrupt:
             store.set_run_status(run.id, "interrupted")
             raise
@@ -197,4 +200,5 @@ def _progress_bar(total: int, initial: int, cfg: SweepConfig, enabled: bool) -> 
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="arch", desc=f"{cfg.runtime}@{cfg.device}", dynamic_ncols=True)
+    where = f"ray:{cfg.device}" if cfg.executor == "ray" else cfg.device
+    return tqdm(total=total, initial=initial, unit="arch", desc=f"{cfg.runtime}@{where}", dynamic_ncols=True)

@@ -1,0 +1,256 @@
+"""``--executor ray``: measure on a Ray cluster, one actor per physical device, exactly-once results.
+
+Devices are Ray custom resources that a worker node declares when it joins the cluster::
+
+    ray start --address HEAD:6379 --resources '{"device:pixel3": 1}'
+
+``eagle measure --executor ray --device pixel3`` starts one actor per unit of ``device:pixel3``
+in the cluster (``--ray-actors`` to use fewer); each actor holds one unit for its lifetime, so
+two timing loops never share a device, and runs Eagle's usual measurement worker on its node.
+The driver keeps the queue: each actor has one arch in flight; results stream back and the
+runner writes them to the SQLite store in the driver. When an actor or its node dies, its arch
+goes back to the front of the queue and a replacement actor is requested (it starts wherever a
+unit of the device is free); an arch is yielded once, so nothing is stored twice. Resume after
+the driver dies is the store's: the same command skips what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from eagle.errors import EagleError
+from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
+
+RESOURCE_PREFIX = "device:"
+#: seconds to wait for the first actor of a device before giving up
+START_TIMEOUT_S = 180.0
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise EagleError("the Ray executor needs Ray: pip install 'eagle-latency[ray]' (or pip install ray)") from None
+    return ray
+
+
+def connect(address: str | None) -> Any:
+    """Connect this process to a running cluster as a driver (no-op when already connected)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    _check_reachable(address)
+    try:
+        ray.init(address=address or "auto", log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EagleError(
+            f"cannot reach a Ray cluster at {address or 'auto'} ({first}). Start one with "
+            "'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
+        ) from None
+    return ray
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds, not minutes, when nothing listens at a HOST:PORT address."""
+    import socket
+
+    if not address or address == "auto":
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise EagleError(f"--address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise EagleError(
+            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}). Start one with "
+            "'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
+        ) from None
+
+
+def device_resources(ray: Any) -> dict[str, dict[str, Any]]:
+    """``{device name: {"total": units, "available": units, "nodes": [node ip, ...]}}`` of live nodes."""
+    out: dict[str, dict[str, Any]] = {}
+    available = ray.available_resources()
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        for key, units in node.get("Resources", {}).items():
+            if key.startswith(RESOURCE_PREFIX):
+                entry = out.setdefault(key[len(RESOURCE_PREFIX) :], {"total": 0, "available": 0, "nodes": []})
+                entry["total"] += int(units)
+                entry["nodes"].append(node.get("NodeManagerAddress"))
+    for name, entry in out.items():
+        entry["available"] = int(available.get(RESOURCE_PREFIX + name, 0))
+    return out
+
+
+class DeviceActor:
+    """Runs on the node that holds the device: Eagle's measurement worker, local to that node."""
+
+    def __init__(self, config_json: dict[str, Any]) -> None:
+        from eagle.devices.workers import StdioWorker
+
+        self.worker = StdioWorker("local", config_from_json(config_json))
+        self.worker.start()
+
+    def describe(self) -> dict[str, Any]:
+        import ray
+
+        return {
+            "identity": self.worker.identity(),
+            "runtime": self.worker.runtime_description(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
+
+    def measure(self, index: int, timeout_s: float) -> dict[str, Any]:
+        from eagle.measure.executors import measure_safely
+
+        return measure_safely(self.worker, index, timeout_s)
+
+
+class RayExecutor:
+    """A pool of device actors fed one arch at a time; see the module docstring."""
+
+    def __init__(self, device: str, config: WorkerConfig, *, address: str | None, actors: int | None) -> None:
+        if device.startswith(("ssh://", "local")):
+            raise EagleError(
+                "with --executor ray, --device names a device resource of the cluster (e.g. pixel3 for "
+                f"'device:pixel3'), not {device!r}; see 'eagle cluster status'"
+            )
+        self.device = device.removeprefix(RESOURCE_PREFIX)
+        self.config = config
+        self.address = address
+        self.requested = actors
+        self.ray: Any = None
+        self.actor_cls: Any = None
+        self.ready: list[Any] = []  # started actors, idle
+        self.starting: dict[Any, Any] = {}  # describe() ref -> actor
+        self.first: dict[str, Any] | None = None
+        self.deaths = 0
+        self.replacements_left = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        ray = self.ray = connect(self.address)
+        offered = device_resources(ray)
+        if self.device not in offered:
+            names = ", ".join(sorted(offered)) or "none"
+            raise EagleError(
+                f"the Ray cluster offers no 'device:{self.device}' resource (devices: {names}); declare it on a "
+                f"worker with: ray start --address HEAD:PORT --resources '{{\"device:{self.device}\": 1}}'"
+            )
+        total = offered[self.device]["total"]
+        n = total if self.requested is None else max(1, min(int(self.requested), total))
+        self.actor_cls = ray.remote(DeviceActor)
+        self.replacements_left = max(3, 2 * n)
+        for _ in range(n):
+            self._spawn()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while self.first is None:
+            if time.monotonic() > deadline:
+                raise EagleError(f"no actor for device:{self.device} started within {START_TIMEOUT_S:g} s")
+            self._poll_starting(timeout=1.0)
+
+    def close(self) -> None:
+        if self.ray is None:
+            return
+        for actor in self.ready + list(self.starting.values()):
+            self.ray.kill(actor)
+        self.ready, self.starting = [], {}
+
+    def _spawn(self) -> None:
+        actor = self.actor_cls.options(
+            num_cpus=0, resources={RESOURCE_PREFIX + self.device: 1}, max_restarts=0, max_task_retries=0
+        ).remote(config_to_json(self.config))
+        self.starting[actor.describe.remote()] = actor
+
+    def _replace(self, actor: Any) -> None:
+        self.deaths += 1
+        try:
+            self.ray.kill(actor)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        if self.replacements_left <= 0:
+            if not self.ready and not self.starting:
+                raise EagleError(f"every actor for device:{self.device} died and the replacement budget is spent")
+            return
+        self.replacements_left -= 1
+        self._spawn()
+
+    def _poll_starting(self, timeout: float) -> None:
+        if not self.starting:
+            time.sleep(timeout)
+            return
+        done, _ = self.ray.wait(list(self.starting), num_returns=1, timeout=timeout)
+        for ref in done:
+            actor = self.starting.pop(ref)
+            try:
+                desc = self.ray.get(ref)
+            except self.ray.exceptions.RayTaskError as exc:  # the worker could not set up: a real error
+                raise EagleError(f"device:{self.device} actor could not start: {exc.cause if exc.cause else exc}")
+            except self.ray.exceptions.RayError:
+                self._replace(actor)
+                continue
+            if self.first is None:
+                self.first = desc
+            self.ready.append(actor)
+
+    # -- the runner's interface ---------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        assert self.first is not None
+        # keyed by the device name, not the node that answered first: resume works from any node
+        return {
+            "target": f"ray:{RESOURCE_PREFIX}{self.device}",
+            "hostname": None,
+            "cpu_model": None,
+            "executor": "ray",
+            "first_actor": self.first["identity"],
+        }
+
+    def runtime_description(self) -> dict[str, Any]:
+        assert self.first is not None
+        return dict(self.first["runtime"])
+
+    def status(self) -> str:
+        busy = len(self.ready) + len(self.starting)
+        return f"{busy} actors" + (f", {self.deaths} died" if self.deaths else "")
+
+    def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
+        ray = self.ray
+        queue = deque(indices)
+        inflight: dict[Any, tuple[Any, int, float]] = {}  # ref -> (actor, index, sent at)
+        guard_s = timeout_s + 120.0  # the actor's own worker times a hung model out at timeout_s
+        while queue or inflight:
+            while queue and self.ready:
+                actor, idx = self.ready.pop(), queue.popleft()
+                inflight[actor.measure.remote(idx, timeout_s)] = (actor, idx, time.monotonic())
+            waiting = list(inflight) + list(self.starting)
+            if not waiting:
+                raise EagleError(f"no live actor for device:{self.device} is left to measure the remaining archs")
+            done, _ = ray.wait(waiting, num_returns=1, timeout=1.0)
+            for ref in done:
+                if ref in self.starting:
+                    self._poll_starting(timeout=0)
+                    continue
+                actor, idx, _ = inflight.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayError:  # actor or node died: the arch goes back to the queue
+                    queue.appendleft(idx)
+                    self._replace(actor)
+                    continue
+                self.ready.append(actor)
+                yield idx, result
+            now = time.monotonic()
+            for ref, (actor, idx, sent) in list(inflight.items()):
+                if now - sent > guard_s:  # the actor itself hangs: record it, replace the actor
+                    del inflight[ref]
+                    self._replace(actor)
+                    yield idx, {"status": "timeout", "error": f"actor gave no answer within {guard_s:g} s; replaced"}
