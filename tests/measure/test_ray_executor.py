@@ -161,6 +161,11 @@ def test_unknown_device_and_bad_device_are_clear_errors(cluster, tmp_path):
     p = eagle(*base, "--device", "ssh://me@host:22")
     _, err = p.communicate(timeout=120)
     assert p.returncode == 2 and "names a device resource" in err
+    # a worker that cannot set up on the device's node is reported, not retried forever
+    torch_cuda = [a if a != "null" else "torch" for a in base]
+    p = eagle(*torch_cuda, "--device", DEVICE, "--runtime-device", "cuda")
+    _, err = p.communicate(timeout=180)
+    assert p.returncode == 2 and "actor could not start" in err
 
 
 def test_no_cluster_is_a_clear_error(tmp_path):

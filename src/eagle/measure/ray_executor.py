@@ -91,6 +91,12 @@ def device_resources(ray: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _first_error_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    eagle = [ln for ln in lines if "EagleError" in ln]
+    return (eagle or lines or [type(exc).__name__])[-1][:300]
+
+
 class DeviceActor:
     """Runs on the node that holds the device: Eagle's measurement worker, local to that node."""
 
@@ -135,6 +141,7 @@ class RayExecutor:
         self.first: dict[str, Any] | None = None
         self.deaths = 0
         self.replacements_left = 0
+        self.last_error = ""
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -175,11 +182,14 @@ class RayExecutor:
         self.deaths += 1
         try:
             self.ray.kill(actor)
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:  # already gone
             pass
         if self.replacements_left <= 0:
             if not self.ready and not self.starting:
-                raise EagleError(f"every actor for device:{self.device} died and the replacement budget is spent")
+                raise EagleError(
+                    f"every actor for device:{self.device} died and the replacement budget is spent; "
+                    f"last error: {self.last_error}"
+                )
             return
         self.replacements_left -= 1
         self._spawn()
@@ -193,9 +203,10 @@ class RayExecutor:
             actor = self.starting.pop(ref)
             try:
                 desc = self.ray.get(ref)
-            except self.ray.exceptions.RayTaskError as exc:  # the worker could not set up: a real error
-                raise EagleError(f"device:{self.device} actor could not start: {exc.cause if exc.cause else exc}")
-            except self.ray.exceptions.RayError:
+            except self.ray.exceptions.RayError as exc:
+                self.last_error = _first_error_line(exc)
+                if "EagleError" in str(exc):  # the worker could not set up (e.g. runtime missing): say so now
+                    raise EagleError(f"device:{self.device} actor could not start: {self.last_error}") from None
                 self._replace(actor)
                 continue
             if self.first is None:
@@ -242,7 +253,8 @@ class RayExecutor:
                 actor, idx, _ = inflight.pop(ref)
                 try:
                     result = ray.get(ref)
-                except ray.exceptions.RayError:  # actor or node died: the arch goes back to the queue
+                except ray.exceptions.RayError as exc:  # actor or node died: the arch goes back to the queue
+                    self.last_error = _first_error_line(exc)
                     queue.appendleft(idx)
                     self._replace(actor)
                     continue

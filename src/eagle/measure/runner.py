@@ -112,7 +112,6 @@ def _file_digest(path: Path) -> str:
 def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     """Measure ``cfg``'s archs, resuming a previous identical sweep; see the module docstring."""
     from eagle import runtimes
-
     from eagle.measure.executors import open_executor
 
     started = time.perf_counter()
