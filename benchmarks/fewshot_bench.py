@@ -66,6 +66,7 @@ def main() -> None:
     p.add_argument("--devices", default="all")
     p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn"))
     p.add_argument("--keep-siblings", action="store_true")
+    p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     names = shared_devices()
@@ -85,7 +86,7 @@ def main() -> None:
         for k in ks:
             rhos, adapt = [], []
             draws = (
-                [select_archs(basis, k, candidates=pool)]
+                [select_archs(basis, k, candidates=pool, criterion=args.criterion)]
                 if args.select
                 else [
                     np.random.default_rng(s).choice(pool, min(k, len(pool)), replace=False) for s in range(args.draws)

@@ -85,8 +85,12 @@ def test_selection_is_deterministic_and_respects_candidates(basis_without_titanx
     assert len(set(a)) == 10 and all(basis_without_titanx.covered[a])
     b = select_archs(basis_without_titanx, 5, candidates=np.arange(100))
     assert all(i < 100 for i in b)
+    d = select_archs(basis_without_titanx, 10, criterion="d")
+    assert len(set(d)) == 10 and d != a
     with pytest.raises(EagleError, match="choose between 1 and"):
         select_archs(basis_without_titanx, 0)
+    with pytest.raises(EagleError, match="choose v or d"):
+        select_archs(basis_without_titanx, 3, criterion="a")
 
 
 def test_bad_few_shot_data_is_refused(basis_without_titanx):

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
     se.add_argument("--below", type=int, help="only NB201 indices below this (HELP's protocol uses 900)")
     se.add_argument("--output", "-o", type=Path, help="write the archs as a file for 'eagle measure --archs'")
+    se.add_argument(
+        "--criterion", default="v", choices=("v", "d"), help="v: representative archs (default); d: extreme archs"
+    )
     se.set_defaults(func=cmd_select)
 
     ca = sub.add_parser(
@@ -112,7 +115,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
     basis = _base(args.base)
     candidates = np.arange(args.below) if args.below is not None else None
-    archs = select_archs(basis, args.k, candidates=candidates)
+    archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion)
     space = get("nasbench201")
     for i in archs:
         print(f"{i:6d}  {space.arch_str(i)}")

@@ -268,26 +268,37 @@ class FewShotPredictor:
         return [(self.basis.devices[i], float(self.weights_[i])) for i in order]
 
 
-def select_archs(basis: DeviceBasis, k: int, candidates: Any | None = None) -> list[int]:
-    """The k archs whose measurement most shrinks the basis prior (greedy D-optimal design).
+def select_archs(basis: DeviceBasis, k: int, candidates: Any | None = None, *, criterion: str = "v") -> list[int]:
+    """The k archs whose measurement most reduces the prior's uncertainty (greedy Bayesian design).
 
-    Deterministic: the same basis and candidates give the same archs in the same order.
+    ``criterion="v"`` (default) minimises the average predictive variance over every arch of
+    the space (V-optimal: picks representative archs); ``"d"`` maximises the information about
+    the coefficients (D-optimal: favours extreme archs). Deterministic: the same basis and
+    candidates give the same archs in the same order.
     """
     cand = np.flatnonzero(basis.covered) if candidates is None else np.asarray(candidates, dtype=np.int64)
     cand = cand[basis.covered[cand]]
     if not 1 <= k <= len(cand):
         raise EagleError(f"--k {k}: choose between 1 and {len(cand)} archs")
+    if criterion not in ("v", "d"):
+        raise EagleError(f"selection criterion {criterion!r}: choose v or d")
     x = np.hstack([np.ones((len(cand), 1)), basis.features[cand]])
+    everything = np.hstack([np.ones((int(basis.covered.sum()), 1)), basis.features[basis.covered]])
+    second_moment = everything.T @ everything / len(everything)
     cov = np.zeros((basis.rank + 1, basis.rank + 1))
     cov[0, 0] = OFFSET_PRIOR_VAR
     cov[1:, 1:] = basis.prior_cov
     cov /= basis.noise_var
     chosen: list[int] = []
     for _ in range(k):
-        gain = np.einsum("ij,jk,ik->i", x, cov, x)  # log(1 + gain) = information of measuring it
+        cx = x @ cov  # (n, r+1): C x_j for every candidate
+        own = np.einsum("ij,ij->i", cx, x)  # x_j' C x_j
+        if criterion == "d":
+            gain = own  # log(1 + x'Cx): information about the coefficients
+        else:  # drop of the mean predictive variance over the space: x'C M C x / (1 + x'C x)
+            gain = np.einsum("ij,jk,ik->i", cx, second_moment, cx) / (1.0 + own)
         gain[chosen] = -np.inf
         j = int(np.argmax(gain))
         chosen.append(j)
-        cx = cov @ x[j]
-        cov = cov - np.outer(cx, cx) / (1.0 + x[j] @ cx)
+        cov = cov - np.outer(cx[j], cx[j]) / (1.0 + own[j])
     return [int(cand[j]) for j in chosen]
