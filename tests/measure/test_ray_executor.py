@@ -139,6 +139,49 @@ def test_node_and_driver_deaths_lose_nothing_and_store_nothing_twice(cluster, tm
     assert sorted(stored(local_db)) == sorted(rows)
 
 
+def test_losing_every_device_stops_with_a_clear_error_and_resumes(tmp_path):
+    """The only device's node dies: the run stops (no hang), keeps what it stored, and resumes."""
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    node = c.add_node(num_cpus=1, resources={f"device:{DEVICE}": 1})
+    c.wait_for_nodes()
+    try:
+        db = tmp_path / "ray.sqlite"
+        cmd = [
+            "measure",
+            "--executor",
+            "ray",
+            "--address",
+            c.address,
+            "--device",
+            DEVICE,
+            "--archs",
+            "30",
+            "--db",
+            str(db),
+            "--no-progress",
+            *SLOW_NULL,
+        ]
+        proc = eagle(*cmd, env={**os.environ, "EAGLE_RAY_START_TIMEOUT_S": "30"})
+        wait_until(lambda: len(stored(db)) >= 3 or proc.poll() is not None)
+        assert proc.poll() is None, proc.communicate()[1]
+        c.remove_node(node, allow_graceful=False)
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 2 and "has been able to start" in err and "re-run" in err
+        before = stored(db)
+        assert 3 <= len(before) < 30 and len(before) == len(set(before))
+        c.add_node(num_cpus=1, resources={f"device:{DEVICE}": 1})
+        c.wait_for_nodes()
+        again = eagle(*cmd)
+        _out, err = again.communicate(timeout=300)
+        assert again.returncode == 0, err
+        rows = stored(db)
+        assert len(rows) == len(set(rows)) == 30 and set(before) <= set(rows)
+    finally:
+        c.shutdown()
+
+
 def test_unknown_device_and_bad_device_are_clear_errors(cluster, tmp_path):
     c, _ = cluster
     base = [

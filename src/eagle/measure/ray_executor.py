@@ -17,6 +17,7 @@ the driver dies is the store's: the same command skips what is stored.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ from eagle.errors import EagleError
 from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
 
 RESOURCE_PREFIX = "device:"
-#: seconds to wait for the first actor of a device before giving up
-START_TIMEOUT_S = 180.0
+#: seconds to wait for an actor of the device to start (first one, or any when none is left)
+START_TIMEOUT_S = float(os.environ.get("EAGLE_RAY_START_TIMEOUT_S", "180"))
 
 
 def import_ray() -> Any:
@@ -238,7 +239,18 @@ class RayExecutor:
         queue = deque(indices)
         inflight: dict[Any, tuple[Any, int, float]] = {}  # ref -> (actor, index, sent at)
         guard_s = timeout_s + 120.0  # the actor's own worker times a hung model out at timeout_s
+        stalled_since: float | None = None
         while queue or inflight:
+            if inflight or self.ready:
+                stalled_since = None
+            elif stalled_since is None:
+                stalled_since = time.monotonic()
+            elif time.monotonic() - stalled_since > START_TIMEOUT_S:
+                raise EagleError(
+                    f"no actor for device:{self.device} has been able to start for {START_TIMEOUT_S:g} s "
+                    f"({len(queue)} archs left; last error: {self.last_error or 'none'}); "
+                    "check 'eagle cluster status', then re-run the same command to resume"
+                )
             while queue and self.ready:
                 actor, idx = self.ready.pop(), queue.popleft()
                 inflight[actor.measure.remote(idx, timeout_s)] = (actor, idx, time.monotonic())

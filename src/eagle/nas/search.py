@@ -58,6 +58,7 @@ def iterative_search(
     make_model: Any,
     fit: Any,
     score: Any,
+    exploit: float = 0.5,
 ) -> SearchResult:
     rng = np.random.default_rng(seed)
     sizes = _iteration_sizes(budget, iterations)
@@ -70,7 +71,7 @@ def iterative_search(
         scores = score(model, candidates)
         order = candidates[np.argsort(-scores, kind="stable")]
         taken = set(queried)
-        best = [int(c) for c in order if c not in taken][: size // 2]
+        best = [int(c) for c in order if c not in taken][: round(size * exploit)]
         taken.update(best)
         top = order[: max(1, len(order) // 2**it)]
         pool = np.array([c for c in top if c not in taken])
@@ -100,6 +101,8 @@ def brp_search(
     head: str = "twoway",
     trunk_init: Any = None,
     encoding: str = "seed",
+    ensemble: int = 1,
+    exploit: float = 0.5,
 ) -> SearchResult:
     import torch
 
@@ -108,13 +111,21 @@ def brp_search(
     torch.manual_seed(seed)
     acc01 = accuracy / 100.0 if np.nanmax(accuracy) > 1.0 else accuracy
 
-    def make() -> BinaryRelationPredictor:
-        return BinaryRelationPredictor(head=head, seed=seed, encoding=encoding)
+    def make() -> list[BinaryRelationPredictor]:
+        return [BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding) for m in range(ensemble)]
 
-    def fit(model: BinaryRelationPredictor, idx: np.ndarray, _acc: np.ndarray, it: int, total: int) -> None:
+    def fit(models: list[BinaryRelationPredictor], idx: np.ndarray, _acc: np.ndarray, it: int, total: int) -> None:
         ep = max(1, round(epochs * it / total))
         bs = max(8, round(batch_size * it / total))
-        model.fit(idx, acc01[idx], epochs=ep, batch_size=bs, warm_start=False, trunk_init=trunk_init)
+        for model in models:
+            model.fit(idx, acc01[idx], epochs=ep, batch_size=bs, warm_start=False, trunk_init=trunk_init)
+
+    def score(models: list[BinaryRelationPredictor], cand: np.ndarray) -> np.ndarray:
+        """Mean of the members' standardised scores (one member: its scores)."""
+        if len(models) == 1:
+            return models[0].scores(cand)
+        z = [(s - s.mean()) / (s.std() + 1e-12) for s in (m.scores(cand) for m in models)]
+        return np.mean(z, axis=0)
 
     res = iterative_search(
         candidates,
@@ -124,7 +135,8 @@ def brp_search(
         seed=seed,
         make_model=make,
         fit=fit,
-        score=lambda m, c: m.scores(c),
+        score=score,
+        exploit=exploit,
     )
     res.method = "brp"
     return res
