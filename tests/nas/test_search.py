@@ -48,6 +48,39 @@ def test_every_method_queries_distinct_valid_candidates(method):
     assert res.trace[:30] == res.queried and sorted(res.trace) == sorted(cands.tolist())
 
 
+@pytest.mark.parametrize("exploit", [1.0, 0.5])
+def test_exploit_share_of_each_iteration_comes_from_the_top_ranked(exploit):
+    """With an oracle ranking, the exploited picks are exactly the best untrained archs."""
+    from eagle.nas.search import iterative_search
+
+    cands = VALID[::4]
+    res = iterative_search(
+        cands,
+        ACC,
+        budget=40,
+        iterations=4,
+        seed=0,
+        make_model=dict,
+        fit=lambda *a: None,
+        score=lambda _m, c: ACC[c],
+        exploit=exploit,
+    )
+    ranked = [int(c) for c in cands[np.argsort(-ACC[cands], kind="stable")]]
+    taken = set(res.queried[:10])
+    for it in range(1, 4):
+        picks = res.queried[10 * it : 10 * it + 10]
+        n_best = round(10 * exploit)
+        assert picks[:n_best] == [c for c in ranked if c not in taken][:n_best]
+        taken.update(picks)
+    with pytest.raises(EagleError, match="between 0 and 1"):
+        search("brp", cands, ACC, budget=20, iterations=2, exploit=1.5)
+
+
+def test_brp_ensemble_runs():
+    res = search("brp", VALID[::8], ACC, budget=20, iterations=2, seed=3, ensemble=2, epochs=5)
+    assert len(set(res.queried)) == 20
+
+
 def test_search_is_reproducible_given_seed():
     a = search("brp", VALID[::8], ACC, budget=20, iterations=2, seed=3)
     b = search("brp", VALID[::8], ACC, budget=20, iterations=2, seed=3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency-limit", type=float, help="seconds")
     p.add_argument("--true-latency", help="measured latency to count violations when using a predictor")
     p.add_argument("--transfer", help="latency predictor checkpoint whose GCN initialises the BRP encoder")
+    _selection_options(p)
     p.add_argument("--output", type=Path, required=True, help="search trace (one arch_str per line)")
     p.add_argument("--log", type=Path, help="the seed's log format")
     p.set_defaults(func=cmd_search)
@@ -38,7 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--iterations", type=int, default=5)
     s.add_argument("--plot", type=Path)
     s.add_argument("--json", type=Path)
+    _selection_options(s)
     s.set_defaults(func=cmd_simulate)
+
+
+def _selection_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exploit",
+        type=float,
+        help="brp/gcn: share of each iteration's picks taken from the best-ranked (default 1.0; the seed: 0.5)",
+    )
+    p.add_argument("--ensemble", type=int, help="brp: average this many BRPs' rankings (default 1)")
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"exploit": args.exploit, "ensemble": args.ensemble}
 
 
 def rewrite_argv(argv: list[str]) -> list[str]:
@@ -61,6 +77,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         latency_limit=args.latency_limit,
         true_latency=args.true_latency,
         transfer=args.transfer,
+        options=_options(args),
     )
     write_trace(res, args.output)
     if args.log:
@@ -79,7 +96,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from eagle.nas.run import accuracy_values, plot_curves, simulate
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    curves, seconds = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations)
+    curves, seconds = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations, _options(args))
     acc = accuracy_values(args.accuracy)
     from eagle.spaces import get
 
@@ -106,5 +123,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         plot_curves(curves, best, args.plot, f"{args.accuracy}, {args.seeds} seeds")
         print(f"plot: {args.plot}")
     if args.json:
-        args.json.write_text(json.dumps({"best_in_space": best, "methods": summary}, indent=1))
+        options = {k: v for k, v in _options(args).items() if v is not None}
+        args.json.write_text(json.dumps({"best_in_space": best, "options": options, "methods": summary}, indent=1))
     return 0

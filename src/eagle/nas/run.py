@@ -66,11 +66,12 @@ def run_search(
     latency_limit: float | None = None,
     true_latency: str | None = None,
     transfer: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[SearchResult, np.ndarray, np.ndarray | None]:
     acc = accuracy_values(accuracy)
     lat = latency_values(latency, latency_predictor)
     cands = candidates_for(acc, lat, latency_limit)
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = method_options(method, options or {})
     if transfer:
         if method != "brp":
             raise EagleError("--transfer initialises the BRP's graph encoder: use it with --method brp")
@@ -110,8 +111,19 @@ def write_log(res: SearchResult, acc: np.ndarray, path: Path) -> None:
     atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
 
 
+def method_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options (exploit, ensemble) that ``method`` takes, from those given (None = default)."""
+    takes = {"brp": ("exploit", "ensemble"), "gcn": ("exploit",)}.get(method, ())
+    return {k: v for k, v in options.items() if v is not None and k in takes}
+
+
 def simulate(
-    accuracy: str, methods: list[str], seeds: int, budget: int, iterations: int
+    accuracy: str,
+    methods: list[str],
+    seeds: int,
+    budget: int,
+    iterations: int,
+    options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
     """Per method: the best accuracy found after k queries (k = 1..budget, one row per seed),
     and the wall seconds of each search."""
@@ -122,7 +134,15 @@ def simulate(
     for method in methods:
         rows = []
         for seed in range(seeds):
-            res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed)
+            res = search(
+                method,
+                cands,
+                acc,
+                budget=budget,
+                iterations=iterations,
+                seed=seed,
+                **method_options(method, options or {}),
+            )
             rows.append(np.maximum.accumulate(acc[np.array(res.queried[:budget])]))
             seconds.setdefault(method, []).append(res.seconds)
         curves[method] = np.array(rows)

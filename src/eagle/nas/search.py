@@ -5,10 +5,12 @@ returns a trace: the queried archs in query order, then every other candidate in
 predicted order (the seed's search trace).
 
 ``brp``   the seed's iterative data selection: ``budget/iterations`` random archs first; then per
-          iteration rank all candidates with the BRP, add the ``budget/(2T)`` best-ranked not yet
-          trained and ``budget/(2T)`` sampled at random among candidates ranked above the
-          ``len/2^i``-th (``--sample_best2``); retrain with epochs and batch size grown by 1/T of
-          their targets each iteration.
+          iteration rank all candidates with the BRP, add the ``exploit`` share of the iteration's
+          picks from the best-ranked not yet trained and sample the rest at random among
+          candidates ranked above the ``len/2^i``-th (``--sample_best2``); retrain with epochs and
+          batch size grown by 1/T of their targets each iteration. The seed split each iteration
+          half and half (``exploit=0.5``); Eagle's default takes all from the best-ranked
+          (``exploit=1.0``), which found the best arch far more often (BENCHMARKS.md).
 ``gcn``   the same selection with a unary GCN regressor on accuracy.
 ``random``     random order.
 ``evolution``  regularised evolution (Real et al.): population 20, tournament 5, one-edge mutation.
@@ -26,6 +28,9 @@ import numpy as np
 from eagle.errors import EagleError
 
 METHODS = ("brp", "gcn", "random", "evolution")
+#: fraction of each iteration's picks taken from the best-ranked untrained archs (the rest are
+#: sampled from the top 1/2^i); the seed used 0.5
+EXPLOIT = 1.0
 
 
 @dataclass
@@ -58,8 +63,10 @@ def iterative_search(
     make_model: Any,
     fit: Any,
     score: Any,
-    exploit: float = 0.5,
+    exploit: float = EXPLOIT,
 ) -> SearchResult:
+    if not 0.0 <= exploit <= 1.0:
+        raise EagleError(f"--exploit {exploit}: a fraction between 0 and 1")
     rng = np.random.default_rng(seed)
     sizes = _iteration_sizes(budget, iterations)
     queried: list[int] = list(rng.choice(candidates, size=min(sizes[0], len(candidates)), replace=False))
@@ -102,7 +109,7 @@ def brp_search(
     trunk_init: Any = None,
     encoding: str = "seed",
     ensemble: int = 1,
-    exploit: float = 0.5,
+    exploit: float = EXPLOIT,
 ) -> SearchResult:
     import torch
 
@@ -143,7 +150,13 @@ def brp_search(
 
 
 def gcn_search(
-    candidates: np.ndarray, accuracy: np.ndarray, *, budget: int, iterations: int, seed: int
+    candidates: np.ndarray,
+    accuracy: np.ndarray,
+    *,
+    budget: int,
+    iterations: int,
+    seed: int,
+    exploit: float = EXPLOIT,
 ) -> SearchResult:
     from eagle.predictors.neural import NeuralPredictor
 
@@ -164,6 +177,7 @@ def gcn_search(
         make_model=make,
         fit=fit,
         score=lambda h, c: h["m"].predict(c),
+        exploit=exploit,
     )
     res.method = "gcn"
     return res
