@@ -67,6 +67,8 @@ def main() -> None:
     p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn"))
     p.add_argument("--keep-siblings", action="store_true")
     p.add_argument("--criterion", default="v", choices=("v", "d"))
+    p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
+    p.add_argument("--correction", type=float, help="prior scale of the basis correction (default: the model's)")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     names = shared_devices()
@@ -78,6 +80,10 @@ def main() -> None:
         excluded = {test} if args.keep_siblings else siblings(test, names)
         t0 = time.perf_counter()
         basis = pretrain({n: values[n] for n in names if n not in excluded}, rank=args.rank)
+        if args.scale_std is not None:
+            basis.scale_std = args.scale_std
+        if args.correction is not None:
+            basis.correction = args.correction
         pretrain_s = time.perf_counter() - t0
         v = values[test]
         te = help_test_set(v)
