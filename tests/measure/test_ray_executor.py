@@ -55,6 +55,26 @@ def stored(db: Path) -> list[int]:
             return []
 
 
+def ray_measure(address: str, db: Path, archs: int, *extra: str) -> list[str]:
+    """The ``eagle measure --executor ray`` arguments for the test device on the slow null runtime."""
+    return [
+        "measure",
+        "--executor",
+        "ray",
+        "--address",
+        address,
+        "--device",
+        DEVICE,
+        "--archs",
+        str(archs),
+        "--db",
+        str(db),
+        "--no-progress",
+        *SLOW_NULL,
+        *extra,
+    ]
+
+
 def wait_until(pred, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
@@ -65,21 +85,7 @@ def wait_until(pred, timeout: float = 120.0) -> None:
 def test_node_and_driver_deaths_lose_nothing_and_store_nothing_twice(cluster, tmp_path):
     c, worker_node = cluster
     db = tmp_path / "ray.sqlite"
-    cmd = [
-        "measure",
-        "--executor",
-        "ray",
-        "--address",
-        c.address,
-        "--device",
-        DEVICE,
-        "--archs",
-        "40",
-        "--db",
-        str(db),
-        "--no-progress",
-        *SLOW_NULL,
-    ]
+    cmd = ray_measure(c.address, db, 40)
 
     # cluster status sees both devices
     st = eagle("cluster", "status", "--address", c.address, "--json")
@@ -148,21 +154,7 @@ def test_losing_every_device_stops_with_a_clear_error_and_resumes(tmp_path):
     c.wait_for_nodes()
     try:
         db = tmp_path / "ray.sqlite"
-        cmd = [
-            "measure",
-            "--executor",
-            "ray",
-            "--address",
-            c.address,
-            "--device",
-            DEVICE,
-            "--archs",
-            "30",
-            "--db",
-            str(db),
-            "--no-progress",
-            *SLOW_NULL,
-        ]
+        cmd = ray_measure(c.address, db, 30)
         proc = eagle(*cmd, env={**os.environ, "EAGLE_RAY_START_TIMEOUT_S": "30"})
         wait_until(lambda: len(stored(db)) >= 3 or proc.poll() is not None)
         assert proc.poll() is None, proc.communicate()[1]
