@@ -139,6 +139,7 @@ class RayExecutor:
         self.actor_cls: Any = None
         self.ready: list[Any] = []  # started actors, idle
         self.starting: dict[Any, Any] = {}  # describe() ref -> actor
+        self.inflight: dict[Any, tuple[Any, int, float]] = {}  # measure() ref -> (actor, index, sent at)
         self.first: dict[str, Any] | None = None
         self.deaths = 0
         self.replacements_left = 0
@@ -169,9 +170,9 @@ class RayExecutor:
     def close(self) -> None:
         if self.ray is None:
             return
-        for actor in self.ready + list(self.starting.values()):
+        for actor in self.ready + list(self.starting.values()) + [a for a, _, _ in self.inflight.values()]:
             self.ray.kill(actor)
-        self.ready, self.starting = [], {}
+        self.ready, self.starting, self.inflight = [], {}, {}
 
     def _spawn(self) -> None:
         actor = self.actor_cls.options(
@@ -186,7 +187,7 @@ class RayExecutor:
         except Exception:  # already gone
             pass
         if self.replacements_left <= 0:
-            if not self.ready and not self.starting:
+            if not self.ready and not self.starting and not self.inflight:
                 raise EagleError(
                     f"every actor for device:{self.device} died and the replacement budget is spent; "
                     f"last error: {self.last_error}"
@@ -237,7 +238,7 @@ class RayExecutor:
     def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
         ray = self.ray
         queue = deque(indices)
-        inflight: dict[Any, tuple[Any, int, float]] = {}  # ref -> (actor, index, sent at)
+        inflight = self.inflight  # ref -> (actor, index, sent at)
         guard_s = timeout_s + 120.0  # the actor's own worker times a hung model out at timeout_s
         stalled_since: float | None = None
         while queue or inflight:
