@@ -79,6 +79,8 @@ def test_exploit_share_of_each_iteration_comes_from_the_top_ranked(exploit):
 def test_brp_ensemble_runs():
     res = search("brp", VALID[::8], ACC, budget=20, iterations=2, seed=3, ensemble=2, epochs=5)
     assert len(set(res.queried)) == 20
+    with pytest.raises(EagleError, match="at least 1 BRP"):
+        search("brp", VALID[::8], ACC, budget=20, iterations=2, ensemble=0)
 
 
 def test_search_is_reproducible_given_seed():

@@ -50,7 +50,7 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
         type=float,
         help="brp/gcn: share of each iteration's picks taken from the best-ranked (default 1.0; the seed: 0.5)",
     )
-    p.add_argument("--ensemble", type=int, help="brp: average this many BRPs' rankings (default 1)")
+    p.add_argument("--ensemble", type=int, help="brp: average this many BRPs' rankings (default 3; the seed: 1)")
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
