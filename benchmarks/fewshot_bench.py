@@ -25,12 +25,14 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def shared_devices() -> list[str]:
-    from eagle.datasets.catalog import bundled_catalog
+    """The 25 published devices (the seed's Eagle dataset and HELP), as in predictor_bench.py."""
+    from predictor_bench import devices
 
-    return [n for n, meta in bundled_catalog().items() if meta["file"] in ("eagle.npz", "help.npz")]
+    return devices("all")
 
 
 def siblings(name: str, names: list[str]) -> set[str]:

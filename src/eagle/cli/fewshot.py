@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dataset names or files (seed pickle, HELP .pt, CSV); default: every bundled latency dataset",
     )
     pt.add_argument("--exclude", nargs="+", default=[], help="dataset names to leave out (e.g. the target device)")
-    pt.add_argument("--rank", type=int, default=8, help="size of the learned device basis (default 8)")
+    pt.add_argument("--rank", type=int, default=None, help="size of the learned device basis (default 8)")
     pt.add_argument("--save", type=Path, required=True, help="base checkpoint to write (BASE.pt)")
     pt.set_defaults(func=cmd_pretrain)
 
@@ -56,7 +56,7 @@ def bundled_latency_datasets() -> list[str]:
     return [n for n, meta in bundled_catalog().items() if meta.get("metric") == "latency"]
 
 
-def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int) -> Any:
+def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int | None = None) -> Any:
     from eagle import datasets
     from eagle.fewshot import pretrain
 
@@ -72,7 +72,7 @@ def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int) -> Any
         if ds.metric != "latency":
             raise EagleError(f"{ds.name} holds {ds.metric}, not latency: pretrain on latency datasets")
         latencies[ds.name] = ds.by_index("s")
-    return pretrain(latencies, rank=rank)
+    return pretrain(latencies, **({} if rank is None else {"rank": rank}))
 
 
 def _base(path: Path | None) -> Any:
@@ -80,7 +80,7 @@ def _base(path: Path | None) -> Any:
     from eagle.fewshot import DeviceBasis
 
     if path is None:
-        return pretrain_from(None, [], 8)
+        return pretrain_from(None, [])
     base = predictors.load(path)
     if not isinstance(base, DeviceBasis):
         raise EagleError(f"{path} is not a few-shot base checkpoint (make one with 'eagle pretrain --save')")

@@ -29,6 +29,10 @@ NUM_ARCHS = 15625
 #: prior variance of a new device's offset (log latency): broad, the data decide
 OFFSET_PRIOR_VAR = 100.0
 NOISE_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+#: size of the learned device basis
+DEFAULT_RANK = 8
+#: mixture components lighter than this are left out of predictions
+MIN_WEIGHT = 1e-6
 
 
 @dataclass
@@ -97,7 +101,7 @@ def _complete(matrix: np.ndarray, rank: int, iterations: int = 30) -> np.ndarray
 
 
 def pretrain(
-    latencies: dict[str, np.ndarray], *, rank: int = 8, shrinkage: float = 0.1, min_archs: int = 50
+    latencies: dict[str, np.ndarray], *, rank: int = DEFAULT_RANK, shrinkage: float = 0.1, min_archs: int = 50
 ) -> DeviceBasis:
     """Learn the device basis from ``{device name: latency by NB201 index (NaN = absent)}``.
 
@@ -117,7 +121,7 @@ def pretrain(
         bad = np.isfinite(v) & (v <= 0)
         if bad.any():
             raise EagleError(f"{n}: {int(bad.sum())} non-positive latencies (e.g. NB201 index {int(np.argmax(bad))})")
-        cols.append(np.log(np.where(np.isfinite(v) & (v > 0), v, np.nan)))
+        cols.append(np.log(np.where(np.isfinite(v), v, np.nan)))  # non-finite = absent; finite ones are > 0
     log_lat = np.stack(cols, axis=1)
     covered = np.isfinite(log_lat).any(axis=1)
     rows = log_lat[covered]
@@ -240,15 +244,15 @@ class FewShotPredictor:
         idx = np.asarray(archs, dtype=np.int64).ravel()
         first = np.zeros(len(idx))
         second = np.zeros(len(idx))
-        for (d, mean, cov, noise), w in zip(self.components_, self.weights_):
-            if w < 1e-6:
-                continue
+        kept = np.flatnonzero(self.weights_ >= MIN_WEIGHT)
+        for i in kept:
+            d, mean, cov, noise = self.components_[i]
             x = self._design(d, idx)
             m = x @ mean
             v = np.einsum("ij,jk,ik->i", x, cov, x) + noise
-            first += w * m
-            second += w * (v + m**2)
-        total = self.weights_[self.weights_ >= 1e-6].sum()
+            first += self.weights_[i] * m
+            second += self.weights_[i] * (v + m**2)
+        total = self.weights_[kept].sum()
         first, second = first / total, second / total
         return first, np.sqrt(np.maximum(second - first**2, 0.0))
 

@@ -27,6 +27,7 @@ from eagle.errors import EagleError
 from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
 
 RESOURCE_PREFIX = "device:"
+_START_HINT = "Start one with 'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
 #: seconds to wait for an actor of the device to start (first one, or any when none is left)
 START_TIMEOUT_S = float(os.environ.get("EAGLE_RAY_START_TIMEOUT_S", "180"))
 
@@ -49,10 +50,7 @@ def connect(address: str | None) -> Any:
         ray.init(address=address or "auto", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EagleError(
-            f"cannot reach a Ray cluster at {address or 'auto'} ({first}). Start one with "
-            "'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
-        ) from None
+        raise EagleError(f"cannot reach a Ray cluster at {address or 'auto'} ({first}). {_START_HINT}") from None
     return ray
 
 
@@ -69,10 +67,7 @@ def _check_reachable(address: str | None) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
-        raise EagleError(
-            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}). Start one with "
-            "'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
-        ) from None
+        raise EagleError(f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}). {_START_HINT}") from None
 
 
 def device_resources(ray: Any) -> dict[str, dict[str, Any]]:
@@ -232,8 +227,8 @@ class RayExecutor:
         return dict(self.first["runtime"])
 
     def status(self) -> str:
-        busy = len(self.ready) + len(self.starting)
-        return f"{busy} actors" + (f", {self.deaths} died" if self.deaths else "")
+        live = len(self.ready) + len(self.starting) + len(self.inflight)
+        return f"{live} actors" + (f", {self.deaths} died" if self.deaths else "")
 
     def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
         ray = self.ray
