@@ -36,15 +36,9 @@ def shared_devices() -> list[str]:
 
 
 def siblings(name: str, names: list[str]) -> set[str]:
-    """The test device and what must not be pretrained on with it."""
-    out = {name}
-    if name.startswith("help/") and "_" in name:
-        family = name.rsplit("_", 1)[0]
-        out |= {n for n in names if n.startswith("help/") and n.rsplit("_", 1)[0] == family}
-    twins = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
-    if name in twins:
-        out |= twins
-    return out
+    from predictor_bench import siblings as strict_siblings
+
+    return strict_siblings(name, names)
 
 
 def help_test_set(v: np.ndarray) -> np.ndarray:

@@ -6,7 +6,9 @@ Usage:
   .venv/bin/python benchmarks/predictor_bench.py curve [--devices ...] [--sizes 50,100,200,500,1000,5000]
   .venv/bin/python benchmarks/predictor_bench.py report [--out ...]   # markdown tables
 
-Methods: gcn (Eagle default), gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
+Methods: gcn (Eagle default; its arch prior is learned from the bundled datasets minus the test
+device and its relatives), gcn-noprior (the same without the arch prior),
+gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
 mlp, flops, params, lut, ridge, gbt. Results are appended as JSON lines and the run resumes: a
 (method, device, seed, n_train) already in the file is skipped. The split for seed s is the
 same for every method: a permutation of the device's archs by numpy default_rng(s), the first
@@ -28,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 METHODS = {
     "gcn": ("gcn", {}),
+    "gcn-noprior": ("gcn", {"prior": None}),
     "gcn-brp": ("gcn", {"preset": "brp-nas"}),
     "mlp": ("mlp", {}),
     "flops": ("flops", {}),
@@ -44,6 +47,22 @@ def devices(spec: str) -> list[str]:
     # the 25 published devices of ../shared/data: the seed's Eagle dataset and HELP
     names = [n for n, meta in bundled_catalog().items() if meta["file"] in ("eagle.npz", "help.npz")]
     return names if spec == "all" else spec.split(",")
+
+
+def siblings(name: str, names: list[str]) -> set[str]:
+    """The test device and the bundled datasets too close to it to learn from in a strict test.
+
+    HELP's batch-size variants of one GPU, and the seed's i7-7820x and "gtx-1080ti" files, which
+    are near-identical upstream.
+    """
+    out = {name}
+    if name.startswith("help/") and "_" in name:
+        family = name.rsplit("_", 1)[0]
+        out |= {n for n in names if n.startswith("help/") and n.rsplit("_", 1)[0] == family}
+    twins = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
+    if name in twins:
+        out |= twins
+    return out
 
 
 def done_keys(out: Path) -> set[tuple]:
@@ -68,6 +87,9 @@ def run_one(method: str, device: str, seed: int, n_train: int) -> dict:
     idx = np.nonzero(np.isfinite(v))[0]
     perm = np.random.default_rng(seed).permutation(idx)
     tr, te = perm[:n_train], perm[n_train:]
+    if kwargs.get("prior", "bundled") == "bundled" and name == "gcn" and "preset" not in kwargs:
+        # strict: the arch prior learns from no dataset of the device under test or its relatives
+        kwargs = {**kwargs, "prior_exclude": sorted(siblings(device, devices("all")))}
     model = predictors.create(name, seed=seed, **kwargs)
     t0 = time.perf_counter()
     model.fit(tr, v[tr])

@@ -105,11 +105,34 @@ def test_checkpoint_round_trip_and_spread(tmp_path, data):
         np.testing.assert_allclose(predictors.load(tmp_path / f"{name}.pt").predict(te), b.predict(te))
 
 
+def test_arch_prior_never_learns_from_the_training_data(tmp_path, data):
+    v, tr, te = data
+    # the same latencies in milliseconds: still recognised as the bundled dataset, and left out
+    p = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr] * 1e3)
+    assert DEV not in p.prior_devices_ and "help/pixel3" in p.prior_devices_
+    assert p.prior_features_.shape == (15625, p.config["prior_rank"])
+    strict = predictors.create("gcn", seed=0, prior_exclude=["desktop-gpu-gtx-1080ti-fp32"], **FAST).fit(tr, v[tr])
+    assert not {DEV, "desktop-gpu-gtx-1080ti-fp32"} & set(strict.prior_devices_)
+    with pytest.raises(EagleError, match="not bundled latency datasets"):
+        predictors.create("gcn", prior_exclude=["no-such-device"], **FAST).fit(tr, v[tr])
+    # the features travel in the checkpoint; a model without them loads as one without a prior
+    predictors.save(strict, tmp_path / "prior.pt")
+    q = predictors.load(tmp_path / "prior.pt")
+    assert q.prior_devices_ == strict.prior_devices_
+    np.testing.assert_allclose(q.predict(te), strict.predict(te), rtol=1e-6)
+    plain = predictors.create("gcn", seed=0, prior=None, **FAST).fit(tr, v[tr])
+    predictors.save(plain, tmp_path / "plain.pt")
+    q = predictors.load(tmp_path / "plain.pt")
+    assert q.prior_features_ is None and q.config["prior"] is None
+    np.testing.assert_allclose(q.predict(te), plain.predict(te), rtol=1e-6)
+
+
 def test_init_and_transfer(data):
     v, tr, te = data
     base = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr])
     tuned = predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=base)
     assert np.isfinite(tuned.predict(te)).all()
+    assert tuned.prior_features_ is base.prior_features_  # the weights expect the base's inputs
     transfer = predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=base, reset_head=True)
     assert np.isfinite(transfer.predict(te)).all()
     with pytest.raises(EagleError, match="same predictor kind"):

@@ -50,29 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.set_defaults(func=cmd_calibrate, db=None)
 
 
-def bundled_latency_datasets() -> list[str]:
-    from eagle.datasets.catalog import bundled_catalog
-
-    return [n for n, meta in bundled_catalog().items() if meta.get("metric") == "latency"]
-
-
 def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int | None = None) -> Any:
-    from eagle import datasets
     from eagle.fewshot import pretrain
+    from eagle.fewshot.bundled import latency_table
 
-    names = specs or bundled_latency_datasets()
-    unknown = sorted(set(exclude) - set(names))
-    if unknown:
-        raise EagleError(f"--exclude {', '.join(unknown)}: not among the pretraining datasets")
-    latencies: dict[str, np.ndarray] = {}
-    for spec in names:
-        if spec in exclude:
-            continue
-        ds = datasets.load_measurement(spec)
-        if ds.metric != "latency":
-            raise EagleError(f"{ds.name} holds {ds.metric}, not latency: pretrain on latency datasets")
-        latencies[ds.name] = ds.by_index("s")
-    return pretrain(latencies, **({} if rank is None else {"rank": rank}))
+    return pretrain(latency_table(specs, exclude), **({} if rank is None else {"rank": rank}))
 
 
 def _base(path: Path | None) -> Any:

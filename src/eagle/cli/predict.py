@@ -26,6 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--init", type=Path, help="start from this checkpoint's weights; a few-shot base (eagle pretrain) adapts to it"
     )
     tr.add_argument("--transfer", action="store_true", help="with --init: re-initialise the final layer")
+    tr.add_argument(
+        "--prior-exclude",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="bundled datasets the default GCN's arch prior must not learn from (e.g. relatives of the device)",
+    )
+    tr.add_argument(
+        "--no-prior", action="store_true", help="the default GCN without its arch prior from the bundled datasets"
+    )
     tr.add_argument("--save", type=Path, required=True, help="checkpoint to write (MODEL.pt)")
     tr.add_argument("--json", type=Path, help="write test metrics as JSON")
     tr.set_defaults(func=cmd_train)
@@ -66,6 +76,12 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
         kwargs["preset"] = preset
         if yaml_cfg:
             kwargs.update(yaml_cfg["overrides"])
+        if args.no_prior:
+            kwargs["prior"] = None
+        if args.prior_exclude:
+            kwargs["prior_exclude"] = list(args.prior_exclude)
+    elif args.no_prior or args.prior_exclude:
+        raise EagleError("--no-prior and --prior-exclude apply to the neural predictors (gcn, mlp)")
     training_points = (
         args.training_points
         if args.training_points is not None
@@ -146,6 +162,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (f" in {seconds:.1f} s" if seconds else "")
         + f"; saved {args.save}"
     )
+    prior = getattr(predictor, "prior_devices_", None)
+    if prior:
+        print(f"arch prior learned from {len(prior)} bundled latency datasets (none holds this training data)")
     if metrics:
         _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
         if args.json:

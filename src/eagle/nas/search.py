@@ -170,7 +170,13 @@ def gcn_search(
 
     def fit(holder: dict[str, Any], idx: np.ndarray, acc: np.ndarray, it: int, total: int) -> None:
         holder["m"] = NeuralPredictor(
-            "gcn", seed=seed, target="raw", ensemble=1, encoding="seed", epochs=max(10, round(100 * it / total))
+            "gcn",
+            seed=seed,
+            target="raw",
+            ensemble=1,
+            encoding="seed",
+            epochs=max(10, round(100 * it / total)),
+            prior=None,
         ).fit(idx, acc)
 
     res = iterative_search(

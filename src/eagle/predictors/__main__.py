@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
                 init=args.transfer,
                 transfer=args.transfer is not None,
+                no_prior=False,
+                prior_exclude=[],
             )
             predictor, metrics, extra = train(ns)
             ds = datasets.load_measurement(args.measurement, metric=args.metric)
