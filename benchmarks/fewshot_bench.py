@@ -9,8 +9,10 @@ the test device's siblings (HELP's batch-size variants of one GPU; and the seed'
 NB201 indices < 900 (``--draws`` draws; or the k archs ``eagle select`` proposes among them with
 ``--select``), test on indices 900..1899 after dropping the 10% fastest and 10% slowest; Spearman.
 ``--method gcn`` instead trains Eagle's single-device GCN on the same k archs (no pretraining);
-``--k 900`` with it is the many-shot reference (all archs below 900). ``--keep-siblings`` only
-leaves out the test device itself.
+``--k 900`` with it is the many-shot reference (all archs below 900). ``--method ceiling`` fits
+least squares on the basis features (``ceiling+graph``: plus the GCN's global graph features);
+with ``--k 900 --draws 1`` that is the basis's representational ceiling. ``--keep-siblings``
+only leaves out the test device itself.
 """
 
 from __future__ import annotations
@@ -48,6 +50,30 @@ def help_test_set(v: np.ndarray) -> np.ndarray:
     return idx[(v[idx] >= lo) & (v[idx] <= hi)]
 
 
+class LinearCeiling:
+    """Least squares of log latency on the pretrained basis (+ the GCN's graph features).
+
+    With ``--k 900`` (every arch below index 900) this is what a linear model over those
+    features can reach on the test device at all: the representational ceiling of the basis.
+    """
+
+    def __init__(self, basis: object, graph: bool) -> None:
+        from eagle.predictors.encoding import eagle_tables
+
+        parts = [np.ones((len(basis.features), 1)), basis.features]
+        if graph:
+            parts.append(eagle_tables()[2])
+        self.x = np.hstack(parts).astype(np.float64)
+
+    def fit(self, idx: np.ndarray, y: np.ndarray) -> LinearCeiling:
+        a = self.x[idx]
+        self.coef = np.linalg.solve(a.T @ a + 1e-3 * np.eye(a.shape[1]), a.T @ np.log(y))
+        return self
+
+    def predict(self, idx: np.ndarray) -> np.ndarray:
+        return np.exp(self.x[idx] @ self.coef)
+
+
 def main() -> None:
     from scipy.stats import spearmanr
 
@@ -60,7 +86,7 @@ def main() -> None:
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--select", action="store_true")
     p.add_argument("--devices", default="all")
-    p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn"))
+    p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn", "ceiling", "ceiling+graph"))
     p.add_argument("--keep-siblings", action="store_true")
     p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
@@ -99,7 +125,9 @@ def main() -> None:
                 if args.method == "gcn":
                     from eagle import predictors
 
-                    model = predictors.create("gcn", seed=0).fit(few, v[few])
+                    model = predictors.create("gcn", seed=0, prior=None).fit(few, v[few])
+                elif args.method.startswith("ceiling"):
+                    model = LinearCeiling(basis, graph=args.method == "ceiling+graph").fit(few, v[few])
                 else:
                     model = FewShotPredictor(basis).fit(few, v[few])
                 adapt.append(time.perf_counter() - t1)
