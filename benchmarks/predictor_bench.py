@@ -7,7 +7,8 @@ Usage:
   .venv/bin/python benchmarks/predictor_bench.py report [--out ...]   # markdown tables
 
 Methods: gcn (Eagle default; its arch prior is learned from the bundled datasets minus the test
-device and its relatives), gcn-noprior (the same without the arch prior),
+device and its relatives), gcn-noprior (the same without the arch prior), gcn-val150 (150
+epochs, best weights on a 10% validation hold-out),
 gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
 mlp, flops, params, lut, ridge, gbt. Results are appended as JSON lines and the run resumes: a
 (method, device, seed, n_train) already in the file is skipped. The split for seed s is the
@@ -31,6 +32,7 @@ sys.path.insert(0, str(REPO / "src"))
 METHODS = {
     "gcn": ("gcn", {}),
     "gcn-noprior": ("gcn", {"prior": None}),
+    "gcn-val150": ("gcn", {"epochs": 150, "validation_fraction": 0.1}),
     "gcn-brp": ("gcn", {"preset": "brp-nas"}),
     "mlp": ("mlp", {}),
     "flops": ("flops", {}),

@@ -1,0 +1,142 @@
+"""Few-shot variants that were measured and not kept (issue 7), HELP's protocol at k = 10.
+
+Usage:
+  .venv/bin/python benchmarks/fewshot_variants.py residual [--scale 1.0] [--lam 0.01] [--all-graph]
+  .venv/bin/python benchmarks/fewshot_variants.py synthetic --n 20 [--rank 8]
+
+``residual``: the design gains the GCN's global graph features (MACs, params, op counts; with
+``--all-graph`` also the one-hot), with a Gaussian prior learned from how each known device
+departs from the basis of the others (leave-one-out residuals regressed on the features).
+``synthetic``: ``--n`` synthetic lookup-table devices (latency = overhead + sum of random per-op
+costs over live or all edges, 1% noise) join the known devices in pretraining, to widen the
+basis beyond their span. Both use the same leave-device-family-out loop, V-optimal selection
+and test set as fewshot_bench.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def graph_features(all_graph: bool) -> np.ndarray:
+    from eagle.predictors.encoding import eagle_tables
+
+    g = eagle_tables()[2].astype(np.float64)
+    g = g if all_graph else g[:, :13]
+    sd = g.std(axis=0)
+    return (g - g.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def residual_prior(table: dict[str, np.ndarray], g: np.ndarray, lam: float) -> np.ndarray:
+    """Covariance over known devices of their leave-one-out basis residuals regressed on ``g``."""
+    from eagle.fewshot import pretrain
+
+    coefs = []
+    for d in table:
+        basis = pretrain({n: v for n, v in table.items() if n != d})
+        v = table[d]
+        m = np.isfinite(v) & basis.covered
+        x = np.hstack([np.ones((m.sum(), 1)), basis.features[m]])
+        y = np.log(v[m])
+        r = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+        a = g[m]
+        coefs.append(np.linalg.solve(a.T @ a / len(a) + lam * np.eye(a.shape[1]), a.T @ r / len(a)))
+    return np.cov(np.array(coefs), rowvar=False)
+
+
+def fit_with_graph(basis: object, g: np.ndarray, cov_g: np.ndarray, idx: np.ndarray, y: np.ndarray) -> object:
+    """FewShotPredictor whose design and prior gain the graph-feature block."""
+    from eagle.fewshot import FewShotPredictor
+    from eagle.fewshot import model as fm
+
+    class WithGraph(FewShotPredictor):
+        def _design(self, device: int, archs: np.ndarray) -> np.ndarray:
+            return np.hstack([super()._design(device, archs), g[archs]])
+
+    model = WithGraph(basis)
+    r, e = basis.rank, g.shape[1]
+    cov0 = np.zeros((r + 2 + e, r + 2 + e))
+    cov0[0, 0] = fm.OFFSET_PRIOR_VAR
+    cov0[1, 1] = basis.scale_std**2
+    cov0[2 : 2 + r, 2 : 2 + r] = basis.correction * basis.prior_cov + 1e-9 * np.eye(r)
+    cov0[2 + r :, 2 + r :] = cov_g + 1e-9 * np.eye(e)
+    ly = np.log(y)
+    comps, evidence = [], []
+    for d in range(basis.device_latency.shape[1]):
+        x = model._design(d, idx)
+        mean0 = np.concatenate([[np.mean(ly - x[:, 1])], [1.0], np.zeros(r + e)])
+        ev, noise = max(
+            (fm._log_evidence(x, ly, mean0, cov0, basis.noise_var * s), basis.noise_var * s) for s in fm.NOISE_GRID
+        )
+        mean, cov = fm._posterior(x, ly, mean0, cov0, noise)
+        comps.append((d, mean, cov, noise))
+        evidence.append(ev)
+    w = np.exp(np.asarray(evidence) - max(evidence))
+    model.components_, model.weights_ = comps, w / w.sum()
+    model.trained_on_, model.values_ = idx, y
+    return model
+
+
+def synthetic_devices(n: int, covered: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    from eagle.predictors.encoding import eagle_tables
+
+    glob = eagle_tables()[2]
+    live, every = glob[:, 5:9] * 6, glob[:, 9:13] * 6  # per-op counts: skip, conv1x1, conv3x3, pool
+    rng = np.random.default_rng(seed)
+    out = {}
+    for s in range(n):
+        cost = np.exp(rng.uniform(np.log(0.01), np.log(1.0), 4))
+        if rng.random() < 0.5:
+            cost[2] = 1.0
+        overhead = np.exp(rng.uniform(np.log(0.1), np.log(10.0)))
+        counts = live if rng.random() < 0.5 else every
+        lat = (overhead + counts @ cost) * np.exp(rng.normal(0.0, 0.01, len(counts)))
+        out[f"synthetic-{s}"] = np.where(covered, lat, np.nan)
+    return out
+
+
+def main() -> None:
+    from fewshot_bench import help_test_set, shared_devices, siblings
+    from scipy.stats import spearmanr
+
+    import eagle.datasets as D
+    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+
+    p = argparse.ArgumentParser()
+    p.add_argument("variant", choices=("residual", "synthetic"))
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--lam", type=float, default=0.01)
+    p.add_argument("--all-graph", action="store_true")
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--rank", type=int, default=8)
+    args = p.parse_args()
+    names = shared_devices()
+    values = {n: D.load(n).by_index("s") for n in names}
+    g = graph_features(args.all_graph)
+    synth = synthetic_devices(args.n, np.isfinite(values["help/1080ti_1"])) if args.variant == "synthetic" else {}
+    rhos = []
+    for test in names:
+        table = {n: values[n] for n in names if n not in siblings(test, names)}
+        basis = pretrain({**table, **synth}, rank=args.rank)
+        v = values[test]
+        te = help_test_set(v)
+        few = np.array(select_archs(basis, 10, candidates=np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])))
+        if args.variant == "residual":
+            model = fit_with_graph(basis, g, args.scale * residual_prior(table, g, args.lam), few, v[few])
+        else:
+            model = FewShotPredictor(basis).fit(few, v[few])
+        rhos.append(spearmanr(model.predict(te), v[te]).statistic)
+        print(f"{test:45s} k=10: {rhos[-1]:.4f}", flush=True)
+    print(f"k=10: mean {np.mean(rhos):.4f} min {np.min(rhos):.4f}")
+
+
+if __name__ == "__main__":
+    main()
