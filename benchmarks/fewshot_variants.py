@@ -2,7 +2,7 @@
 
 Usage:
   .venv/bin/python benchmarks/fewshot_variants.py residual [--scale 1.0] [--lam 0.01] [--all-graph]
-  .venv/bin/python benchmarks/fewshot_variants.py synthetic --n 20 [--rank 8]
+  .venv/bin/python benchmarks/fewshot_variants.py synthetic --n 20 [--rank 8] [--synthetic-seed 0]
 
 ``residual``: the design gains the GCN's global graph features (MACs, params, op counts; with
 ``--all-graph`` also the one-hot), with a Gaussian prior learned from how each known device
@@ -117,11 +117,16 @@ def main() -> None:
     p.add_argument("--all-graph", action="store_true")
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--synthetic-seed", type=int, default=0)
     args = p.parse_args()
     names = shared_devices()
     values = {n: D.load(n).by_index("s") for n in names}
     g = graph_features(args.all_graph)
-    synth = synthetic_devices(args.n, np.isfinite(values["help/1080ti_1"])) if args.variant == "synthetic" else {}
+    synth = (
+        synthetic_devices(args.n, np.isfinite(values["help/1080ti_1"]), args.synthetic_seed)
+        if args.variant == "synthetic"
+        else {}
+    )
     rhos = []
     for test in names:
         table = {n: values[n] for n in names if n not in siblings(test, names)}
