@@ -193,7 +193,8 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
         )
         == 0
     )
-    assert "never trained on" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "never trained on" in out and "arch prior learned from" in out
     assert main(["predict", "--load", str(model), "--output", str(pred)]) == 0
     lines = pred.read_text().splitlines()
     assert lines[0] == "nb201_index,arch_str,arch_vector,latency_s,latency_s_std"
@@ -217,6 +218,19 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
     metrics = json.loads(js.read_text())
     assert metrics["n"] == D.load(DEV).num_archs - 200  # training archs excluded
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_train_prior_flags(tmp_path, capsys):
+    common = ["train", "--measurement", DEV, "--training-points", "100", "--validation-points", "0"]
+    plain = tmp_path / "plain.pt"
+    assert main([*common, "--no-prior", "--save", str(plain)]) == 0
+    assert "arch prior" not in capsys.readouterr().out
+    assert predictors.load(plain).prior_features_ is None
+    strict = tmp_path / "strict.pt"
+    assert main([*common, "--prior-exclude", "desktop-gpu-gtx-1080ti-fp32", "--save", str(strict)]) == 0
+    assert "desktop-gpu-gtx-1080ti-fp32" not in predictors.load(strict).prior_devices_
+    assert main([*common, "--predictor", "ridge", "--no-prior", "--save", str(tmp_path / "r.pt")]) != 0
+    assert "apply to the neural predictors" in capsys.readouterr().err
 
 
 def test_cli_train_on_a_seed_pickle_without_training_points(tmp_path):
