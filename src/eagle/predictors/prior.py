@@ -3,7 +3,7 @@
 Eagle's default GCN appends, to each arch's graph features, its row of the rank-r device basis of
 :mod:`eagle.fewshot` (an SVD of the arch x device log-latency matrix of every bundled dataset).
 Those r numbers summarise how the arch ranks on ~30 other devices: effects that the cell graph
-alone does not show (measured: +0.007 mean Spearman over the 25 shared devices, up to +0.04 on
+alone does not show (measured: +0.006 mean Spearman over the 25 shared devices, up to +0.04 on
 the Snapdragon phones; ``BENCHMARKS.md``).
 
 A bundled dataset that holds the training data itself (the same latencies, in any unit) is left
