@@ -30,17 +30,14 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 
+from predictor_bench import devices, siblings  # noqa: E402  (benchmarks/ is on the path from here)
+
+__all__ = ["help_test_set", "shared_devices", "siblings"]
+
+
 def shared_devices() -> list[str]:
     """The 25 published devices (the seed's Eagle dataset and HELP), as in predictor_bench.py."""
-    from predictor_bench import devices
-
     return devices("all")
-
-
-def siblings(name: str, names: list[str]) -> set[str]:
-    from predictor_bench import siblings as strict_siblings
-
-    return strict_siblings(name, names)
 
 
 def help_test_set(v: np.ndarray) -> np.ndarray:

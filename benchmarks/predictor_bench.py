@@ -79,13 +79,18 @@ def done_keys(out: Path) -> set[tuple]:
 
 
 def run_one(method: str, device: str, seed: int, n_train: int) -> dict:
+    name, kwargs = METHODS[method]
+    return {"method": method, **score(name, kwargs, device, seed, n_train)}
+
+
+def score(name: str, kwargs: dict, device: str, seed: int, n_train: int) -> dict:
+    """Train predictor ``name(**kwargs)`` on the protocol's split of ``device``; metrics and times."""
     import torch
 
     import eagle.datasets as D
     from eagle import predictors
     from eagle.predictors.metrics import evaluate
 
-    name, kwargs = METHODS[method]
     v = D.load(device).by_index("s")
     idx = np.nonzero(np.isfinite(v))[0]
     perm = np.random.default_rng(seed).permutation(idx)
@@ -102,7 +107,6 @@ def run_one(method: str, device: str, seed: int, n_train: int) -> dict:
     predict_s = time.perf_counter() - t0
     m = evaluate(pred_all[te], v[te])
     return {
-        "method": method,
         "device": device,
         "seed": seed,
         "n_train": n_train,
