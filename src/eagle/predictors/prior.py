@@ -38,12 +38,22 @@ def same_data(train_idx: np.ndarray, train_y: np.ndarray, table: dict[str, np.nd
     return out
 
 
+@lru_cache(maxsize=1)
+def _bundled() -> dict[str, np.ndarray]:
+    """Every bundled latency dataset, read once per process (arrays read-only: shared)."""
+    from eagle.fewshot.bundled import latency_table
+
+    table = latency_table()
+    for values in table.values():
+        values.setflags(write=False)
+    return table
+
+
 @lru_cache(maxsize=8)
 def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
     from eagle.fewshot import pretrain
-    from eagle.fewshot.bundled import latency_table
 
-    basis = pretrain(latency_table(None, excluded), rank=rank)
+    basis = pretrain({n: v for n, v in _bundled().items() if n not in excluded}, rank=rank)
     f = basis.features
     scale = f[basis.covered].std(axis=0)
     f = (f / np.where(scale > 0, scale, 1.0)).astype(np.float32)
@@ -60,15 +70,14 @@ def prior_features(
     relatives, for a strict benchmark); datasets equal to (``train_idx``, ``train_y``) are left
     out as well.
     """
-    from eagle.fewshot.bundled import bundled_latency_datasets, latency_table
-
-    names = set(bundled_latency_datasets())
+    table = _bundled()
+    names = set(table)
     excluded = set(exclude)
     unknown = sorted(excluded - names)
     if unknown:
         raise EagleError(f"prior_exclude: {', '.join(unknown)} are not bundled latency datasets")
     if train_idx is not None and train_y is not None:
-        excluded |= set(same_data(np.asarray(train_idx), np.asarray(train_y, dtype=np.float64), latency_table()))
+        excluded |= set(same_data(np.asarray(train_idx), np.asarray(train_y, dtype=np.float64), table))
     if len(names - excluded) < 2:
         raise EagleError("the arch prior needs at least 2 bundled latency datasets that are not excluded")
     features, devices = _features(frozenset(excluded), int(rank))
