@@ -3,14 +3,19 @@
 Usage:
   .venv/bin/python benchmarks/fewshot_variants.py residual [--scale 1.0] [--lam 0.01] [--all-graph]
   .venv/bin/python benchmarks/fewshot_variants.py synthetic --n 20 [--rank 8] [--synthetic-seed 0]
+  .venv/bin/python benchmarks/fewshot_variants.py meta --all-graph [--steps 1500] [--width 8]
+  (every variant also takes [--devices NAME,...] [--keep-siblings])
 
 ``residual``: the design gains the GCN's global graph features (MACs, params, op counts; with
 ``--all-graph`` also the one-hot), with a Gaussian prior learned from how each known device
 departs from the basis of the others (leave-one-out residuals regressed on the features).
 ``synthetic``: ``--n`` synthetic lookup-table devices (latency = overhead + sum of random per-op
 costs over live or all edges, 1% noise) join the known devices in pretraining, to widen the
-basis beyond their span. Both use the same leave-device-family-out loop, V-optimal selection
-and test set as fewshot_bench.py.
+basis beyond their span. ``meta``: ``--width`` arch features computed by an MLP from the graph
+features and meta-trained (episodes over the known devices, each with its family held out of
+the basis) so that Bayesian regression from 10 archs predicts the rest; they join the design
+like ``residual``'s features, with their learned prior. All use the same leave-device-family-out
+loop, V-optimal selection and test set as fewshot_bench.py.
 """
 
 from __future__ import annotations
@@ -103,6 +108,69 @@ def synthetic_devices(n: int, covered: np.ndarray, seed: int = 0) -> dict[str, n
     return out
 
 
+def meta_features(
+    table: dict[str, np.ndarray], names: list[str], g: np.ndarray, k: int, steps: int, width: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arch features phi(G) meta-trained so that Bayesian regression from k archs predicts a device.
+
+    Episodes: a known device d, its basis learned without d's family (so d is unseen, as at test
+    time), k support archs from indices < 900; the design [1, basis, phi] with the basis's
+    prior and a learned diagonal prior on phi's coefficients; loss: squared error of the
+    posterior mean on 512 query archs. Returns (phi for every arch, prior variances of phi).
+    """
+    import torch
+    from fewshot_bench import siblings
+
+    from eagle.fewshot import pretrain
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    episodes = []
+    for d in table:
+        basis = pretrain({n: v for n, v in table.items() if n not in siblings(d, names)})
+        v = table[d]
+        ok = np.isfinite(v) & basis.covered
+        y = np.full(len(v), np.nan)
+        y[ok] = np.log(v[ok]) - np.log(v[ok]).mean()
+        pool = np.flatnonzero(ok[:900])
+        every = np.flatnonzero(ok)
+        cov = basis.correction * basis.prior_cov
+        episodes.append((torch.tensor(basis.features), torch.tensor(cov), torch.tensor(y), pool, every))
+    gt = torch.tensor(g, dtype=torch.float64)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(g.shape[1], 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, width),
+    ).double()
+    log_s = torch.nn.Parameter(torch.full((width,), -2.0, dtype=torch.float64))
+    log_noise = torch.nn.Parameter(torch.tensor(np.log(0.01), dtype=torch.float64))
+    opt = torch.optim.Adam([*net.parameters(), log_s, log_noise], lr=3e-3)
+    for _ in range(steps):
+        loss = 0.0
+        for e in rng.choice(len(episodes), 8):
+            feats, cov, y, pool, every = episodes[e]
+            sup = torch.tensor(rng.choice(pool, k, replace=False))
+            qry = torch.tensor(rng.choice(every, 512, replace=False))
+            idx = torch.cat([sup, qry])
+            phi = net(gt[idx])
+            x = torch.cat([torch.ones(len(idx), 1, dtype=torch.float64), feats[idx], phi], dim=1)
+            r = feats.shape[1]
+            c0 = torch.block_diag(torch.tensor([[100.0]], dtype=torch.float64), cov, torch.diag(torch.exp(2 * log_s)))
+            xs, ys = x[:k], y[sup]
+            m0 = torch.zeros(1 + r + width, dtype=torch.float64)
+            m0[0] = ys.mean()
+            gram = xs @ c0 @ xs.T + torch.exp(log_noise) * torch.eye(k, dtype=torch.float64)
+            mean = m0 + c0 @ xs.T @ torch.linalg.solve(gram, ys - xs @ m0)
+            loss = loss + torch.mean((x[k:] @ mean - y[qry]) ** 2)
+        opt.zero_grad()
+        (loss / 8).backward()
+        opt.step()
+    with torch.no_grad():
+        return net(gt).numpy(), torch.exp(2 * log_s).numpy()
+
+
 def main() -> None:
     from fewshot_bench import help_test_set, shared_devices, siblings
     from scipy.stats import spearmanr
@@ -111,7 +179,11 @@ def main() -> None:
     from eagle.fewshot import FewShotPredictor, pretrain, select_archs
 
     p = argparse.ArgumentParser()
-    p.add_argument("variant", choices=("residual", "synthetic"))
+    p.add_argument("variant", choices=("residual", "synthetic", "meta"))
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--width", type=int, default=8)
+    p.add_argument("--keep-siblings", action="store_true")
+    p.add_argument("--devices", default="all")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--lam", type=float, default=0.01)
     p.add_argument("--all-graph", action="store_true")
@@ -128,13 +200,17 @@ def main() -> None:
         else {}
     )
     rhos = []
-    for test in names:
-        table = {n: values[n] for n in names if n not in siblings(test, names)}
+    for test in names if args.devices == "all" else args.devices.split(","):
+        excluded = {test} if args.keep_siblings else siblings(test, names)
+        table = {n: values[n] for n in names if n not in excluded}
         basis = pretrain({**table, **synth}, rank=args.rank)
         v = values[test]
         te = help_test_set(v)
         few = np.array(select_archs(basis, 10, candidates=np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])))
-        if args.variant == "residual":
+        if args.variant == "meta":
+            phi, s2 = meta_features(table, names, g, 10, args.steps, args.width, 0)
+            model = fit_with_graph(basis, phi, np.diag(s2), few, v[few])
+        elif args.variant == "residual":
             model = fit_with_graph(basis, g, args.scale * residual_prior(table, g, args.lam), few, v[few])
         else:
             model = FewShotPredictor(basis).fit(few, v[few])

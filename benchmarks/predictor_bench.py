@@ -11,7 +11,8 @@ device and its relatives), gcn-noprior (the same without the arch prior), gcn-va
 epochs, best weights on a 10% validation hold-out), gcn-e5 (5 members, 100 epochs),
 gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
 mlp, flops, params, lut, ridge, gbt. Results are appended as JSON lines and the run resumes: a
-(method, device, seed, n_train) already in the file is skipped. The split for seed s is the
+(method, device, seed, n_train) already in the file when its turn comes is skipped, so two
+processes (one per core) may share a file; give them disjoint ``--devices`` lists. The split for seed s is the
 same for every method: a permutation of the device's archs by numpy default_rng(s), the first
 1000 train (neural presets with validation hold 100 of them out), the rest test.
 """
@@ -122,13 +123,13 @@ def cmd_run(args: argparse.Namespace, sizes: list[int]) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    done = done_keys(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for n_train in sizes:
         for seed in [int(s) for s in args.seeds.split(",")]:
             for device in devices(args.devices):
                 for method in args.methods.split(","):
-                    if (method, device, seed, n_train) in done:
+                    # re-read before every run: a second process on the other core may have done it
+                    if (method, device, seed, n_train) in done_keys(args.out):
                         continue
                     r = run_one(method, device, seed, n_train)
                     with args.out.open("a") as fh:
