@@ -4,6 +4,9 @@ Usage:
   .venv/bin/python benchmarks/fewshot_variants.py residual [--scale 1.0] [--lam 0.01] [--all-graph]
   .venv/bin/python benchmarks/fewshot_variants.py synthetic --n 20 [--rank 8] [--synthetic-seed 0]
   .venv/bin/python benchmarks/fewshot_variants.py meta --all-graph [--steps 1500] [--width 8]
+  .venv/bin/python benchmarks/fewshot_variants.py tempered [--temperature 0.5]
+  .venv/bin/python benchmarks/fewshot_variants.py combination
+  .venv/bin/python benchmarks/fewshot_variants.py best-known-device   # an oracle, for scale
   (every variant also takes [--devices NAME,...] [--keep-siblings])
 
 ``residual``: the design gains the GCN's global graph features (MACs, params, op counts; with
@@ -14,7 +17,10 @@ costs over live or all edges, 1% noise) join the known devices in pretraining, t
 basis beyond their span. ``meta``: ``--width`` arch features computed by an MLP from the graph
 features and meta-trained (episodes over the known devices, each with its family held out of
 the basis) so that Bayesian regression from 10 archs predicts the rest; they join the design
-like ``residual``'s features, with their learned prior. All use the same leave-device-family-out
+like ``residual``'s features, with their learned prior. ``tempered``: the default model with its
+per-device evidence weights raised to a power < 1. ``combination``: regression on all known
+devices' latencies at once (see :class:`Combination`). ``best-known-device``: the oracle of
+:class:`BestKnownDevice`. All use the same leave-device-family-out
 loop, V-optimal selection and test set as fewshot_bench.py.
 """
 
@@ -171,6 +177,61 @@ def meta_features(
         return net(gt).numpy(), torch.exp(2 * log_s).numpy()
 
 
+def tempered(model: object, temperature: float) -> object:
+    """The mixture's device weights raised to ``temperature`` (< 1: leans on more known devices)."""
+    ev = np.log(np.maximum(model.weights_, 1e-300))
+    w = np.exp(temperature * (ev - ev.max()))
+    model.weights_ = w / w.sum()
+    return model
+
+
+class Combination:
+    """Bayesian regression of log latency on every known device's (centred) log latency.
+
+    "The new device is a weighted combination of the known ones" instead of "it is like one of
+    them": prior weights 1/D each with std tau; tau and the noise chosen by marginal likelihood.
+    """
+
+    def __init__(self, basis: object) -> None:
+        self.basis = basis
+
+    def _x(self, idx: np.ndarray) -> np.ndarray:
+        return np.hstack([np.ones((len(idx), 1)), self.basis.device_latency[idx]])
+
+    def fit(self, idx: np.ndarray, y: np.ndarray) -> Combination:
+        from eagle.fewshot import model as fm
+
+        x, ly, n = self._x(idx), np.log(y), self.basis.device_latency.shape[1]
+        m0 = np.concatenate([[np.mean(ly)], np.full(n, 1.0 / n)])
+        best = max(
+            (fm._log_evidence(x, ly, m0, c0, nv), tau, nv)
+            for tau in (0.03, 0.1, 0.3, 1.0)
+            for c0 in [np.diag([fm.OFFSET_PRIOR_VAR] + [tau**2] * n)]
+            for nv in (self.basis.noise_var * g for g in fm.NOISE_GRID)
+        )
+        _, tau, nv = best
+        self.coef, _ = fm._posterior(x, ly, m0, np.diag([fm.OFFSET_PRIOR_VAR] + [tau**2] * n), nv)
+        return self
+
+    def predict(self, idx: np.ndarray) -> np.ndarray:
+        return np.exp(self._x(idx) @ self.coef)
+
+
+class BestKnownDevice:
+    """Oracle, not a method: the known device whose latencies rank the test set best, picked
+    with the test labels. What "it is like one known device" can reach at most."""
+
+    def __init__(self, basis: object, te: np.ndarray, truth: np.ndarray) -> None:
+        from scipy.stats import spearmanr
+
+        lat = basis.device_latency
+        self.column = max(range(lat.shape[1]), key=lambda d: spearmanr(lat[te, d], truth).statistic)
+        self.basis = basis
+
+    def predict(self, idx: np.ndarray) -> np.ndarray:
+        return np.exp(self.basis.device_latency[idx, self.column])
+
+
 def main() -> None:
     from fewshot_bench import help_test_set, shared_devices, siblings
     from scipy.stats import spearmanr
@@ -179,7 +240,8 @@ def main() -> None:
     from eagle.fewshot import FewShotPredictor, pretrain, select_archs
 
     p = argparse.ArgumentParser()
-    p.add_argument("variant", choices=("residual", "synthetic", "meta"))
+    p.add_argument("variant", choices=("residual", "synthetic", "meta", "tempered", "combination", "best-known-device"))
+    p.add_argument("--temperature", type=float, default=0.5)
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--width", type=int, default=8)
     p.add_argument("--keep-siblings", action="store_true")
@@ -207,7 +269,13 @@ def main() -> None:
         v = values[test]
         te = help_test_set(v)
         few = np.array(select_archs(basis, 10, candidates=np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])))
-        if args.variant == "meta":
+        if args.variant == "tempered":
+            model = tempered(FewShotPredictor(basis).fit(few, v[few]), args.temperature)
+        elif args.variant == "best-known-device":
+            model = BestKnownDevice(basis, te, v[te])
+        elif args.variant == "combination":
+            model = Combination(basis).fit(few, v[few])
+        elif args.variant == "meta":
             phi, s2 = meta_features(table, names, g, 10, args.steps, args.width, 0)
             model = fit_with_graph(basis, phi, np.diag(s2), few, v[few])
         elif args.variant == "residual":
