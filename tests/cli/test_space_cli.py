@@ -107,3 +107,17 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_top_level_help_lists_each_command_once_and_hides_internal_aliases(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "SUPPRESS" not in out and "measure-stats" not in out
+    for command in ("measure", "train", "predict", "evaluate", "pretrain", "select", "calibrate", "search", "demo"):
+        assert f"\n    {command} " in out
+    # the hidden aliases still work
+    with pytest.raises(SystemExit) as exc:
+        main(["measure-stats", "--help"])
+    assert exc.value.code == 0

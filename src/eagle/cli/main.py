@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in _SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # argparse lists a sub-command added with help=SUPPRESS as "==SUPPRESS==": drop those rows
+    # (the internal "measure-export" style aliases of "measure export"); they still parse
+    sub._choices_actions = [a for a in sub._choices_actions if a.help != argparse.SUPPRESS]
     return parser
 
 
