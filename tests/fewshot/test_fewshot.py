@@ -179,6 +179,14 @@ def test_commands_end_to_end(tmp_path):
     assert (pred["latency_s_std"] > 0).all()
     r = run_cli("predict", "--load", str(base), "--output", str(out))
     assert r.returncode == 2 and "adapt it to your device first" in r.stderr
+    # scoring on the unseen device's full dataset leaves out the 10 archs adapted on, no note
+    r = run_cli("evaluate", "--load", str(t), "--measurement", "help/titanx_1")
+    assert r.returncode == 0, r.stderr
+    assert "(10 training archs excluded)" in r.stdout and "not a score on an unseen device" not in r.stdout
+    # a device inside the pretrained basis is named: that score is not a held-out one
+    r = run_cli("evaluate", "--load", str(t), "--measurement", "help/pixel3")
+    assert r.returncode == 0, r.stderr
+    assert "the pretrained few-shot basis holds help/pixel3" in r.stdout
 
 
 def test_calibrate_measures_and_adapts(tmp_path):

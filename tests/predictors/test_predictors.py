@@ -15,6 +15,7 @@ import eagle.datasets as D
 from eagle import predictors
 from eagle.cli.main import main
 from eagle.errors import EagleError
+from eagle.predictors.checkpoint import read
 from eagle.predictors.metrics import evaluate, within
 from eagle.predictors.training import random_split
 
@@ -218,6 +219,15 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
     metrics = json.loads(js.read_text())
     assert metrics["n"] == D.load(DEV).num_archs - 200  # training archs excluded
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+    assert "not a score on an unseen device" not in capsys.readouterr().out  # the prior left DEV out
+    # another device: the training archs are still never scored, and the prior's copy of it is named
+    other = "help/samsung_a50"
+    assert main(["evaluate", "--load", str(model), "--measurement", other, "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    trained, present = set(read(model)[0]["trained_on"]), set(D.load(other).present().tolist())
+    assert json.loads(js.read_text())["n"] == len(present - trained)
+    assert f"({len(present & trained)} training archs excluded)" in out
+    assert f"the arch prior holds {other}" in out and "not a score on an unseen device" in out
 
 
 def test_cli_train_prior_flags(tmp_path, capsys):

@@ -213,6 +213,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
+    """(where, names) of the latency datasets a model carries as knowledge that equal ``ds`` (any unit).
+
+    A few-shot model carries its pretraining devices, a neural predictor its arch prior's bundled
+    datasets; scoring it on one of those is not a held-out test.
+    """
+    from eagle.predictors.prior import same_data
+
+    if ds.metric != "latency":
+        return "", []
+    idx = ds.present()
+    idx = idx[:: max(1, len(idx) // 2000)]  # a spread-out sample is enough to recognise the data
+    y = ds.by_index("s")[idx]
+    basis = getattr(predictor, "basis", None)
+    if basis is not None:
+        table = {name: np.exp(basis.device_latency[:, d]) for d, name in enumerate(basis.devices)}
+        return "the pretrained few-shot basis", same_data(idx[basis.covered[idx]], y[basis.covered[idx]], table)
+    names = getattr(predictor, "prior_devices_", None) or []
+    if names:
+        from eagle.predictors.prior import bundled_table
+
+        table = bundled_table()
+        return "the arch prior", same_data(idx, y, {n: table[n] for n in names if n in table})
+    return "", []
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from eagle import datasets, predictors
     from eagle.predictors.checkpoint import read
@@ -221,9 +247,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config, _ = read(args.load)
     predictor = predictors.load(args.load)
     ds = datasets.load_measurement(args.measurement)
-    trained_on = config.get("trained_on", []) if config.get("measurement") == ds.name else []
+    # an arch the model was fitted on is never scored, whichever dataset it came from
+    trained_on = np.intersect1d(np.asarray(config.get("trained_on", []), dtype=np.int64), ds.present())
     metrics, pred, true = evaluate_on(predictor, ds, exclude=trained_on)
-    _print_metrics(f"{ds.name}: {metrics['n']} archs" + (" (training archs excluded)" if trained_on else ""), metrics)
+    excluded = f" ({len(trained_on)} training archs excluded)" if len(trained_on) else ""
+    _print_metrics(f"{ds.name}: {metrics['n']} archs{excluded}", metrics)
+    where, seen = reference_data_holding(predictor, ds)
+    if seen:
+        print(
+            f"note: {where} holds {', '.join(seen)}, which has these same latencies (up to the unit): "
+            "this is not a score on an unseen device"
+        )
     if args.json:
         from eagle.fileio import atomic_write_text
 

@@ -39,7 +39,7 @@ def same_data(train_idx: np.ndarray, train_y: np.ndarray, table: dict[str, np.nd
 
 
 @lru_cache(maxsize=1)
-def _bundled() -> dict[str, np.ndarray]:
+def bundled_table() -> dict[str, np.ndarray]:
     """Every bundled latency dataset, read once per process (arrays read-only: shared)."""
     from eagle.fewshot.bundled import latency_table
 
@@ -53,7 +53,7 @@ def _bundled() -> dict[str, np.ndarray]:
 def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
     from eagle.fewshot import pretrain
 
-    basis = pretrain({n: v for n, v in _bundled().items() if n not in excluded}, rank=rank)
+    basis = pretrain({n: v for n, v in bundled_table().items() if n not in excluded}, rank=rank)
     f = basis.features
     scale = f[basis.covered].std(axis=0)
     f = (f / np.where(scale > 0, scale, 1.0)).astype(np.float32)
@@ -70,7 +70,7 @@ def prior_features(
     relatives, for a strict benchmark); datasets equal to (``train_idx``, ``train_y``) are left
     out as well.
     """
-    table = _bundled()
+    table = bundled_table()
     names = set(table)
     excluded = set(exclude)
     unknown = sorted(excluded - names)
