@@ -182,7 +182,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         )
     if "gcn" in methods and "gcn-brp" in methods:
         # same devices, same seeds (the seed's recipe is slow: it may have run on fewer)
-        wins, both = 0, 0
+        wins, both, compared = 0, 0, []
         print("\n| device | seeds | gcn ρ / ±10% / train s | gcn-brp ρ / ±10% / train s | gcn better on both |")
         print("| --- | --- | --- | --- | --- |")
         for d in devs:
@@ -190,6 +190,7 @@ def cmd_report(args: argparse.Namespace) -> None:
             if not seeds or agg("gcn", d, "spearman", seeds) is None:
                 continue
             both += 1
+            compared.append((d, seeds))
             won = agg("gcn", d, "spearman", seeds) > agg("gcn-brp", d, "spearman", seeds) and agg(
                 "gcn", d, "within_10pct", seeds
             ) > agg("gcn-brp", d, "within_10pct", seeds)
@@ -205,6 +206,10 @@ def cmd_report(args: argparse.Namespace) -> None:
         print(
             f"\nEagle gcn beats the seed's recipe on both Spearman and ±10% on {wins} of {both} devices (same seeds)."
         )
+        for m in ("gcn", "gcn-brp"):
+            rho = np.mean([agg(m, d, "spearman", seeds) for d, seeds in compared])
+            acc = np.mean([agg(m, d, "within_10pct", seeds) for d, seeds in compared])
+            print(f"{m} over these {both} devices: mean Spearman {rho:.4f}, mean ±10% {acc:.3f}")
 
 
 def main() -> None:
