@@ -1,7 +1,7 @@
 """Few-shot figures (issue 7), HELP's protocol, leave-one-device-out over the 25 shared devices.
 
 Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
-       [--select] [--method fewshot|gcn] [--keep-siblings] [--json benchmarks/results/fewshot.json]
+       [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--json benchmarks/results/fewshot.json]
 
 For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
 the test device's siblings (HELP's batch-size variants of one GPU; and the seed's i7-7820x and
@@ -12,7 +12,8 @@ NB201 indices < 900 (``--draws`` draws; or the k archs ``eagle select`` proposes
 ``--k 900`` with it is the many-shot reference (all archs below 900). ``--method ceiling`` fits
 least squares on the basis features (``ceiling+graph``: plus the GCN's global graph features);
 with ``--k 900 --draws 1`` that is the basis's representational ceiling. ``--keep-siblings``
-only leaves out the test device itself.
+only leaves out the test device itself; ``--keep-twins`` follows the issue's protocol to the
+letter (only batch-size siblings leave with the test device; the seed's twin files stay).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def main() -> None:
     p.add_argument("--devices", default="all")
     p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn", "ceiling", "ceiling+graph"))
     p.add_argument("--keep-siblings", action="store_true")
+    p.add_argument("--keep-twins", action="store_true")
     p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
     p.add_argument("--correction", type=float, help="prior scale of the basis correction (default: the model's)")
@@ -96,7 +98,7 @@ def main() -> None:
     tests = names if args.devices == "all" else args.devices.split(",")
     results = []
     for test in tests:
-        excluded = {test} if args.keep_siblings else siblings(test, names)
+        excluded = {test} if args.keep_siblings else siblings(test, names, twins=not args.keep_twins)
         t0 = time.perf_counter()
         basis = pretrain({n: values[n] for n in names if n not in excluded}, rank=args.rank)
         if args.scale_std is not None:

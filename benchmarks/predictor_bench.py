@@ -53,19 +53,19 @@ def devices(spec: str) -> list[str]:
     return names if spec == "all" else spec.split(",")
 
 
-def siblings(name: str, names: list[str]) -> set[str]:
+def siblings(name: str, names: list[str], twins: bool = True) -> set[str]:
     """The test device and the bundled datasets too close to it to learn from in a strict test.
 
-    HELP's batch-size variants of one GPU, and the seed's i7-7820x and "gtx-1080ti" files, which
-    are near-identical upstream.
+    HELP's batch-size variants of one GPU, and (``twins``) the seed's i7-7820x and "gtx-1080ti"
+    files, which are near-identical upstream.
     """
     out = {name}
     if name.startswith("help/") and "_" in name:
         family = name.rsplit("_", 1)[0]
         out |= {n for n in names if n.startswith("help/") and n.rsplit("_", 1)[0] == family}
-    twins = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
-    if name in twins:
-        out |= twins
+    twin_files = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
+    if twins and name in twin_files:
+        out |= twin_files
     return out
 
 
