@@ -12,8 +12,10 @@ NB201 indices < 900 (``--draws`` draws; or the k archs ``eagle select`` proposes
 ``--k 900`` with it is the many-shot reference (all archs below 900). ``--method ceiling`` fits
 least squares on the basis features (``ceiling+graph``: plus the GCN's global graph features);
 with ``--k 900 --draws 1`` that is the basis's representational ceiling. ``--keep-siblings``
-only leaves out the test device itself; ``--keep-twins`` follows the issue's protocol to the
-letter (only batch-size siblings leave with the test device; the seed's twin files stay).
+only leaves out the test device itself. ``--devices`` may also name bundled datasets outside
+the 25 (Eagle's own CPU and H100 sets): those are unseen by construction, pretraining uses all
+25 shared ones. ``--keep-twins`` follows the issue's protocol to the letter (only batch-size
+siblings leave with the test device; the seed's twin files stay).
 """
 
 from __future__ import annotations
