@@ -254,7 +254,8 @@ def main() -> None:
     p.add_argument("--synthetic-seed", type=int, default=0)
     args = p.parse_args()
     names = shared_devices()
-    values = {n: D.load(n).by_index("s") for n in names}
+    tests = names if args.devices == "all" else args.devices.split(",")
+    values = {n: D.load(n).by_index("s") for n in dict.fromkeys([*names, *tests])}  # tests may be unseen ones
     g = graph_features(args.all_graph)
     synth = (
         synthetic_devices(args.n, np.isfinite(values["help/1080ti_1"]), args.synthetic_seed)
@@ -262,7 +263,7 @@ def main() -> None:
         else {}
     )
     rhos = []
-    for test in names if args.devices == "all" else args.devices.split(","):
+    for test in tests:
         excluded = {test} if args.keep_siblings else siblings(test, names)
         table = {n: values[n] for n in names if n not in excluded}
         basis = pretrain({**table, **synth}, rank=args.rank)
