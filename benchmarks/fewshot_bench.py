@@ -1,7 +1,8 @@
 """Few-shot figures (issue 7), HELP's protocol, leave-one-device-out over the 25 shared devices.
 
 Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
-       [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--json benchmarks/results/fewshot.json]
+       [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--no-analytic]
+       [--devices all|NAME,...] [--json benchmarks/results/fewshot.json]
 
 For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
 the test device's siblings (HELP's batch-size variants of one GPU; and the seed's i7-7820x and
@@ -96,6 +97,7 @@ def main() -> None:
     p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn", "ceiling", "ceiling+graph"))
     p.add_argument("--keep-siblings", action="store_true")
     p.add_argument("--keep-twins", action="store_true")
+    p.add_argument("--no-analytic", action="store_true", help="no analytic reference devices in the mixture")
     p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
     p.add_argument("--correction", type=float, help="prior scale of the basis correction (default: the model's)")
@@ -110,7 +112,9 @@ def main() -> None:
     for test in tests:
         excluded = {test} if args.keep_siblings else siblings(test, names, twins=not args.keep_twins)
         t0 = time.perf_counter()
-        basis = pretrain({n: values[n] for n in names if n not in excluded}, rank=args.rank)
+        basis = pretrain(
+            {n: values[n] for n in names if n not in excluded}, rank=args.rank, analytic=not args.no_analytic
+        )
         if args.scale_std is not None:
             basis.scale_std = args.scale_std
         if args.correction is not None:

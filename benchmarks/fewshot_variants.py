@@ -81,7 +81,7 @@ def fit_with_graph(basis: object, g: np.ndarray, cov_g: np.ndarray, idx: np.ndar
     cov0[2 + r :, 2 + r :] = cov_g + 1e-9 * np.eye(e)
     ly = np.log(y)
     comps, evidence = [], []
-    for d in range(basis.device_latency.shape[1]):
+    for d in range(len(basis.components)):
         x = model._design(d, idx)
         mean0 = np.concatenate([[np.mean(ly - x[:, 1])], [1.0], np.zeros(r + e)])
         ev, noise = max(

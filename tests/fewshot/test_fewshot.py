@@ -127,6 +127,42 @@ def test_partial_datasets_join_pretraining(shared_latency):
     assert basis.devices == ["help/pixel3", "gpu"] and basis.covered.sum() == 15284
 
 
+def test_analytic_reference_devices():
+    from eagle.fewshot.analytic import analytic_latency
+
+    ref = analytic_latency()
+    assert set(ref) == {"analytic/flops", "analytic/kernels-live", "analytic/kernels-all"}
+    space = get("nasbench201")
+    flops = np.array([r["flops_deployed"] for r in space.table()], dtype=np.float64)
+    # FLOPs-bound: the deployed FLOPs plus a fixed overhead, so the ranking is the FLOPs ranking
+    assert np.ptp(ref["analytic/flops"] - flops) == 0 and ref["analytic/flops"].min() > 0
+    # kernel-bound: 1 + conv/pool ops; all six convs -> 7 either way, dead branches only in "all"
+    conv = space.index((3, 3, 3, 3, 3, 3))
+    # node 1's conv feeds only none edges (dead); node 2's conv reaches the output by a skip
+    dead = space.index("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
+    assert ref["analytic/kernels-live"][conv] == ref["analytic/kernels-all"][conv] == 7
+    assert ref["analytic/kernels-live"][dead] == 2 and ref["analytic/kernels-all"][dead] == 3
+
+
+def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(shared_latency):
+    """A compute-bound device no known device resembles: latency = FLOPs (+ 2% noise)."""
+    space = get("nasbench201")
+    flops = np.array([r["flops_deployed"] for r in space.table()], dtype=np.float64)
+    noise = np.exp(np.random.default_rng(0).normal(0, 0.02, len(flops)))
+    v = np.where(space.valid_mask(), 1e-9 * flops * noise, np.nan)
+    few = np.arange(10) * 80 + 3
+    te = help_test_set(v)
+    with_refs = pretrain(shared_latency)
+    assert with_refs.components[-3:] == with_refs.references and len(with_refs.devices) == len(shared_latency)
+    model = FewShotPredictor(with_refs).fit(few, v[few])
+    assert model.closest_devices(1)[0][0] == "analytic/flops"
+    rho = spearmanr(model.predict(te), v[te]).statistic
+    without = pretrain(shared_latency, analytic=False)
+    assert without.references == [] and without.components == without.devices
+    rho_without = spearmanr(FewShotPredictor(without).fit(few, v[few]).predict(te), v[te]).statistic
+    assert rho > 0.95 and rho > rho_without + 0.05  # 0.979 vs 0.867 when written
+
+
 def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):
     base_path, adapted_path = tmp_path / "base.pt", tmp_path / "t.pt"
     predictors.save(basis_without_titanx, base_path)
@@ -140,6 +176,14 @@ def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):
     idx = np.arange(15625)
     np.testing.assert_array_equal(again.predict(idx), model.predict(idx))
     np.testing.assert_array_equal(again.predict_spread(idx), model.predict_spread(idx))
+    assert again.basis.references == basis_without_titanx.references != []
+    # a base saved before the analytic references existed loads without them
+    config, arrays = basis_without_titanx.checkpoint_state()
+    config.pop("references")
+    arrays.pop("reference_latency")
+    old = DeviceBasis.from_parts(arrays, config)
+    assert old.references == [] and old.components == old.devices
+    assert FewShotPredictor(old).fit(few, v[few]).closest_devices(1)[0][0] in old.devices
 
 
 def test_commands_end_to_end(tmp_path):

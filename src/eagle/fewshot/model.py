@@ -10,15 +10,18 @@ averaging over "the new device is like known device d": for each d, a linear mod
 latency ``c + b * L_d(arch) + F(arch) @ delta`` with a broad prior on the offset ``c``, a prior
 ``b ~ N(1, 0.3^2)`` on the scale and a small correction ``delta ~ N(0, alpha * cov(W))`` in the
 basis; the noise variance is chosen by marginal likelihood and the d are weighted by their
-evidence. Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over the
+evidence. Besides the known devices the mixture holds analytic reference devices
+(:mod:`eagle.fewshot.analytic`: FLOPs-bound, kernel-launch-bound), for devices unlike any known
+one. Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over the
 coefficients and plain nearest-device matching. It takes milliseconds, works from any k >= 1
 archs, and gives a posterior predictive spread for every arch. :func:`select_archs` proposes
-the k archs whose measurement shrinks the basis prior most (greedy D-optimal design).
+the k archs whose measurement shrinks the prior's predictive variance most (greedy Bayesian design).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,10 +51,23 @@ class DeviceBasis:
     #: prior std of the scale b and prior scale of the correction (fraction of prior_cov)
     scale_std: float = 0.3
     correction: float = 0.3
+    #: (15625, R) centred log latency of the analytic reference devices, and their names
+    reference_latency: np.ndarray = field(default_factory=lambda: np.zeros((NUM_ARCHS, 0)))
+    references: list[str] = field(default_factory=list)
 
     @property
     def rank(self) -> int:
         return int(self.features.shape[1])
+
+    @property
+    def components(self) -> list[str]:
+        """What a new device may be like: the known devices, then the analytic references."""
+        return [*self.devices, *self.references]
+
+    @cached_property
+    def component_latency(self) -> np.ndarray:
+        """(15625, D + R): :attr:`device_latency` and :attr:`reference_latency` side by side."""
+        return np.hstack([self.device_latency, self.reference_latency])
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -59,6 +75,7 @@ class DeviceBasis:
             "device_latency": self.device_latency,
             "covered": self.covered,
             "prior_cov": self.prior_cov,
+            "reference_latency": self.reference_latency,
         }
 
     def settings(self) -> dict[str, Any]:
@@ -67,6 +84,7 @@ class DeviceBasis:
             "devices": self.devices,
             "scale_std": self.scale_std,
             "correction": self.correction,
+            "references": self.references,
         }
 
     def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -84,6 +102,9 @@ class DeviceBasis:
             devices=list(settings["devices"]),
             scale_std=float(settings["scale_std"]),
             correction=float(settings["correction"]),
+            # checkpoints from before the analytic references have none
+            reference_latency=np.asarray(arrays.get("reference_latency", np.zeros((NUM_ARCHS, 0))), dtype=np.float64),
+            references=list(settings.get("references", [])),
         )
 
 
@@ -101,11 +122,17 @@ def _complete(matrix: np.ndarray, rank: int, iterations: int = 30) -> np.ndarray
 
 
 def pretrain(
-    latencies: dict[str, np.ndarray], *, rank: int = DEFAULT_RANK, shrinkage: float = 0.1, min_archs: int = 50
+    latencies: dict[str, np.ndarray],
+    *,
+    rank: int = DEFAULT_RANK,
+    shrinkage: float = 0.1,
+    min_archs: int = 50,
+    analytic: bool = True,
 ) -> DeviceBasis:
     """Learn the device basis from ``{device name: latency by NB201 index (NaN = absent)}``.
 
     Latencies may be in any unit (each device is centred in log space, so units cancel).
+    ``analytic`` adds the analytic reference devices to the mixture.
     """
     small = sorted(n for n, v in latencies.items() if np.isfinite(np.asarray(v, dtype=float)).sum() < min_archs)
     if small:
@@ -141,6 +168,10 @@ def pretrain(
     device_latency[covered] = filled
     cov = np.cov(coefs, rowvar=False).reshape(rank, rank)
     cov += shrinkage * np.mean(np.diag(cov)) * np.eye(rank)
+    references = _analytic_columns(covered) if analytic else {}
+    reference_latency = np.zeros((NUM_ARCHS, len(references)))
+    for j, column in enumerate(references.values()):
+        reference_latency[:, j] = column
     return DeviceBasis(
         features=features,
         device_latency=device_latency,
@@ -148,7 +179,22 @@ def pretrain(
         prior_cov=cov,
         noise_var=max(float(np.median(noise)), 1e-8),
         devices=names,
+        reference_latency=reference_latency,
+        references=list(references),
     )
+
+
+def _analytic_columns(covered: np.ndarray) -> dict[str, np.ndarray]:
+    """The analytic reference devices as centred log latency over the covered archs (0 elsewhere)."""
+    from eagle.fewshot.analytic import analytic_latency
+
+    out = {}
+    for name, values in analytic_latency().items():
+        column = np.zeros(NUM_ARCHS)
+        log_v = np.log(values[covered])
+        column[covered] = log_v - log_v.mean()
+        out[name] = column
+    return out
 
 
 def _posterior(
@@ -180,7 +226,7 @@ class FewShotPredictor:
 
     def _design(self, device: int, idx: np.ndarray) -> np.ndarray:
         b = self.basis
-        return np.hstack([np.ones((len(idx), 1)), b.device_latency[idx, device : device + 1], b.features[idx]])
+        return np.hstack([np.ones((len(idx), 1)), b.component_latency[idx, device : device + 1], b.features[idx]])
 
     def fit(self, archs: Any, y: Any) -> FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (NB201 indices)."""
@@ -209,7 +255,7 @@ class FewShotPredictor:
         cov0[2:, 2:] = b.correction * b.prior_cov + 1e-9 * np.eye(r)
         grid = [b.noise_var * g for g in NOISE_GRID] if len(idx) >= 3 else [b.noise_var]
         components, evidence = [], []
-        for d in range(b.device_latency.shape[1]):
+        for d in range(len(b.components)):
             x = self._design(d, idx)
             mean0 = np.concatenate([[np.mean(ly - x[:, 1])], [1.0], np.zeros(r)])
             ev, noise = max((_log_evidence(x, ly, mean0, cov0, v), v) for v in grid)
@@ -266,10 +312,10 @@ class FewShotPredictor:
         return np.exp(mean) * np.sqrt(np.expm1(std**2))
 
     def closest_devices(self, n: int = 3) -> list[tuple[str, float]]:
-        """The known devices the adapted model leans on most, with their weights."""
+        """The known (or analytic reference) devices the adapted model leans on most, with their weights."""
         self._check()
         order = np.argsort(-self.weights_)[:n]
-        return [(self.basis.devices[i], float(self.weights_[i])) for i in order]
+        return [(self.basis.components[i], float(self.weights_[i])) for i in order]
 
 
 def select_archs(basis: DeviceBasis, k: int, candidates: Any | None = None, *, criterion: str = "v") -> list[int]:

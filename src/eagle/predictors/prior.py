@@ -53,7 +53,7 @@ def bundled_table() -> dict[str, np.ndarray]:
 def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
     from eagle.fewshot import pretrain
 
-    basis = pretrain({n: v for n, v in bundled_table().items() if n not in excluded}, rank=rank)
+    basis = pretrain({n: v for n, v in bundled_table().items() if n not in excluded}, rank=rank, analytic=False)
     f = basis.features
     scale = f[basis.covered].std(axis=0)
     f = (f / np.where(scale > 0, scale, 1.0)).astype(np.float32)
