@@ -148,7 +148,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     t1 = time.perf_counter()
     model = adapt(basis, np.array(ok), np.array([results[i]["latency_s"] for i in ok]))
     adapt_s = time.perf_counter() - t1
-    predictors.save(model, args.save, extra={"metric": "latency", "unit": "s", "measurement": str(cfg.db)})
+    extra = {"metric": "latency", "unit": "s", "measurement": str(cfg.db), "trained_on": sorted(int(i) for i in ok)}
+    predictors.save(model, args.save, extra=extra)
     report_adapted(model, args.save, adapt_s)
     print(f"calibrated end to end in {time.perf_counter() - t0:.1f} s")
     return 0

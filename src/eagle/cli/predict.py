@@ -248,7 +248,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     predictor = predictors.load(args.load)
     ds = datasets.load_measurement(args.measurement)
     # an arch the model was fitted on is never scored, whichever dataset it came from
-    trained_on = np.intersect1d(np.asarray(config.get("trained_on", []), dtype=np.int64), ds.present())
+    fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k
+    trained_on = np.intersect1d(np.asarray(fitted, dtype=np.int64), ds.present())
     metrics, pred, true = evaluate_on(predictor, ds, exclude=trained_on)
     excluded = f" ({len(trained_on)} training archs excluded)" if len(trained_on) else ""
     _print_metrics(f"{ds.name}: {metrics['n']} archs{excluded}", metrics)
