@@ -4,10 +4,11 @@ The few-shot mixture can only say "the new device behaves like a known one". A d
 every known one often still obeys a simple physical cost: compute-bound hardware (a CPU running
 one thread) takes time in proportion to the FLOPs; launch-bound hardware (a big GPU at batch 1)
 in proportion to the number of kernels, of the pruned network or, where the runtime keeps dead
-branches, of the whole one. These columns join the known devices as mixture components (not the
-basis). Measured in benchmarks/fewshot_bench.py (k = 10, HELP's protocol): on six devices no
-pretraining saw, mean Spearman 0.904 -> 0.920 (this machine's CPU: ONNX Runtime 0.942 -> 0.986,
-OpenVINO 0.935 -> 0.991); on the 25 shared devices 0.909 -> 0.911, none lower by over 0.0001.
+branches, of the whole one; most hardware sits in between (a launch cost per kernel plus a
+compute cost per FLOP), at five balances of the two. These columns join the known devices as
+mixture components (not the basis). Measured in benchmarks/fewshot_bench.py (k = 10, HELP's
+protocol): on six devices no pretraining saw, mean Spearman 0.904 -> 0.922 (this machine's CPU:
+ONNX Runtime 0.942 -> 0.988, OpenVINO 0.935 -> 0.991); on the 25 shared devices 0.909 -> 0.915.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ KERNEL_OPS = (2, 3, 4)
 #: fixed work outside the cells, as a fraction of the median arch's FLOPs / in kernels per cell
 FLOPS_OVERHEAD = 0.05
 KERNEL_OVERHEAD = 1.0
+#: compute cost relative to launch cost (each normalised by its median arch) of the mixed references
+BALANCES = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 @lru_cache(maxsize=1)
@@ -37,11 +40,15 @@ def analytic_latency() -> dict[str, np.ndarray]:
         kernel = [op in KERNEL_OPS for op in vec]
         every[i] = sum(kernel)
         live[i] = sum(k and lv for k, lv in zip(kernel, live_edges(vec)))
+    compute = flops + FLOPS_OVERHEAD * np.median(flops)
+    launch = KERNEL_OVERHEAD + live
     out = {
-        "analytic/flops": flops + FLOPS_OVERHEAD * np.median(flops),
-        "analytic/kernels-live": KERNEL_OVERHEAD + live,
+        "analytic/flops": compute,
+        "analytic/kernels-live": launch,
         "analytic/kernels-all": KERNEL_OVERHEAD + every,
     }
+    for balance in BALANCES:
+        out[f"analytic/kernels+{balance:g}flops"] = launch / np.median(launch) + balance * compute / np.median(compute)
     for values in out.values():
         values.setflags(write=False)
     return out
