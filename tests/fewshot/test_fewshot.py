@@ -131,7 +131,8 @@ def test_analytic_reference_devices():
     from eagle.fewshot.analytic import analytic_latency
 
     ref = analytic_latency()
-    assert len(ref) == 8 and {"analytic/flops", "analytic/kernels-live", "analytic/kernels-all"} <= set(ref)
+    assert len(ref) == 14
+    assert {"analytic/flops", "analytic/kernels-live", "analytic/kernels-all", "analytic/eager-kernels"} <= set(ref)
     # the mixes: a launch cost per kernel plus a compute cost per FLOP, each relative to its median arch
     launch, compute = ref["analytic/kernels-live"], ref["analytic/flops"]
     np.testing.assert_allclose(
@@ -147,6 +148,9 @@ def test_analytic_reference_devices():
     dead = space.index("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
     assert ref["analytic/kernels-live"][conv] == ref["analytic/kernels-all"][conv] == 7
     assert ref["analytic/kernels-live"][dead] == 2 and ref["analytic/kernels-all"][dead] == 3
+    # PyTorch eager: 2 + 3 per live conv + 1 per live pool + 1 per extra branch merged into a node
+    assert ref["analytic/eager-kernels"][conv] == 2 + 6 * 3 + (1 + 2)
+    assert ref["analytic/eager-kernels"][dead] == 2 + 3
 
 
 def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(shared_latency):
@@ -158,7 +162,7 @@ def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(sha
     few = np.arange(10) * 80 + 3
     te = help_test_set(v)
     with_refs = pretrain(shared_latency)
-    assert with_refs.components == [*with_refs.devices, *with_refs.references] and len(with_refs.references) == 8
+    assert with_refs.components == [*with_refs.devices, *with_refs.references] and len(with_refs.references) == 14
     model = FewShotPredictor(with_refs).fit(few, v[few])
     assert model.closest_devices(1)[0][0].startswith("analytic/")  # flops (0.90 when written)
     rho = spearmanr(model.predict(te), v[te]).statistic

@@ -5,9 +5,11 @@ every known one often still obeys a simple physical cost: compute-bound hardware
 one thread) takes time in proportion to the FLOPs; launch-bound hardware (a big GPU at batch 1)
 in proportion to the number of kernels, of the pruned network or, where the runtime keeps dead
 branches, of the whole one; most hardware sits in between (a launch cost per kernel plus a
-compute cost per FLOP), at five balances of the two. These columns join the known devices as
-mixture components (not the basis). Measured in benchmarks/fewshot_bench.py (k = 10, HELP's
-protocol): on six devices no pretraining saw, mean Spearman 0.904 -> 0.922 (this machine's CPU:
+compute cost per FLOP), at five balances of the two. Kernels are counted twice over: as a runtime
+that fuses ReLU-conv-BN runs them (one per conv or pool op), and as PyTorch eager runs them
+(three per conv, one per pool, one per addition where branches merge). These columns join the
+known devices as mixture components (not the basis). Measured in benchmarks/fewshot_bench.py (k = 10, HELP's
+protocol): on six devices no pretraining saw, mean Spearman 0.904 -> 0.932 (this machine's CPU:
 ONNX Runtime 0.942 -> 0.988, OpenVINO 0.935 -> 0.991); on the 25 shared devices 0.909 -> 0.915.
 """
 
@@ -22,6 +24,9 @@ KERNEL_OPS = (2, 3, 4)
 #: fixed work outside the cells, as a fraction of the median arch's FLOPs / in kernels per cell
 FLOPS_OVERHEAD = 0.05
 KERNEL_OVERHEAD = 1.0
+#: kernels PyTorch eager launches per op: ReLU + conv + BN for a conv, one for a pool, none for skip
+EAGER_KERNELS = {2: 3, 3: 3, 4: 1}
+EAGER_OVERHEAD = 2.0
 #: compute cost relative to launch cost (each normalised by its median arch) of the mixed references
 BALANCES = (0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -30,25 +35,37 @@ BALANCES = (0.1, 0.3, 1.0, 3.0, 10.0)
 def analytic_latency() -> dict[str, np.ndarray]:
     """``{name: latency-like positive value by NB201 index}`` for the analytic reference devices."""
     from eagle.spaces.nasbench201 import NASBench201
-    from eagle.spaces.nasbench201.graph import live_edges
+    from eagle.spaces.nasbench201.graph import EDGES, live_edges
 
     space = NASBench201()
     flops = np.array([row["flops_deployed"] for row in space.table()], dtype=np.float64)
     live = np.zeros(space.num_archs)
     every = np.zeros(space.num_archs)
+    eager = np.zeros(space.num_archs)
     for i, vec in enumerate(space.archs()):
+        alive = live_edges(vec)
         kernel = [op in KERNEL_OPS for op in vec]
         every[i] = sum(kernel)
-        live[i] = sum(k and lv for k, lv in zip(kernel, live_edges(vec)))
+        live[i] = sum(k and lv for k, lv in zip(kernel, alive))
+        merging: dict[int, int] = {}
+        for (_, dst), op, lv in zip(EDGES, vec, alive):
+            if lv:
+                eager[i] += EAGER_KERNELS.get(op, 0)
+                merging[dst] = merging.get(dst, 0) + 1
+        eager[i] += sum(n - 1 for n in merging.values())  # one addition per extra incoming branch
     compute = flops + FLOPS_OVERHEAD * np.median(flops)
-    launch = KERNEL_OVERHEAD + live
     out = {
         "analytic/flops": compute,
-        "analytic/kernels-live": launch,
+        "analytic/kernels-live": KERNEL_OVERHEAD + live,
         "analytic/kernels-all": KERNEL_OVERHEAD + every,
+        "analytic/eager-kernels": EAGER_OVERHEAD + eager,
     }
-    for balance in BALANCES:
-        out[f"analytic/kernels+{balance:g}flops"] = launch / np.median(launch) + balance * compute / np.median(compute)
+    for family in ("kernels", "eager-kernels"):
+        launch = out[f"analytic/{family}-live" if family == "kernels" else f"analytic/{family}"]
+        for balance in BALANCES:
+            out[f"analytic/{family}+{balance:g}flops"] = launch / np.median(launch) + balance * compute / np.median(
+                compute
+            )
     for values in out.values():
         values.setflags(write=False)
     return out
