@@ -206,7 +206,7 @@ def test_commands_end_to_end(tmp_path):
         str(base),
     )
     assert r.returncode == 0, r.stderr
-    assert "10 latency datasets" in r.stdout
+    assert "10 latency datasets" in r.stdout and "plus 14 analytic reference devices" in r.stdout
     sel = tmp_path / "few.txt"
     r = run_cli("select", "--base", str(base), "--k", "10", "--below", "900", "--output", str(sel))
     assert r.returncode == 0, r.stderr

@@ -80,6 +80,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         f"({int(basis.covered.sum())} archs) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
     )
     print("devices: " + ", ".join(basis.devices))
+    if basis.references:
+        print(
+            f"plus {len(basis.references)} analytic reference devices (FLOPs-bound, kernel-launch-bound and "
+            "mixes) for hardware unlike any of them"
+        )
     return 0
 
 
