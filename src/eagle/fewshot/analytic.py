@@ -8,9 +8,10 @@ branches, of the whole one; most hardware sits in between (a launch cost per ker
 compute cost per FLOP), at five balances of the two. Kernels are counted twice over: as a runtime
 that fuses ReLU-conv-BN runs them (one per conv or pool op), and as PyTorch eager runs them
 (three per conv, one per pool, one per addition where branches merge). These columns join the
-known devices as mixture components (not the basis). Measured in benchmarks/fewshot_bench.py (k = 10, HELP's
-protocol): on six devices no pretraining saw, mean Spearman 0.904 -> 0.932 (this machine's CPU:
-ONNX Runtime 0.942 -> 0.988, OpenVINO 0.935 -> 0.991); on the 25 shared devices 0.909 -> 0.915.
+known devices as mixture components (not the basis). Measured in benchmarks/fewshot_bench.py
+(k = 10, HELP's protocol): on six devices no pretraining saw, mean Spearman 0.904 -> 0.932 (this
+machine's CPU: ONNX Runtime 0.942 -> 0.987, OpenVINO 0.935 -> 0.990); on the 25 shared devices
+0.909 -> 0.915.
 """
 
 from __future__ import annotations
@@ -54,18 +55,17 @@ def analytic_latency() -> dict[str, np.ndarray]:
                 merging[dst] = merging.get(dst, 0) + 1
         eager[i] += sum(n - 1 for n in merging.values())  # one addition per extra incoming branch
     compute = flops + FLOPS_OVERHEAD * np.median(flops)
+    launch = {"kernels": KERNEL_OVERHEAD + live, "eager-kernels": EAGER_OVERHEAD + eager}
     out = {
         "analytic/flops": compute,
-        "analytic/kernels-live": KERNEL_OVERHEAD + live,
+        "analytic/kernels-live": launch["kernels"],
         "analytic/kernels-all": KERNEL_OVERHEAD + every,
-        "analytic/eager-kernels": EAGER_OVERHEAD + eager,
+        "analytic/eager-kernels": launch["eager-kernels"],
     }
-    for family in ("kernels", "eager-kernels"):
-        launch = out[f"analytic/{family}-live" if family == "kernels" else f"analytic/{family}"]
+    relative_compute = compute / np.median(compute)
+    for family, kernels in launch.items():
         for balance in BALANCES:
-            out[f"analytic/{family}+{balance:g}flops"] = launch / np.median(launch) + balance * compute / np.median(
-                compute
-            )
+            out[f"analytic/{family}+{balance:g}flops"] = kernels / np.median(kernels) + balance * relative_compute
     for values in out.values():
         values.setflags(write=False)
     return out

@@ -168,10 +168,7 @@ def pretrain(
     device_latency[covered] = filled
     cov = np.cov(coefs, rowvar=False).reshape(rank, rank)
     cov += shrinkage * np.mean(np.diag(cov)) * np.eye(rank)
-    references = _analytic_columns(covered) if analytic else {}
-    reference_latency = np.zeros((NUM_ARCHS, len(references)))
-    for j, column in enumerate(references.values()):
-        reference_latency[:, j] = column
+    references, reference_latency = _analytic_columns(covered) if analytic else ([], np.zeros((NUM_ARCHS, 0)))
     return DeviceBasis(
         features=features,
         device_latency=device_latency,
@@ -180,21 +177,19 @@ def pretrain(
         noise_var=max(float(np.median(noise)), 1e-8),
         devices=names,
         reference_latency=reference_latency,
-        references=list(references),
+        references=references,
     )
 
 
-def _analytic_columns(covered: np.ndarray) -> dict[str, np.ndarray]:
-    """The analytic reference devices as centred log latency over the covered archs (0 elsewhere)."""
+def _analytic_columns(covered: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Names and (15625, R) centred log latency of the analytic reference devices (0 off ``covered``)."""
     from eagle.fewshot.analytic import analytic_latency
 
-    out = {}
-    for name, values in analytic_latency().items():
-        column = np.zeros(NUM_ARCHS)
-        log_v = np.log(values[covered])
-        column[covered] = log_v - log_v.mean()
-        out[name] = column
-    return out
+    refs = analytic_latency()
+    log_v = np.log(np.stack([v[covered] for v in refs.values()], axis=1))
+    columns = np.zeros((NUM_ARCHS, len(refs)))
+    columns[covered] = log_v - log_v.mean(axis=0)
+    return list(refs), columns
 
 
 def _posterior(
