@@ -1,7 +1,7 @@
 """Few-shot figures (issue 7), HELP's protocol, leave-one-device-out over the 25 shared devices.
 
 Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
-       [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--no-analytic]
+       [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--no-analytic] [--no-op-costs]
        [--devices all|NAME,...] [--json benchmarks/results/fewshot.json]
 
 For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
@@ -97,7 +97,10 @@ def main() -> None:
     p.add_argument("--method", default="fewshot", choices=("fewshot", "gcn", "ceiling", "ceiling+graph"))
     p.add_argument("--keep-siblings", action="store_true")
     p.add_argument("--keep-twins", action="store_true")
-    p.add_argument("--no-analytic", action="store_true", help="no analytic reference devices in the mixture")
+    p.add_argument(
+        "--no-analytic", action="store_true", help="no analytic reference devices nor per-op cost models in the mixture"
+    )
+    p.add_argument("--no-op-costs", action="store_true", help="no per-op cost models in the mixture")
     p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
     p.add_argument("--correction", type=float, help="prior scale of the basis correction (default: the model's)")
@@ -115,6 +118,8 @@ def main() -> None:
         basis = pretrain(
             {n: values[n] for n in names if n not in excluded}, rank=args.rank, analytic=not args.no_analytic
         )
+        if args.no_op_costs:
+            basis.op_cost_models = []
         if args.scale_std is not None:
             basis.scale_std = args.scale_std
         if args.correction is not None:

@@ -17,7 +17,8 @@ SHARED = [
     ("k=5", "fewshot_select.json", "k5"),
     ("**k=10**", "fewshot_select.json", "k10"),
     ("k=20", "fewshot_select.json", "k20"),
-    ("k=10 without the analytic references", "fewshot_select_no_analytic.json", "k10"),
+    ("k=10 without the op-cost models", "fewshot_select_no_op_costs.json", "k10"),
+    ("k=10 without them and the analytic references", "fewshot_select_no_analytic.json", "k10"),
     ("k=10, D-optimal archs", "fewshot_select_d.json", "k10"),
     ("k=10, random archs (10 draws)", "fewshot_random.json", "k10"),
     ("k=10, siblings kept", "fewshot_select_keep_siblings.json", "k10"),
@@ -29,7 +30,8 @@ UNSEEN = [
     ("k=5", "fewshot_unseen.json", "k5"),
     ("**k=10**", "fewshot_unseen.json", "k10"),
     ("k=20", "fewshot_unseen.json", "k20"),
-    ("k=10 without the analytic references", "fewshot_unseen_no_analytic.json", "k10"),
+    ("k=10 without the op-cost models", "fewshot_unseen_no_op_costs.json", "k10"),
+    ("k=10 without them and the analytic references", "fewshot_unseen_no_analytic.json", "k10"),
     ("GCN on all archs below 900", "fewshot_unseen_gcn_900.json", "k900"),
 ]
 

@@ -80,10 +80,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         f"({int(basis.covered.sum())} archs) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
     )
     print("devices: " + ", ".join(basis.devices))
-    if basis.references:
+    if basis.references or basis.op_cost_models:
         print(
             f"plus {len(basis.references)} analytic reference devices (FLOPs-bound, kernel-launch-bound and "
-            "mixes) for hardware unlike any of them"
+            f"mixes) and {len(basis.op_cost_models)} per-op cost models (latency = a sum of one cost per op, "
+            "fitted to the device) for hardware unlike any of them"
         )
     return 0
 
@@ -122,6 +123,12 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
     near = ", ".join(f"{name} {w:.2f}" for name, w in model.closest_devices(3))
     print(f"adapted to {len(model.trained_on_)} measured archs in {seconds * 1e3:.0f} ms; saved {save}")
     print(f"closest known devices (posterior weight): {near}")
+    from eagle.fewshot.opcost import OpCostPosterior
+
+    top = model.components_[int(np.argmax(model.weights_))]
+    if isinstance(top, OpCostPosterior):  # a per-op cost model leads: say what each op costs on this device
+        costs = ", ".join(f"{op} {c:.2f}" for op, c in top.costs().items())
+        print(f"per-op costs relative to nor_conv_3x3 ({top.counting}): {costs}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

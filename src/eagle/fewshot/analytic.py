@@ -33,6 +33,28 @@ BALANCES = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 @lru_cache(maxsize=1)
+def op_counts() -> dict[str, np.ndarray]:
+    """``{"all-edges" | "live-edges": (15625, 5) count of each op id}`` per NB201 index.
+
+    ``all-edges`` counts every edge of the cell (what a runtime that keeps dead branches runs),
+    ``live-edges`` only the edges on an input->output path (the pruned, deployed cell).
+    """
+    from eagle.spaces.nasbench201 import NASBench201
+    from eagle.spaces.nasbench201.graph import live_edges
+
+    space = NASBench201()
+    every = np.zeros((space.num_archs, 5))
+    live = np.zeros((space.num_archs, 5))
+    for i, vec in enumerate(space.archs()):
+        for op, alive in zip(vec, live_edges(vec)):
+            every[i, op] += 1
+            live[i, op] += alive
+    for values in (every, live):
+        values.setflags(write=False)
+    return {"all-edges": every, "live-edges": live}
+
+
+@lru_cache(maxsize=1)
 def analytic_latency() -> dict[str, np.ndarray]:
     """``{name: latency-like positive value by NB201 index}`` for the analytic reference devices."""
     from eagle.spaces.nasbench201 import NASBench201
@@ -40,17 +62,14 @@ def analytic_latency() -> dict[str, np.ndarray]:
 
     space = NASBench201()
     flops = np.array([row["flops_deployed"] for row in space.table()], dtype=np.float64)
-    live = np.zeros(space.num_archs)
-    every = np.zeros(space.num_archs)
+    counts = op_counts()
+    live = counts["live-edges"][:, KERNEL_OPS].sum(axis=1)
+    every = counts["all-edges"][:, KERNEL_OPS].sum(axis=1)
     eager = np.zeros(space.num_archs)
     for i, vec in enumerate(space.archs()):
-        alive = live_edges(vec)
-        kernel = [op in KERNEL_OPS for op in vec]
-        every[i] = sum(kernel)
-        live[i] = sum(k and lv for k, lv in zip(kernel, alive))
         merging: dict[int, int] = {}
-        for (_, dst), op, lv in zip(EDGES, vec, alive):
-            if lv:
+        for (_, dst), op, alive in zip(EDGES, vec, live_edges(vec)):
+            if alive:
                 eager[i] += EAGER_KERNELS.get(op, 0)
                 merging[dst] = merging.get(dst, 0) + 1
         eager[i] += sum(n - 1 for n in merging.values())  # one addition per extra incoming branch

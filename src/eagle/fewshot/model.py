@@ -11,9 +11,11 @@ latency ``c + b * L_d(arch) + F(arch) @ delta`` with a broad prior on the offset
 ``b ~ N(1, 0.3^2)`` on the scale and a small correction ``delta ~ N(0, alpha * cov(W))`` in the
 basis; the noise variance is chosen by marginal likelihood and the d are weighted by their
 evidence. Besides the known devices the mixture holds analytic reference devices
-(:mod:`eagle.fewshot.analytic`: FLOPs-bound, kernel-launch-bound), for devices unlike any known
-one. Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over the
-coefficients and plain nearest-device matching. It takes milliseconds, works from any k >= 1
+(:mod:`eagle.fewshot.analytic`: FLOPs-bound, kernel-launch-bound) and per-op cost models
+(:mod:`eagle.fewshot.opcost`: latency as a sum of one cost per op, with the device's own cost
+ratios, counted on the whole cell or on its live part), for devices unlike any known one.
+Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over the coefficients
+and plain nearest-device matching. It takes milliseconds, works from any k >= 1
 archs, and gives a posterior predictive spread for every arch. :func:`select_archs` proposes
 the k archs whose measurement shrinks the prior's predictive variance most (greedy Bayesian design).
 """
@@ -54,6 +56,8 @@ class DeviceBasis:
     #: (15625, R) centred log latency of the analytic reference devices, and their names
     reference_latency: np.ndarray = field(default_factory=lambda: np.zeros((NUM_ARCHS, 0)))
     references: list[str] = field(default_factory=list)
+    #: the op countings (:data:`eagle.fewshot.opcost.COUNTINGS`) whose per-op cost model joins the mixture
+    op_cost_models: list[str] = field(default_factory=list)
 
     @property
     def rank(self) -> int:
@@ -61,8 +65,10 @@ class DeviceBasis:
 
     @property
     def components(self) -> list[str]:
-        """What a new device may be like: the known devices, then the analytic references."""
-        return [*self.devices, *self.references]
+        """What a new device may be like: the known devices, the analytic references, the op-cost models."""
+        from eagle.fewshot.opcost import component_name
+
+        return [*self.devices, *self.references, *(component_name(c) for c in self.op_cost_models)]
 
     @cached_property
     def component_latency(self) -> np.ndarray:
@@ -85,6 +91,7 @@ class DeviceBasis:
             "scale_std": self.scale_std,
             "correction": self.correction,
             "references": self.references,
+            "op_cost_models": self.op_cost_models,
         }
 
     def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -105,6 +112,7 @@ class DeviceBasis:
             # checkpoints from before the analytic references have none
             reference_latency=np.asarray(arrays.get("reference_latency", np.zeros((NUM_ARCHS, 0))), dtype=np.float64),
             references=list(settings.get("references", [])),
+            op_cost_models=list(settings.get("op_cost_models", [])),  # none before they existed
         )
 
 
@@ -132,8 +140,10 @@ def pretrain(
     """Learn the device basis from ``{device name: latency by NB201 index (NaN = absent)}``.
 
     Latencies may be in any unit (each device is centred in log space, so units cancel).
-    ``analytic`` adds the analytic reference devices to the mixture.
+    ``analytic`` adds the analytic reference devices and the per-op cost models to the mixture.
     """
+    from eagle.fewshot.opcost import COUNTINGS
+
     small = sorted(n for n, v in latencies.items() if np.isfinite(np.asarray(v, dtype=float)).sum() < min_archs)
     if small:
         raise EagleError(f"too few measured archs (< {min_archs}) to pretrain on: {', '.join(small)}")
@@ -178,6 +188,7 @@ def pretrain(
         devices=names,
         reference_latency=reference_latency,
         references=references,
+        op_cost_models=list(COUNTINGS) if analytic else [],
     )
 
 
@@ -209,22 +220,46 @@ def _log_evidence(x: np.ndarray, y: np.ndarray, mean0: np.ndarray, cov0: np.ndar
     return float(-0.5 * (logdet + r @ np.linalg.solve(c, r)))
 
 
+class _LinearPosterior:
+    """Posterior of "like component d": log latency = c + b * L_d(arch) + F(arch) @ delta."""
+
+    def __init__(self, basis: DeviceBasis, column: int, cov0: np.ndarray) -> None:
+        self.basis, self.column, self.cov0 = basis, column, cov0
+        self.mean = np.zeros(basis.rank + 2)
+        self.cov = cov0
+        self.noise = basis.noise_var
+
+    def _design(self, idx: np.ndarray) -> np.ndarray:
+        b, d = self.basis, self.column
+        return np.hstack([np.ones((len(idx), 1)), b.component_latency[idx, d : d + 1], b.features[idx]])
+
+    def fit(self, idx: np.ndarray, log_y: np.ndarray, noise: float) -> float:
+        """Posterior for noise variance ``noise``; returns the log evidence."""
+        x = self._design(idx)
+        mean0 = np.concatenate([[np.mean(log_y - x[:, 1])], [1.0], np.zeros(self.basis.rank)])
+        self.mean, self.cov = _posterior(x, log_y, mean0, self.cov0, noise)
+        self.noise = noise
+        return _log_evidence(x, log_y, mean0, self.cov0, noise)
+
+    def predict(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self._design(idx)
+        return x @ self.mean, np.einsum("ij,jk,ik->i", x, self.cov, x) + self.noise
+
+
 class FewShotPredictor:
     """A pretrained :class:`DeviceBasis` adapted to one device from k measurements."""
 
     def __init__(self, basis: DeviceBasis) -> None:
         self.basis = basis
-        self.components_: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        self.components_: list[Any] = []  # one fitted posterior per basis component
         self.weights_: np.ndarray | None = None
         self.trained_on_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.values_: np.ndarray = np.zeros(0)
 
-    def _design(self, device: int, idx: np.ndarray) -> np.ndarray:
-        b = self.basis
-        return np.hstack([np.ones((len(idx), 1)), b.component_latency[idx, device : device + 1], b.features[idx]])
-
     def fit(self, archs: Any, y: Any) -> FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (NB201 indices)."""
+        from eagle.fewshot.opcost import OpCostPosterior
+
         idx = np.asarray(archs, dtype=np.int64).ravel()
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
@@ -249,14 +284,12 @@ class FewShotPredictor:
         cov0[1, 1] = b.scale_std**2
         cov0[2:, 2:] = b.correction * b.prior_cov + 1e-9 * np.eye(r)
         grid = [b.noise_var * g for g in NOISE_GRID] if len(idx) >= 3 else [b.noise_var]
-        components, evidence = [], []
-        for d in range(len(b.components)):
-            x = self._design(d, idx)
-            mean0 = np.concatenate([[np.mean(ly - x[:, 1])], [1.0], np.zeros(r)])
-            ev, noise = max((_log_evidence(x, ly, mean0, cov0, v), v) for v in grid)
-            mean, cov = _posterior(x, ly, mean0, cov0, noise)
-            components.append((d, mean, cov, noise))
-            evidence.append(ev)
+        components: list[Any] = [_LinearPosterior(b, d, cov0) for d in range(len(b.devices) + len(b.references))]
+        components += [OpCostPosterior(c, OFFSET_PRIOR_VAR) for c in b.op_cost_models]
+        evidence = []
+        for c in components:  # each at the noise variance of highest evidence
+            noise = max(grid, key=lambda v, c=c: c.fit(idx, ly, v))
+            evidence.append(c.fit(idx, ly, noise))
         ev = np.asarray(evidence)
         w = np.exp(ev - ev.max())
         self.components_, self.weights_ = components, w / w.sum()
@@ -287,10 +320,7 @@ class FewShotPredictor:
         second = np.zeros(len(idx))
         kept = np.flatnonzero(self.weights_ >= MIN_WEIGHT)
         for i in kept:
-            d, mean, cov, noise = self.components_[i]
-            x = self._design(d, idx)
-            m = x @ mean
-            v = np.einsum("ij,jk,ik->i", x, cov, x) + noise
+            m, v = self.components_[i].predict(idx)
             first += self.weights_[i] * m
             second += self.weights_[i] * (v + m**2)
         total = self.weights_[kept].sum()
@@ -307,7 +337,7 @@ class FewShotPredictor:
         return np.exp(mean) * np.sqrt(np.expm1(std**2))
 
     def closest_devices(self, n: int = 3) -> list[tuple[str, float]]:
-        """The known (or analytic reference) devices the adapted model leans on most, with their weights."""
+        """The known devices (or analytic references, op-cost models) the model leans on most, with weights."""
         self._check()
         order = np.argsort(-self.weights_)[:n]
         return [(self.basis.components[i], float(self.weights_[i])) for i in order]
