@@ -269,6 +269,18 @@ def test_commands_end_to_end(tmp_path):
     r = run_cli("evaluate", "--load", str(t), "--measurement", "help/pixel3")
     assert r.returncode == 0, r.stderr
     assert "the pretrained few-shot basis holds help/pixel3" in r.stdout
+    # HELP's files also time disconnected cells (or hold placeholders): outside the basis, left out with a note
+    disconnected = [i for i in range(900) if not space.valid_mask()[i]][:2]
+    with_dead = {tuple(space.vector(i)): float(v[i]) for i in few[:8]}
+    with_dead |= {tuple(space.vector(i)): 0.7 * float(np.nanmedian(v)) for i in disconnected}
+    few_pickle.write_bytes(pickle.dumps(with_dead))
+    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(tmp_path / "T2.pt"))
+    assert r.returncode == 0, r.stderr
+    assert "left out 2 arch(s) outside the pretrained basis" in r.stderr and "adapted to 8 measured archs" in r.stdout
+    only_dead = {k: x for k, x in with_dead.items() if k not in {tuple(space.vector(i)) for i in few}}
+    few_pickle.write_bytes(pickle.dumps(only_dead))
+    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(tmp_path / "T2.pt"))
+    assert r.returncode == 2 and "every measured arch lies outside the pretrained basis" in r.stderr
 
 
 def test_calibrate_measures_and_adapts(tmp_path):

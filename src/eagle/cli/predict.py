@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,20 @@ def cmd_train_fewshot(args: argparse.Namespace, basis: Any) -> int:
     if ds.metric != "latency":
         raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
     archs = ds.present()
+    outside = archs[~basis.covered[archs]]
+    if len(outside) == len(archs):
+        raise EagleError(
+            f"{ds.name}: every measured arch lies outside the pretrained basis (disconnected cells, which no "
+            "pretraining dataset holds); measure connected archs (eagle select proposes some)"
+        )
+    if len(outside):  # e.g. HELP-style files that time disconnected cells (or hold placeholders for them)
+        archs = archs[basis.covered[archs]]
+        print(
+            f"note: left out {len(outside)} arch(s) outside the pretrained basis (NB201 index "
+            f"{', '.join(str(int(i)) for i in outside[:5])}{', ...' if len(outside) > 5 else ''}: disconnected "
+            f"cells, which no pretraining dataset holds); adapting to the other {len(archs)}",
+            file=sys.stderr,
+        )
     t0 = time.perf_counter()
     model = adapt(basis, archs, ds.by_index("s")[archs])
     seconds = time.perf_counter() - t0
