@@ -162,8 +162,9 @@ def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(sha
     few = np.arange(10) * 80 + 3
     te = help_test_set(v)
     with_refs = pretrain(shared_latency)
-    assert len(with_refs.references) == 14 and with_refs.op_cost_models == ["all-edges", "live-edges"]
-    op_cost = ["op-costs/all-edges", "op-costs/live-edges"]
+    assert len(with_refs.references) == 14
+    assert with_refs.op_cost_models == ["all-edges", "live-edges", "critical-path"]
+    op_cost = ["op-costs/all-edges", "op-costs/live-edges", "op-costs/critical-path"]
     assert with_refs.components == [*with_refs.devices, *with_refs.references, *op_cost]
     model = FewShotPredictor(with_refs).fit(few, v[few])
     assert model.closest_devices(1)[0][0].startswith("analytic/")  # flops (0.90 when written)
@@ -198,6 +199,32 @@ def test_an_additive_device_is_matched_by_a_per_op_cost_model(shared_latency):
     basis.op_cost_models = []
     rho_without = spearmanr(FewShotPredictor(basis).fit(few, v[few]).predict(te), v[te]).statistic
     assert rho > 0.98 and rho > rho_without + 0.02  # 0.997 vs 0.949 when written
+
+
+def test_a_device_that_runs_branches_concurrently_is_matched_by_the_critical_path_model(shared_latency):
+    """Latency = fixed + the live ops' costs + 3 x the costliest input->output path of the cell."""
+    from eagle.fewshot.analytic import op_counts
+    from eagle.fewshot.opcost import path_counts
+
+    space = get("nasbench201")
+    cost = np.array([0.0, 0.05, 0.3, 1.0, 0.2])  # by op id: none, skip, 1x1, 3x3, pool
+    counts, present = path_counts()
+    assert counts.shape == (15625, 4, 5)  # the NB201 cell has 4 input->output paths
+    span = np.where(present, counts @ cost, 0.0).max(axis=1)
+    latency = 2.0 + op_counts()["live-edges"] @ cost + 3.0 * span
+    noise = np.exp(np.random.default_rng(2).normal(0, 0.01, len(latency)))
+    v = np.where(space.valid_mask(), 1e-3 * latency * noise, np.nan)
+    te = help_test_set(v)
+    basis = pretrain(shared_latency)
+    few = select_archs(basis, 10, candidates=np.arange(900))
+    model = FewShotPredictor(basis).fit(few, v[few])
+    name, weight = model.closest_devices(1)[0]
+    assert name == "op-costs/critical-path" and weight > 0.9
+    assert abs(np.log(model.components_[basis.components.index(name)].costs()["critical_path"] / 3.0)) < 0.3
+    rho = spearmanr(model.predict(te), v[te]).statistic
+    basis.op_cost_models = ["all-edges", "live-edges"]
+    rho_without = spearmanr(FewShotPredictor(basis).fit(few, v[few]).predict(te), v[te]).statistic
+    assert rho > 0.98 and rho > rho_without + 0.02  # 0.999 vs 0.952 when written (lam fitted 2.93)
 
 
 def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):

@@ -128,7 +128,7 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
     top = model.components_[int(np.argmax(model.weights_))]
     if isinstance(top, OpCostPosterior):  # a per-op cost model leads: say what each op costs on this device
         costs = ", ".join(f"{op} {c:.2f}" for op, c in top.costs().items())
-        print(f"per-op costs relative to nor_conv_3x3 ({top.counting}): {costs}")
+        print(f"per-op costs relative to nor_conv_3x3 (op-costs/{top.model}): {costs}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -13,7 +13,8 @@ basis; the noise variance is chosen by marginal likelihood and the d are weighte
 evidence. Besides the known devices the mixture holds analytic reference devices
 (:mod:`eagle.fewshot.analytic`: FLOPs-bound, kernel-launch-bound) and per-op cost models
 (:mod:`eagle.fewshot.opcost`: latency as a sum of one cost per op, with the device's own cost
-ratios, counted on the whole cell or on its live part), for devices unlike any known one.
+ratios, counted on the whole cell or on its live part, or plus the cell's costliest path for
+runtimes that run branches concurrently), for devices unlike any known one.
 Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over the coefficients
 and plain nearest-device matching. It takes milliseconds, works from any k >= 1
 archs, and gives a posterior predictive spread for every arch. :func:`select_archs` proposes
@@ -56,7 +57,7 @@ class DeviceBasis:
     #: (15625, R) centred log latency of the analytic reference devices, and their names
     reference_latency: np.ndarray = field(default_factory=lambda: np.zeros((NUM_ARCHS, 0)))
     references: list[str] = field(default_factory=list)
-    #: the op countings (:data:`eagle.fewshot.opcost.COUNTINGS`) whose per-op cost model joins the mixture
+    #: the per-op cost models (:data:`eagle.fewshot.opcost.MODELS`) that join the mixture
     op_cost_models: list[str] = field(default_factory=list)
 
     @property
@@ -142,7 +143,7 @@ def pretrain(
     Latencies may be in any unit (each device is centred in log space, so units cancel).
     ``analytic`` adds the analytic reference devices and the per-op cost models to the mixture.
     """
-    from eagle.fewshot.opcost import COUNTINGS
+    from eagle.fewshot.opcost import MODELS
 
     small = sorted(n for n, v in latencies.items() if np.isfinite(np.asarray(v, dtype=float)).sum() < min_archs)
     if small:
@@ -188,7 +189,7 @@ def pretrain(
         devices=names,
         reference_latency=reference_latency,
         references=references,
-        op_cost_models=list(COUNTINGS) if analytic else [],
+        op_cost_models=list(MODELS) if analytic else [],
     )
 
 
