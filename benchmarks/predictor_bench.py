@@ -7,8 +7,10 @@ Usage:
   .venv/bin/python benchmarks/predictor_bench.py report [--out ...]   # markdown tables
 
 Methods: gcn (Eagle default; its arch prior is learned from the bundled datasets minus the test
-device and its relatives), gcn-noprior (the same without the arch prior), gcn-val150 (150
-epochs, best weights on a 10% validation hold-out), gcn-e5 (5 members, 100 epochs),
+device and its relatives; its op-cost input is fitted to the training archs), gcn-noopcosts (the
+same without the op-cost input: the default until 2026-11-27), gcn-noprior (without both),
+gcn-val150 (150 epochs, best weights on a 10% validation hold-out) and gcn-e5 (5 members, 100
+epochs), both without the op-cost input,
 gcn-brp (preset brp-nas: the seed's recipe, batch 1, float64),
 mlp, flops, params, lut, ridge, gbt. Results are appended as JSON lines and the run resumes: a
 (method, device, seed, n_train) already in the file when its turn comes is skipped, so two
@@ -32,9 +34,10 @@ sys.path.insert(0, str(REPO / "src"))
 
 METHODS = {
     "gcn": ("gcn", {}),
-    "gcn-noprior": ("gcn", {"prior": None}),
-    "gcn-val150": ("gcn", {"epochs": 150, "validation_fraction": 0.1}),
-    "gcn-e5": ("gcn", {"ensemble": 5, "epochs": 100}),
+    "gcn-noopcosts": ("gcn", {"op_costs": False}),
+    "gcn-noprior": ("gcn", {"prior": None, "op_costs": False}),
+    "gcn-val150": ("gcn", {"epochs": 150, "validation_fraction": 0.1, "op_costs": False}),
+    "gcn-e5": ("gcn", {"ensemble": 5, "epochs": 100, "op_costs": False}),
     "gcn-brp": ("gcn", {"preset": "brp-nas"}),
     "mlp": ("mlp", {}),
     "flops": ("flops", {}),

@@ -128,6 +128,34 @@ def test_arch_prior_never_learns_from_the_training_data(tmp_path, data):
     np.testing.assert_allclose(q.predict(te), plain.predict(te), rtol=1e-6)
 
 
+def test_op_cost_input_is_fitted_to_the_training_archs(tmp_path, data):
+    from scipy.stats import spearmanr
+
+    from eagle.fewshot.opcost import MODELS, fit_best
+
+    v, tr, te = data
+    p = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr])
+    assert p.op_cost_model_ in MODELS and p.op_cost_feature_.shape == (15625, 1)
+    # the physical model is fitted to the training archs alone (the i7 runs branches concurrently)
+    assert p.op_cost_model_ == fit_best(tr, np.log(v[tr])).model == "critical-path"
+    assert spearmanr(p.op_cost_feature_[te, 0], v[te]).statistic > 0.9  # the input alone ranks the test archs
+    # it travels in the checkpoint; a model without it (or saved before it existed) loads without
+    predictors.save(p, tmp_path / "op.pt")
+    q = predictors.load(tmp_path / "op.pt")
+    assert q.op_cost_model_ == p.op_cost_model_
+    np.testing.assert_allclose(q.predict(te), p.predict(te), rtol=1e-6)
+    plain = predictors.create("gcn", seed=0, op_costs=False, **FAST).fit(tr, v[tr])
+    assert plain.op_cost_feature_ is None
+    predictors.save(plain, tmp_path / "plain.pt")
+    q = predictors.load(tmp_path / "plain.pt")
+    assert q.op_cost_feature_ is None and q.config["op_costs"] is False
+    np.testing.assert_allclose(q.predict(te), plain.predict(te), rtol=1e-6)
+    # fine-tuning keeps the input (the weights expect it) but refits it to the new data
+    tuned = predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=p)
+    assert tuned.op_cost_feature_ is not None and not np.array_equal(tuned.op_cost_feature_, p.op_cost_feature_)
+    assert predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=plain).op_cost_feature_ is None
+
+
 def test_init_and_transfer(data):
     v, tr, te = data
     base = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr])
@@ -195,7 +223,7 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "never trained on" in out and "arch prior learned from" in out
+    assert "never trained on" in out and "arch prior learned from" in out and "op-cost input: the " in out
     assert main(["predict", "--load", str(model), "--output", str(pred)]) == 0
     lines = pred.read_text().splitlines()
     assert lines[0] == "nb201_index,arch_str,arch_vector,latency_s,latency_s_std"

@@ -180,6 +180,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     prior = getattr(predictor, "prior_devices_", None)
     if prior:
         print(f"arch prior learned from {len(prior)} bundled latency datasets (none holds this training data)")
+    if getattr(predictor, "op_cost_model_", ""):
+        print(f"op-cost input: the {predictor.op_cost_model_} per-op cost model, fitted to the training archs")
     if metrics:
         _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
         if args.json:

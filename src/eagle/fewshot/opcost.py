@@ -169,3 +169,27 @@ class OpCostPosterior:
         if self.critical_path:
             out["critical_path"] = float(np.exp(self.params[-1]))
         return out
+
+
+#: noise variances tried when fitting on many archs, relative to the variance of the log latencies
+MANY_SHOT_NOISE = (0.001, 0.003, 0.01, 0.03, 0.1)
+
+
+def fit_best(idx: np.ndarray, log_y: np.ndarray, offset_var: float = 100.0) -> OpCostPosterior:
+    """The op-cost model (of :data:`MODELS`) of highest evidence for ``log_y`` measured on ``idx``.
+
+    Each model is fitted at the noise variance of highest evidence among :data:`MANY_SHOT_NOISE`
+    times the variance of ``log_y``; meant for many archs (a predictor's training set).
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    log_y = np.asarray(log_y, dtype=np.float64)
+    spread = float(np.var(log_y)) or 1.0
+    best: tuple[float, OpCostPosterior] | None = None
+    for model in MODELS:
+        posterior = OpCostPosterior(model, offset_var)
+        noise = max((spread * g for g in MANY_SHOT_NOISE), key=lambda v: posterior.fit(idx, log_y, v))
+        evidence = posterior.fit(idx, log_y, noise)
+        if best is None or evidence > best[0]:
+            best = (evidence, posterior)
+    assert best is not None
+    return best[1]

@@ -177,6 +177,7 @@ def gcn_search(
             encoding="seed",
             epochs=max(10, round(100 * it / total)),
             prior=None,
+            op_costs=False,
         ).fit(idx, acc)
 
     res = iterative_search(

@@ -10,9 +10,13 @@ Presets:
     the cell graph with skip edges kept and dead edges flagged, global features (MACs, params,
     op counts, one-hot), mean-normalised adjacency, hidden 64 x 3 layers, log targets
     standardised, L1 loss, batched float32 AdamW, warm-up then cosine decay over 50 epochs (longer
-    training overfits the noisy devices), an ensemble of 3 models averaged in log space, and the
+    training overfits the noisy devices), an ensemble of 3 models averaged in log space, the
     arch prior of :mod:`eagle.predictors.prior` (rank-8 features learned from the bundled latency
-    datasets) as extra global inputs (``prior=None`` turns it off).
+    datasets) as extra global inputs (``prior=None`` turns it off), and one more input: the log
+    latency that a per-op cost model fitted to the training data gives each arch
+    (:func:`eagle.fewshot.opcost.fit_best`: whole-cell, live-part or critical-path costs, by
+    evidence; ``op_costs=False`` turns it off). The GCN then learns what that physical model
+    misses.
 ``brp-nas``
     the seed's recipe as released: seed graph encoding, 4 x 600, raw-second targets, L1 (sum)
     loss, batch size 1, float64, AdamW 4e-4 / wd 5e-4, 250 epochs with ReduceLROnPlateau
@@ -55,6 +59,7 @@ _EAGLE_GCN: dict[str, Any] = {
     "prior": "bundled",
     "prior_rank": 8,
     "prior_exclude": [],
+    "op_costs": True,
 }
 # The seed's recipe (BRP-NAS as released), shared by its GCN and MLP.
 _BRP_NAS: dict[str, Any] = {
@@ -79,6 +84,7 @@ _BRP_NAS: dict[str, Any] = {
     "prior": None,
     "prior_rank": 8,
     "prior_exclude": [],
+    "op_costs": False,
 }
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gcn": {"eagle": _EAGLE_GCN, "brp-nas": _BRP_NAS},
@@ -92,6 +98,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "lr": 1e-3,
             "ensemble": 1,
             "prior": None,
+            "op_costs": False,
         },
         "brp-nas": {**_BRP_NAS, "model": "mlp"},
     },
@@ -152,6 +159,8 @@ class NeuralPredictor:
         self.train_seconds_: float = 0.0
         self.prior_features_: np.ndarray | None = None  # (15625, r) extra global inputs
         self.prior_devices_: list[str] = []
+        self.op_cost_feature_: np.ndarray | None = None  # (15625, 1) the fitted op-cost model's log latency
+        self.op_cost_model_: str = ""
 
     # -- data ---------------------------------------------------------------------------------
     def _tensors(self, idx: np.ndarray) -> tuple[Any, Any, Any]:
@@ -161,6 +170,8 @@ class NeuralPredictor:
         glob = glob[idx]
         if self.prior_features_ is not None:
             glob = np.hstack([glob, self.prior_features_[idx]])
+        if self.op_cost_feature_ is not None:
+            glob = np.hstack([glob, self.op_cost_feature_[idx]])
         dtype = torch.float64 if self.config["dtype"] == "float64" else torch.float32
         return (
             torch.from_numpy(adj[idx]).to(dtype),
@@ -185,7 +196,9 @@ class NeuralPredictor:
         from eagle.predictors.gcn import make_gcn
 
         adj, feat, glob = _inputs(self.config["encoding"], self.config["adjacency"])
-        n_global = glob.shape[1] + (0 if self.prior_features_ is None else self.prior_features_.shape[1])
+        n_global = glob.shape[1] + sum(
+            0 if f is None else f.shape[1] for f in (self.prior_features_, self.op_cost_feature_)
+        )
         if self.config["model"] == "mlp":
             model = MLP.make(self.config, feat.shape[1] * feat.shape[2] + adj.shape[1] * adj.shape[2] + n_global)
         else:
@@ -221,6 +234,7 @@ class NeuralPredictor:
             raise EagleError("log-target training needs positive values")
         t0 = time.perf_counter()
         self._set_prior(init, idx, y, validation)
+        self._set_op_cost_feature(init, idx, y, validation)
         rng = np.random.default_rng(self.seed)
         if validation is None and self.config["validation_fraction"] > 0 and len(idx) >= 20:
             perm = rng.permutation(len(idx))
@@ -281,6 +295,32 @@ class NeuralPredictor:
         self.prior_features_, self.prior_devices_ = prior_features(
             int(self.config["prior_rank"]), self.config["prior_exclude"], idx, y
         )
+
+    def _set_op_cost_feature(
+        self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray, validation: Any
+    ) -> None:
+        """The op-cost model's standardised log latency of every arch, fitted to this training data.
+
+        With ``init`` it follows the init checkpoint (its weights expect the input or not), but is
+        always refitted to the data at hand: it describes the device being trained on.
+        """
+        if init is not None:
+            self.config["op_costs"] = init.op_cost_feature_ is not None
+        if not self.config["op_costs"]:
+            self.op_cost_feature_, self.op_cost_model_ = None, ""
+            return
+        if (y <= 0).any():
+            raise EagleError("the op-cost input needs positive targets (latency); set op_costs=False")
+        from eagle.fewshot.opcost import fit_best
+
+        if validation is not None:  # fitted on every measured arch, as the prior
+            idx = np.concatenate([idx, _indices(validation[0])])
+            y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
+        log_y = np.log(y)
+        posterior = fit_best(idx, log_y)
+        mean, _ = posterior.predict(np.arange(15625))
+        self.op_cost_feature_ = ((mean - log_y.mean()) / (log_y.std() or 1.0)).astype(np.float32)[:, None]
+        self.op_cost_model_ = posterior.model
 
     def _train_one(
         self, tensors: Any, target: Any, val: Any, rng: np.random.Generator, start: Any = None, reset_head: bool = False
@@ -396,12 +436,17 @@ class NeuralPredictor:
             "target_mean": self.target_mean_,
             "target_std": self.target_std_,
             "prior_devices": self.prior_devices_,
+            "op_cost_model": self.op_cost_model_,
         }
         tensors = {f"m{i}.{k}": v for i, m in enumerate(self.models_) for k, v in m.state_dict().items()}
         if self.prior_features_ is not None:
             import torch
 
             tensors["prior_features"] = torch.from_numpy(np.array(self.prior_features_))
+        if self.op_cost_feature_ is not None:
+            import torch
+
+            tensors["op_cost_feature"] = torch.from_numpy(np.array(self.op_cost_feature_))
         return config, tensors
 
     @classmethod
@@ -414,6 +459,11 @@ class NeuralPredictor:
             obj.prior_devices_ = list(config.get("prior_devices", []))
         else:  # trained without the prior (or saved before Eagle had one)
             obj.config["prior"] = None
+        if "op_cost_feature" in tensors:
+            obj.op_cost_feature_ = tensors["op_cost_feature"].numpy().astype(np.float32)
+            obj.op_cost_model_ = str(config.get("op_cost_model", ""))
+        else:  # trained without it (or saved before Eagle had it)
+            obj.config["op_costs"] = False
         obj.models_ = []
         for i in range(int(obj.config["ensemble"])):
             model = obj._build()
