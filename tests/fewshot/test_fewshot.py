@@ -175,29 +175,39 @@ def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(sha
     assert rho > 0.95 and rho > rho_without + 0.05  # 0.979 vs 0.867 when written
 
 
+def synthetic_device(latency: np.ndarray, seed: int) -> np.ndarray:
+    """``latency`` (x 1e-3, 1% log-normal noise) on the connected archs, NaN on the others."""
+    noise = np.exp(np.random.default_rng(seed).normal(0, 0.01, len(latency)))
+    return np.where(get("nasbench201").valid_mask(), 1e-3 * latency * noise, np.nan)
+
+
+def adapt_with_and_without(shared_latency, v: np.ndarray, kept: list[str]) -> tuple:
+    """Adapt from eagle select's 10 archs; (leading component's name, weight, posterior, rho, rho with
+    only the ``kept`` op-cost models)."""
+    basis = pretrain(shared_latency)
+    few = select_archs(basis, 10, candidates=np.arange(900))
+    te = help_test_set(v)
+    model = FewShotPredictor(basis).fit(few, v[few])
+    name, weight = model.closest_devices(1)[0]
+    leader = model.components_[basis.components.index(name)]
+    rho = spearmanr(model.predict(te), v[te]).statistic
+    basis.op_cost_models = kept
+    rho_without = spearmanr(FewShotPredictor(basis).fit(few, v[few]).predict(te), v[te]).statistic
+    return name, weight, leader, rho, rho_without
+
+
 def test_an_additive_device_is_matched_by_a_per_op_cost_model(shared_latency):
     """A device whose latency is a sum of per-op costs over the whole cell (as accelerator simulators)."""
     from eagle.fewshot.analytic import op_counts
 
-    space = get("nasbench201")
-    counts = op_counts()["all-edges"]  # by op id: none, skip, 1x1, 3x3, pool
     true_costs = {"fixed": 2.0, "skip_connect": 0.02, "nor_conv_1x1": 0.45, "avg_pool_3x3": 0.2}
-    cost = 2.0 + counts @ np.array([0.0, 0.02, 0.45, 1.0, 0.2])
-    noise = np.exp(np.random.default_rng(1).normal(0, 0.01, len(cost)))
-    v = np.where(space.valid_mask(), 1e-3 * cost * noise, np.nan)
-    te = help_test_set(v)
-    basis = pretrain(shared_latency)
-    few = select_archs(basis, 10, candidates=np.arange(900))
-    model = FewShotPredictor(basis).fit(few, v[few])
-    name, weight = model.closest_devices(1)[0]
+    v = synthetic_device(2.0 + op_counts()["all-edges"] @ np.array([0.0, 0.02, 0.45, 1.0, 0.2]), seed=1)
+    name, weight, leader, rho, rho_without = adapt_with_and_without(shared_latency, v, kept=[])
     assert name == "op-costs/all-edges" and weight > 0.9
-    fitted = model.components_[basis.components.index(name)].costs()
+    fitted = leader.costs()
     assert fitted["nor_conv_3x3"] == 1.0
     for op in ("nor_conv_1x1", "fixed", "avg_pool_3x3"):  # the ratios are recovered from 10 archs
         assert abs(np.log(fitted[op] / true_costs[op])) < 0.2, (op, fitted[op])
-    rho = spearmanr(model.predict(te), v[te]).statistic
-    basis.op_cost_models = []
-    rho_without = spearmanr(FewShotPredictor(basis).fit(few, v[few]).predict(te), v[te]).statistic
     assert rho > 0.98 and rho > rho_without + 0.02  # 0.997 vs 0.949 when written
 
 
@@ -206,25 +216,15 @@ def test_a_device_that_runs_branches_concurrently_is_matched_by_the_critical_pat
     from eagle.fewshot.analytic import op_counts
     from eagle.fewshot.opcost import path_counts
 
-    space = get("nasbench201")
     cost = np.array([0.0, 0.05, 0.3, 1.0, 0.2])  # by op id: none, skip, 1x1, 3x3, pool
     counts, present = path_counts()
     assert counts.shape == (15625, 4, 5)  # the NB201 cell has 4 input->output paths
     span = np.where(present, counts @ cost, 0.0).max(axis=1)
-    latency = 2.0 + op_counts()["live-edges"] @ cost + 3.0 * span
-    noise = np.exp(np.random.default_rng(2).normal(0, 0.01, len(latency)))
-    v = np.where(space.valid_mask(), 1e-3 * latency * noise, np.nan)
-    te = help_test_set(v)
-    basis = pretrain(shared_latency)
-    few = select_archs(basis, 10, candidates=np.arange(900))
-    model = FewShotPredictor(basis).fit(few, v[few])
-    name, weight = model.closest_devices(1)[0]
+    v = synthetic_device(2.0 + op_counts()["live-edges"] @ cost + 3.0 * span, seed=2)
+    name, weight, leader, rho, rho_without = adapt_with_and_without(shared_latency, v, ["all-edges", "live-edges"])
     assert name == "op-costs/critical-path" and weight > 0.9
-    assert abs(np.log(model.components_[basis.components.index(name)].costs()["critical_path"] / 3.0)) < 0.3
-    rho = spearmanr(model.predict(te), v[te]).statistic
-    basis.op_cost_models = ["all-edges", "live-edges"]
-    rho_without = spearmanr(FewShotPredictor(basis).fit(few, v[few]).predict(te), v[te]).statistic
-    assert rho > 0.98 and rho > rho_without + 0.02  # 0.999 vs 0.952 when written (lam fitted 2.93)
+    assert abs(np.log(leader.costs()["critical_path"] / 3.0)) < 0.3
+    assert rho > 0.98 and rho > rho_without + 0.02  # 0.999 vs 0.952 when written (path weight fitted 2.93)
 
 
 def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):
