@@ -29,6 +29,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from eagle.errors import EagleError
+
 #: the op-cost models; each is one component of the few-shot mixture
 MODELS = ("all-edges", "live-edges", "critical-path")
 #: prior centre of each part's cost relative to a 3x3 conv op: fixed cost, skip, 1x1 conv, 3x3 conv, pool
@@ -87,7 +89,7 @@ class OpCostPosterior:
 
     def __init__(self, model: str, offset_var: float) -> None:
         if model not in MODELS:
-            raise ValueError(f"unknown op-cost model {model!r}; valid: {', '.join(MODELS)}")
+            raise EagleError(f"unknown op-cost model {model!r}; valid: {', '.join(MODELS)}")
         self.model, self.offset_var = model, offset_var
         self.critical_path = model == "critical-path"
         # [s, psi_fixed, psi_skip, psi_1x1, psi_pool] (+ log lam)
