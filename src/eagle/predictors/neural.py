@@ -233,8 +233,13 @@ class NeuralPredictor:
         if self.config["target"] == "log" and (y <= 0).any():
             raise EagleError("log-target training needs positive values")
         t0 = time.perf_counter()
-        self._set_prior(init, idx, y, validation)
-        self._set_op_cost_feature(init, idx, y, validation)
+        # the inputs learned from the measurements see every measured arch (validation ones too)
+        seen_idx, seen_y = idx, y
+        if validation is not None:
+            seen_idx = np.concatenate([idx, _indices(validation[0])])
+            seen_y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
+        self._set_prior(init, seen_idx, seen_y)
+        self._set_op_cost_feature(init, seen_idx, seen_y)
         rng = np.random.default_rng(self.seed)
         if validation is None and self.config["validation_fraction"] > 0 and len(idx) >= 20:
             perm = rng.permutation(len(idx))
@@ -275,7 +280,7 @@ class NeuralPredictor:
         self.train_seconds_ = time.perf_counter() - t0
         return self
 
-    def _set_prior(self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray, validation: Any) -> None:
+    def _set_prior(self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray) -> None:
         """Arch prior features: the init checkpoint's (its weights expect them), else per config."""
         if init is not None:
             self.prior_features_, self.prior_devices_ = init.prior_features_, list(init.prior_devices_)
@@ -289,16 +294,12 @@ class NeuralPredictor:
             raise EagleError(f"unknown arch prior {prior!r}; valid: bundled, or None for none")
         from eagle.predictors.prior import prior_features
 
-        if validation is not None:  # the datasets equal to the training data are judged on all of it
-            idx = np.concatenate([idx, _indices(validation[0])])
-            y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
+        # the datasets equal to the measured data are judged on all of it
         self.prior_features_, self.prior_devices_ = prior_features(
             int(self.config["prior_rank"]), self.config["prior_exclude"], idx, y
         )
 
-    def _set_op_cost_feature(
-        self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray, validation: Any
-    ) -> None:
+    def _set_op_cost_feature(self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray) -> None:
         """The op-cost model's standardised log latency of every arch, fitted to this training data.
 
         With ``init`` it follows the init checkpoint (its weights expect the input or not), but is
@@ -313,9 +314,6 @@ class NeuralPredictor:
             raise EagleError("the op-cost input needs positive targets (latency); set op_costs=False")
         from eagle.fewshot.opcost import fit_best
 
-        if validation is not None:  # fitted on every measured arch, as the prior
-            idx = np.concatenate([idx, _indices(validation[0])])
-            y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
         log_y = np.log(y)
         posterior = fit_best(idx, log_y)
         mean, _ = posterior.predict(np.arange(15625))
@@ -438,15 +436,12 @@ class NeuralPredictor:
             "prior_devices": self.prior_devices_,
             "op_cost_model": self.op_cost_model_,
         }
+        import torch
+
         tensors = {f"m{i}.{k}": v for i, m in enumerate(self.models_) for k, v in m.state_dict().items()}
-        if self.prior_features_ is not None:
-            import torch
-
-            tensors["prior_features"] = torch.from_numpy(np.array(self.prior_features_))
-        if self.op_cost_feature_ is not None:
-            import torch
-
-            tensors["op_cost_feature"] = torch.from_numpy(np.array(self.op_cost_feature_))
+        for name, values in (("prior_features", self.prior_features_), ("op_cost_feature", self.op_cost_feature_)):
+            if values is not None:
+                tensors[name] = torch.from_numpy(np.array(values))
         return config, tensors
 
     @classmethod
