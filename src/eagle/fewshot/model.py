@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from eagle.errors import EagleError
+from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name
 
 NUM_ARCHS = 15625
 #: prior variance of a new device's offset (log latency): broad, the data decide
@@ -67,8 +68,6 @@ class DeviceBasis:
     @property
     def components(self) -> list[str]:
         """What a new device may be like: the known devices, the analytic references, the op-cost models."""
-        from eagle.fewshot.opcost import component_name
-
         return [*self.devices, *self.references, *(component_name(c) for c in self.op_cost_models)]
 
     @cached_property
@@ -143,8 +142,6 @@ def pretrain(
     Latencies may be in any unit (each device is centred in log space, so units cancel).
     ``analytic`` adds the analytic reference devices and the per-op cost models to the mixture.
     """
-    from eagle.fewshot.opcost import MODELS
-
     small = sorted(n for n, v in latencies.items() if np.isfinite(np.asarray(v, dtype=float)).sum() < min_archs)
     if small:
         raise EagleError(f"too few measured archs (< {min_archs}) to pretrain on: {', '.join(small)}")
@@ -254,13 +251,12 @@ class FewShotPredictor:
         self.basis = basis
         self.components_: list[Any] = []  # one fitted posterior per basis component
         self.weights_: np.ndarray | None = None
+        self.evidence_: np.ndarray = np.zeros(0)  # log evidence of each component
         self.trained_on_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.values_: np.ndarray = np.zeros(0)
 
     def fit(self, archs: Any, y: Any) -> FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (NB201 indices)."""
-        from eagle.fewshot.opcost import OpCostPosterior
-
         idx = np.asarray(archs, dtype=np.int64).ravel()
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
@@ -293,7 +289,7 @@ class FewShotPredictor:
             evidence.append(c.fit(idx, ly, noise))
         ev = np.asarray(evidence)
         w = np.exp(ev - ev.max())
-        self.components_, self.weights_ = components, w / w.sum()
+        self.components_, self.weights_, self.evidence_ = components, w / w.sum(), ev
         self.trained_on_, self.values_ = idx, y
         return self
 
@@ -314,17 +310,33 @@ class FewShotPredictor:
             raise EagleError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
     def predict_log(self, archs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior predictive mean and std of log latency (mixture over the known devices)."""
+        """Posterior predictive mean and std of log latency (mixture over the components).
+
+        Archs outside the basis (disconnected cells, which no pretraining dataset holds, yet
+        devices that run dead branches time) are described by the per-op cost models alone: the
+        other components know nothing of them. There the op-cost models are mixed by their own
+        evidence (without op-cost models, as every other arch).
+        """
         self._check()
         idx = np.asarray(archs, dtype=np.int64).ravel()
+        mean, std = self._mixture(idx, self.weights_)
+        op_cost = np.array([isinstance(c, OpCostPosterior) for c in self.components_])
+        outside = ~self.basis.covered[idx]
+        if outside.any() and op_cost.any():
+            ev = np.where(op_cost, self.evidence_, -np.inf)
+            w = np.exp(ev - ev.max())
+            mean[outside], std[outside] = self._mixture(idx[outside], w / w.sum())
+        return mean, std
+
+    def _mixture(self, idx: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = np.zeros(len(idx))
         second = np.zeros(len(idx))
-        kept = np.flatnonzero(self.weights_ >= MIN_WEIGHT)
+        kept = np.flatnonzero(weights >= MIN_WEIGHT)
         for i in kept:
             m, v = self.components_[i].predict(idx)
-            first += self.weights_[i] * m
-            second += self.weights_[i] * (v + m**2)
-        total = self.weights_[kept].sum()
+            first += weights[i] * m
+            second += weights[i] * (v + m**2)
+        total = weights[kept].sum()
         first, second = first / total, second / total
         return first, np.sqrt(np.maximum(second - first**2, 0.0))
 
