@@ -52,11 +52,16 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     params of the pruned and of the reference network, live and total op counts, the 30-d
     one-hot arch vector.
     """
+    from eagle.fewshot.analytic import op_counts
+
     space = NASBench201()
     adj = np.zeros((NUM_ARCHS, 9, 9), dtype=np.float32)
     feat = np.zeros((NUM_ARCHS, 9, 10), dtype=np.float32)
     glob = np.zeros((NUM_ARCHS, 43), dtype=np.float32)
     onehot = onehot_table()
+    counts = op_counts()
+    # live and total count of each op (skip, 1x1, 3x3, pool), as a fraction of the 6 edges
+    glob[:, 5:13] = np.hstack([counts["live-edges"][:, 1:], counts["all-edges"][:, 1:]]) / 6.0
     for i, vec in enumerate(space.archs()):
         live = live_edges(vec)
         present = [op != 0 for op in vec]
@@ -84,8 +89,6 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             adj[i, 0, n] = 1
         params, macs = space.cost(vec, mode="pruned")
         params_ref, macs_ref = space.cost(vec, mode="reference")
-        live_counts = [sum(1 for op, ok in zip(vec, live) if ok and op == o) / 6.0 for o in range(1, NUM_OPS)]
-        all_counts = [sum(1 for op in vec if op == o) / 6.0 for o in range(1, NUM_OPS)]
         glob[i, :5] = [
             np.log(macs + 1) / 20.0,
             np.log(params) / 15.0,
@@ -93,7 +96,6 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.log(params_ref) / 15.0,
             sum(live) / 6.0,
         ]
-        glob[i, 5:13] = live_counts + all_counts
         glob[i, 13:] = onehot[i]
     return adj, feat, glob
 
