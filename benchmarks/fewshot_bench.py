@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/fewshot_bench.py [--k 5,10,20] [--draws 10] [--rank 8]
        [--select] [--method fewshot|gcn] [--keep-siblings | --keep-twins] [--no-analytic] [--no-op-costs]
+       [--default-op-cost-priors]
        [--devices all|NAME,...] [--json benchmarks/results/fewshot.json]
 
 For each test device: pretrain on the other shared devices (the seed's 12 and HELP's 13) minus
@@ -101,6 +102,9 @@ def main() -> None:
         "--no-analytic", action="store_true", help="no analytic reference devices nor per-op cost models in the mixture"
     )
     p.add_argument("--no-op-costs", action="store_true", help="no per-op cost models in the mixture")
+    p.add_argument(
+        "--default-op-cost-priors", action="store_true", help="op-cost models under their default priors, not learned"
+    )
     p.add_argument("--criterion", default="v", choices=("v", "d"))
     p.add_argument("--scale-std", type=float, help="prior std of the scale on the known device (default: the model's)")
     p.add_argument("--correction", type=float, help="prior scale of the basis correction (default: the model's)")
@@ -120,6 +124,8 @@ def main() -> None:
         )
         if args.no_op_costs:
             basis.op_cost_models = []
+        if args.default_op_cost_priors:
+            basis.op_cost_priors = {}
         if args.scale_std is not None:
             basis.scale_std = args.scale_std
         if args.correction is not None:

@@ -17,6 +17,7 @@ SHARED = [
     ("k=5", "fewshot_select.json", "k5"),
     ("**k=10**", "fewshot_select.json", "k10"),
     ("k=20", "fewshot_select.json", "k20"),
+    ("k=10, default op-cost priors", "fewshot_select_default_priors.json", "k10"),
     ("k=10 without the op-cost models", "fewshot_select_no_op_costs.json", "k10"),
     ("k=10 without them and the analytic references", "fewshot_select_no_analytic.json", "k10"),
     ("k=10, D-optimal archs", "fewshot_select_d.json", "k10"),

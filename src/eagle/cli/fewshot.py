@@ -86,6 +86,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
             f"mixes) and {len(basis.op_cost_models)} per-op cost models (latency = a sum of one cost per op, "
             "fitted to the device) for hardware unlike any of them"
         )
+    if basis.op_cost_priors:
+        learned = ", ".join(sorted(basis.op_cost_priors))
+        print(f"per-op cost priors learned from the devices each model fits best: {learned}")
     return 0
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from eagle.errors import EagleError
-from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name
+from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name, learn_priors
 
 NUM_ARCHS = 15625
 #: prior variance of a new device's offset (log latency): broad, the data decide
@@ -60,6 +60,9 @@ class DeviceBasis:
     references: list[str] = field(default_factory=list)
     #: the per-op cost models (:data:`eagle.fewshot.opcost.MODELS`) that join the mixture
     op_cost_models: list[str] = field(default_factory=list)
+    #: their priors learned from the known devices (:func:`eagle.fewshot.opcost.learn_priors`);
+    #: a model without one keeps the default prior
+    op_cost_priors: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
 
     @property
     def rank(self) -> int:
@@ -92,6 +95,7 @@ class DeviceBasis:
             "correction": self.correction,
             "references": self.references,
             "op_cost_models": self.op_cost_models,
+            "op_cost_priors": {m: [list(mean), list(std)] for m, (mean, std) in self.op_cost_priors.items()},
         }
 
     def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -113,6 +117,9 @@ class DeviceBasis:
             reference_latency=np.asarray(arrays.get("reference_latency", np.zeros((NUM_ARCHS, 0))), dtype=np.float64),
             references=list(settings.get("references", [])),
             op_cost_models=list(settings.get("op_cost_models", [])),  # none before they existed
+            op_cost_priors={
+                m: (list(mean), list(std)) for m, (mean, std) in settings.get("op_cost_priors", {}).items()
+            },
         )
 
 
@@ -177,6 +184,7 @@ def pretrain(
     cov = np.cov(coefs, rowvar=False).reshape(rank, rank)
     cov += shrinkage * np.mean(np.diag(cov)) * np.eye(rank)
     references, reference_latency = _analytic_columns(covered) if analytic else ([], np.zeros((NUM_ARCHS, 0)))
+    op_cost_priors = learn_priors(latencies) if analytic else {}
     return DeviceBasis(
         features=features,
         device_latency=device_latency,
@@ -187,6 +195,7 @@ def pretrain(
         reference_latency=reference_latency,
         references=references,
         op_cost_models=list(MODELS) if analytic else [],
+        op_cost_priors=op_cost_priors,
     )
 
 
@@ -282,7 +291,7 @@ class FewShotPredictor:
         cov0[2:, 2:] = b.correction * b.prior_cov + 1e-9 * np.eye(r)
         grid = [b.noise_var * g for g in NOISE_GRID] if len(idx) >= 3 else [b.noise_var]
         components: list[Any] = [_LinearPosterior(b, d, cov0) for d in range(len(b.devices) + len(b.references))]
-        components += [OpCostPosterior(c, OFFSET_PRIOR_VAR) for c in b.op_cost_models]
+        components += [OpCostPosterior(c, OFFSET_PRIOR_VAR, b.op_cost_priors.get(c)) for c in b.op_cost_models]
         evidence = []
         for c in components:  # each at the noise variance of highest evidence
             noise = max(grid, key=lambda v, c=c: c.fit(idx, ly, v))

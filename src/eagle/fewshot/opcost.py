@@ -4,7 +4,11 @@ Many devices are close to additive: latency = a fixed cost (stem, reduction bloc
 cost per skip, 1x1 conv, 3x3 conv and pooling op of the cells. Whether the runtime runs dead
 branches decides what is counted: every edge of the cell (HELP's devices: a least-squares fit on
 the whole-cell counts ranks their test archs at Spearman 0.95-0.99) or only the live edges (the
-seed's devices, 0.86-0.98). Accelerator simulators (HW-NAS-Bench's FPGA and Eyeriss) are
+seed's devices, 0.86-0.98). Running the whole reference cell also runs its ``none`` edges (NB201's
+Zero op multiplies by 0: one kernel in PyTorch eager, dearer than a skip, which runs none), so
+a second whole-cell model (``all-edges+none``) prices them too: on HELP's GPUs that lifts the
+least-squares fit from 0.95-0.98 to 0.98-1.00; ``all-edges`` keeps them free (a simulator or
+compiler that drops them). Accelerator simulators (HW-NAS-Bench's FPGA and Eyeriss) are
 additive by construction. A runtime that runs a cell's branches concurrently (inter-op threads,
 several streams or engines) adds a term for the costliest input->output path of the cell
 (``critical-path``: the seed's i7-7820x file, 0.86 additive, is ranked at 0.97 from 10 archs).
@@ -13,11 +17,13 @@ own cost ratios: with 10 measurements of a synthetic additive device the mixture
 models ranks at 0.957, with them 0.996.
 
 Model, for the ops counted ``N`` (with a leading 1 for the fixed cost) and cost vector ``c``:
-``log latency = log(N @ c [+ lam * max over paths of path_counts @ c]) + noise``, with
+``log latency = log(N @ c [+ lam * max over paths of path_counts @ c]) + noise`` (:data:`PARTS`), with
 ``c = exp(s + psi)``: ``s`` is the device's overall scale (broad prior, as the other components'
 offset), ``psi`` the log cost of each part relative to a 3x3 conv (prior centred on
 :data:`PRIOR_RATIO`, std :data:`PRIOR_LOG_STD`: ratios from about 1/20 to 20 times the centre are
-plausible) and ``lam`` the weight of the critical path (prior centred on 1, same std). The
+plausible) and ``lam`` the weight of the critical path (prior centred on 1, same std); pretraining
+replaces these default priors by what the known devices say (:func:`learn_priors`: the cost
+ratios of the devices each model fits best, k = 10 over 25 held-out devices 0.934 -> 0.938). The
 posterior and its evidence come from a Laplace approximation at the MAP (damped Gauss-Newton),
 so an op-cost model competes with the linear "like device d" components of
 :mod:`eagle.fewshot.model` on equal terms.
@@ -32,14 +38,23 @@ import numpy as np
 from eagle.errors import EagleError
 
 #: the op-cost models; each is one component of the few-shot mixture
-MODELS = ("all-edges", "live-edges", "critical-path")
-#: prior centre of each part's cost relative to a 3x3 conv op: fixed cost, skip, 1x1 conv, 3x3 conv, pool
-PRIOR_RATIO = (1.0, 0.03, 0.3, 1.0, 0.1)
+MODELS = ("all-edges", "all-edges+none", "live-edges", "critical-path")
+#: the parts of a network that cost: its fixed part, then one op of each kind
+PARTS = ("fixed", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: prior centre of each part's cost relative to a 3x3 conv op (``none``: the reference network's
+#: Zero op, one elementwise kernel like a pool, run only where the whole cell is)
+PRIOR_RATIO = (1.0, 0.1, 0.03, 0.3, 1.0, 0.1)
 #: prior std of each log cost ratio (and of the critical path's log weight)
 PRIOR_LOG_STD = 1.5
-PARTS = ("fixed", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: the 3x3 conv's cost is the unit (column 3 of the design); the others are free
-_FREE = (0, 1, 2, 4)
+#: the 3x3 conv's cost is the unit (column 4 of the design)
+_UNIT = 4
+#: the parts whose cost each model fits: a pruned (live) cell has no ``none`` ops
+_FREE = {
+    "all-edges": (0, 2, 3, 5),
+    "all-edges+none": (0, 1, 2, 3, 5),
+    "live-edges": (0, 2, 3, 5),
+    "critical-path": (0, 2, 3, 5),
+}
 _MAX_STEPS = 50
 
 
@@ -48,11 +63,17 @@ def component_name(model: str) -> str:
 
 
 def _counts(model: str, idx: np.ndarray) -> np.ndarray:
-    """(len(idx), 5): 1 (fixed cost) and the counts of skip, 1x1 conv, 3x3 conv and pool ops."""
+    """(len(idx), 6): 1 (fixed cost) and the counts of none, skip, 1x1 conv, 3x3 conv and pool ops.
+
+    ``none`` ops count only for ``all-edges+none`` (the whole reference cell runs, Zero ops included).
+    """
     from eagle.fewshot.analytic import op_counts
 
-    counts = op_counts()["all-edges" if model == "all-edges" else "live-edges"][idx]
-    return np.hstack([np.ones((len(idx), 1)), counts[:, 1:]])
+    counts = op_counts()["all-edges" if model.startswith("all-edges") else "live-edges"][idx]
+    if model != "all-edges+none":
+        counts = counts.copy()
+        counts[:, 0] = 0.0
+    return np.hstack([np.ones((len(idx), 1)), counts])
 
 
 @lru_cache(maxsize=1)
@@ -84,37 +105,49 @@ def path_counts() -> tuple[np.ndarray, np.ndarray]:
     return counts, present
 
 
+def default_prior(model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the log cost ratios of ``model``'s free parts (+ the critical path's log
+    weight) before any device: centred on :data:`PRIOR_RATIO`, std :data:`PRIOR_LOG_STD`."""
+    centre = np.log(np.asarray(PRIOR_RATIO))
+    mean = np.concatenate([centre[list(_FREE[model])] - centre[_UNIT], [0.0] * (model == "critical-path")])
+    return mean, np.full(len(mean), PRIOR_LOG_STD)
+
+
 class OpCostPosterior:
     """Laplace posterior of one op-cost model (:data:`MODELS`), fitted to k log latencies."""
 
-    def __init__(self, model: str, offset_var: float) -> None:
+    def __init__(self, model: str, offset_var: float, prior: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if model not in MODELS:
             raise EagleError(f"unknown op-cost model {model!r}; valid: {', '.join(MODELS)}")
         self.model, self.offset_var = model, offset_var
         self.critical_path = model == "critical-path"
-        # [s, psi_fixed, psi_skip, psi_1x1, psi_pool] (+ log lam)
-        self.params = np.zeros(len(_FREE) + 1 + self.critical_path)
+        self.free = _FREE[model]
+        # [s, log cost ratio of each free part] (+ log lam)
+        self.params = np.zeros(len(self.free) + 1 + self.critical_path)
+        self.prior = default_prior(model) if prior is None else tuple(np.asarray(a, dtype=np.float64) for a in prior)
+        if any(a.shape != (len(self.params) - 1,) for a in self.prior):
+            raise EagleError(f"op-cost model {model}: a prior needs {len(self.params) - 1} means and stds")
         self.cov = np.eye(len(self.params))
         self.noise = 1.0
 
     def _mean_and_jacobian(self, idx: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = _counts(self.model, idx)
-        log_cost = np.zeros(5)
-        log_cost[list(_FREE)] = params[1 : 1 + len(_FREE)]
+        log_cost = np.zeros(len(PARTS))
+        log_cost[list(self.free)] = params[1 : 1 + len(self.free)]
         cost = np.exp(params[0] + log_cost)
         total = n @ cost
         weight = n * cost  # d total / d log(cost_j)
         if self.critical_path:
             counts, present = path_counts()
-            path_cost = np.where(present[idx], counts[idx] @ cost, -np.inf)
+            path_cost = np.where(present[idx], counts[idx] @ cost[1:], -np.inf)  # counts by op id: no fixed part
             longest = np.argmax(path_cost, axis=1)
             on_path = counts[idx][np.arange(len(idx)), longest] * present[idx].any(axis=1)[:, None]
             lam = np.exp(params[-1])
-            span = on_path @ cost
+            span = on_path @ cost[1:]
             total = total + lam * span
-            weight = weight + lam * on_path * cost
+            weight[:, 1:] += lam * on_path * cost[1:]
         share = weight / total[:, None]  # d log(total) / d log(cost_j)
-        jac = [np.ones((len(idx), 1)), share[:, list(_FREE)]]
+        jac = [np.ones((len(idx), 1)), share[:, list(self.free)]]
         if self.critical_path:
             jac.append((lam * span / total)[:, None])
         return np.log(total), np.hstack(jac)
@@ -124,10 +157,9 @@ class OpCostPosterior:
 
         The evidence drops the same constant as :func:`eagle.fewshot.model._log_evidence`.
         """
-        centre = np.log(np.asarray(PRIOR_RATIO))
-        mean0 = np.concatenate([[0.0], centre[list(_FREE)] - centre[3], [0.0] * self.critical_path])
+        mean0 = np.concatenate([[0.0], self.prior[0]])
         mean0[0] = float(np.mean(log_y - self._mean_and_jacobian(idx, mean0)[0]))
-        prec0 = np.diag([1.0 / self.offset_var] + [1.0 / PRIOR_LOG_STD**2] * (len(mean0) - 1))
+        prec0 = np.diag(np.concatenate([[1.0 / self.offset_var], 1.0 / self.prior[1] ** 2]))
 
         def objective(p: np.ndarray) -> float:
             r = log_y - self._mean_and_jacobian(idx, p)[0]
@@ -164,10 +196,20 @@ class OpCostPosterior:
         return f, np.einsum("ij,jk,ik->i", jac, self.cov, jac) + self.noise
 
     def costs(self) -> dict[str, float]:
-        """Each part's cost relative to a 3x3 conv op (the MAP); ``critical_path``: the path's weight."""
-        log_cost = np.zeros(5)
-        log_cost[list(_FREE)] = self.params[1 : 1 + len(_FREE)]
-        out = dict(zip(PARTS, np.exp(log_cost).tolist()))
+        """Each op's cost relative to a 3x3 conv op, and the fixed part's (the MAP).
+
+        ``critical_path``: the path's weight. Over the whole cell with its Zero ops (``all-edges+none``) every arch has
+        six edges, so the data fix each op's cost only relative to a ``none`` edge's (the
+        reference cell's Zero op): there each op is given as its cost over a ``none`` edge (a
+        negative skip cost: a skip is cheaper than a Zero op, as in PyTorch eager) and ``fixed``
+        as the cost of the network with six ``none`` edges.
+        """
+        log_cost = np.zeros(len(PARTS))
+        log_cost[list(self.free)] = self.params[1 : 1 + len(self.free)]
+        cost = dict(zip(PARTS, np.exp(log_cost).tolist()))
+        zero = cost.pop("none") if self.model == "all-edges+none" else 0.0
+        unit = cost["nor_conv_3x3"] - zero
+        out = {op: (c + 6 * zero if op == "fixed" else c - zero) / unit for op, c in cost.items() if op != "none"}
         if self.critical_path:
             out["critical_path"] = float(np.exp(self.params[-1]))
         return out
@@ -195,3 +237,48 @@ def fit_best(idx: np.ndarray, log_y: np.ndarray, offset_var: float = 100.0) -> O
             best = (evidence, posterior)
     assert best is not None
     return best[1]
+
+
+#: archs per known device that :func:`learn_priors` fits on, the least devices a model's prior is
+#: learned from, and the floor of a learned prior's std (the known devices are few)
+PRIOR_ARCHS = 1000
+PRIOR_MIN_DEVICES = 3
+PRIOR_STD_FLOOR = 0.5
+
+
+def learn_priors(latencies: dict[str, np.ndarray]) -> dict[str, tuple[list[float], list[float]]]:
+    """Empirical-Bayes priors for the op-cost models, from known devices' latencies by NB201 index.
+
+    Each model is fitted to up to :data:`PRIOR_ARCHS` connected archs of every device (NaN =
+    absent); a model's prior is the mean and spread (plus :data:`PRIOR_STD_FLOOR`) of its log cost
+    ratios over the devices it fits best of the three, given it fits at least
+    :data:`PRIOR_MIN_DEVICES` of them best; a model without such a prior keeps
+    :func:`default_prior`. Returns ``{model: (means, stds)}`` (lists, for checkpoint configs).
+    """
+    from eagle.spaces import get
+
+    valid = get("nasbench201").valid_mask()
+    rng = np.random.default_rng(0)
+    winners: dict[str, list[np.ndarray]] = {m: [] for m in MODELS}
+    for values in latencies.values():
+        v = np.asarray(values, dtype=np.float64)
+        idx = np.flatnonzero(np.isfinite(v) & valid)
+        idx = np.sort(rng.choice(idx, min(PRIOR_ARCHS, len(idx)), replace=False))
+        log_y = np.log(v[idx])
+        spread = float(np.var(log_y)) or 1.0
+        best: tuple[float, str, np.ndarray] | None = None
+        for model in MODELS:
+            posterior = OpCostPosterior(model, 100.0)
+            noise = max((spread * g for g in MANY_SHOT_NOISE), key=lambda n: posterior.fit(idx, log_y, n))
+            evidence = posterior.fit(idx, log_y, noise)
+            if best is None or evidence > best[0]:
+                best = (evidence, model, posterior.params[1:].copy())
+        assert best is not None
+        winners[best[1]].append(best[2])
+    priors = {}
+    for model, fitted in winners.items():
+        if len(fitted) >= PRIOR_MIN_DEVICES:
+            params = np.array(fitted)
+            std = np.sqrt(params.var(axis=0) + PRIOR_STD_FLOOR**2)
+            priors[model] = (params.mean(axis=0).tolist(), std.tolist())
+    return priors
