@@ -156,6 +156,17 @@ def test_analytic_reference_devices():
     assert ref["analytic/eager-kernels"][dead] == 2 + 3
 
 
+def test_each_kind_of_component_gets_the_same_prior_mass(basis_without_titanx):
+    b = basis_without_titanx
+    prior = b.component_prior
+    assert prior.shape == (len(b.components),) and np.isclose(prior.sum(), 1.0)
+    kinds = [len(b.devices), len(b.references), len(b.op_cost_models)]
+    masses = np.add.reduceat(prior, np.cumsum([0, *kinds[:-1]]))
+    np.testing.assert_allclose(masses, 1 / 3)  # known devices, analytic references, op-cost models
+    only_devices = dataclasses.replace(b, references=[], op_cost_models=[], reference_latency=np.zeros((15625, 0)))
+    np.testing.assert_allclose(only_devices.component_prior, 1 / len(b.devices))
+
+
 def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(shared_latency):
     """A compute-bound device no known device resembles: latency = FLOPs (+ 2% noise)."""
     space = get("nasbench201")

@@ -10,7 +10,9 @@ averaging over "the new device is like known device d": for each d, a linear mod
 latency ``c + b * L_d(arch) + F(arch) @ delta`` with a broad prior on the offset ``c``, a prior
 ``b ~ N(1, 0.3^2)`` on the scale and a small correction ``delta ~ N(0, alpha * cov(W))`` in the
 basis; the noise variance is chosen by marginal likelihood and the d are weighted by their
-evidence. Besides the known devices the mixture holds analytic reference devices
+evidence times a prior that gives each kind of component (known devices, analytic references,
+op-cost models) the same mass (k = 10 over 25 held-out devices 0.939 -> 0.943 against a prior
+uniform over the components). Besides the known devices the mixture holds analytic reference devices
 (:mod:`eagle.fewshot.analytic`: FLOPs-bound, kernel-launch-bound) and per-op cost models
 (:mod:`eagle.fewshot.opcost`: latency as a sum of one cost per op, with the device's own cost
 ratios, counted on the whole cell or on its live part, or plus the cell's costliest path for
@@ -72,6 +74,14 @@ class DeviceBasis:
     def components(self) -> list[str]:
         """What a new device may be like: the known devices, the analytic references, the op-cost models."""
         return [*self.devices, *self.references, *(component_name(c) for c in self.op_cost_models)]
+
+    @property
+    def component_prior(self) -> np.ndarray:
+        """Prior weight of each component: every kind of explanation (like a known device, an
+        analytic reference, a per-op cost model) is equally likely a priori, its members alike."""
+        sizes = [len(self.devices), len(self.references), len(self.op_cost_models)]
+        kinds = sum(n > 0 for n in sizes)
+        return np.concatenate([np.full(n, 1.0 / (kinds * n)) for n in sizes if n])
 
     @cached_property
     def component_latency(self) -> np.ndarray:
@@ -297,7 +307,7 @@ class FewShotPredictor:
             noise = max(grid, key=lambda v, c=c: c.fit(idx, ly, v))
             evidence.append(c.fit(idx, ly, noise))
         ev = np.asarray(evidence)
-        w = np.exp(ev - ev.max())
+        w = np.exp(ev - ev.max()) * b.component_prior
         self.components_, self.weights_, self.evidence_ = components, w / w.sum(), ev
         self.trained_on_, self.values_ = idx, y
         return self

@@ -198,11 +198,11 @@ class OpCostPosterior:
     def costs(self) -> dict[str, float]:
         """Each op's cost relative to a 3x3 conv op, and the fixed part's (the MAP).
 
-        ``critical_path``: the path's weight. Over the whole cell with its Zero ops (``all-edges+none``) every arch has
-        six edges, so the data fix each op's cost only relative to a ``none`` edge's (the
-        reference cell's Zero op): there each op is given as its cost over a ``none`` edge (a
-        negative skip cost: a skip is cheaper than a Zero op, as in PyTorch eager) and ``fixed``
-        as the cost of the network with six ``none`` edges.
+        ``critical_path``: the path's weight. Over the whole cell with its Zero ops
+        (``all-edges+none``) every arch has six edges, so the data fix each op's cost only
+        relative to a ``none`` edge's (the reference cell's Zero op): there each op is given as
+        its cost over a ``none`` edge (a negative skip cost: a skip is cheaper than a Zero op, as
+        in PyTorch eager) and ``fixed`` as the cost of the network with six ``none`` edges.
         """
         log_cost = np.zeros(len(PARTS))
         log_cost[list(self.free)] = self.params[1 : 1 + len(self.free)]
@@ -239,9 +239,10 @@ def fit_best(idx: np.ndarray, log_y: np.ndarray, offset_var: float = 100.0) -> O
     return best[1]
 
 
-#: archs per known device that :func:`learn_priors` fits on, the least devices a model's prior is
-#: learned from, and the floor of a learned prior's std (the known devices are few)
+#: archs per known device that :func:`learn_priors` fits on (at least PRIOR_MIN_ARCHS), the least
+#: devices a model's prior is learned from, and the floor of a learned prior's std (they are few)
 PRIOR_ARCHS = 1000
+PRIOR_MIN_ARCHS = 20
 PRIOR_MIN_DEVICES = 3
 PRIOR_STD_FLOOR = 0.5
 
@@ -249,11 +250,11 @@ PRIOR_STD_FLOOR = 0.5
 def learn_priors(latencies: dict[str, np.ndarray]) -> dict[str, tuple[list[float], list[float]]]:
     """Empirical-Bayes priors for the op-cost models, from known devices' latencies by NB201 index.
 
-    Each model is fitted to up to :data:`PRIOR_ARCHS` connected archs of every device (NaN =
-    absent); a model's prior is the mean and spread (plus :data:`PRIOR_STD_FLOOR`) of its log cost
-    ratios over the devices it fits best of the three, given it fits at least
-    :data:`PRIOR_MIN_DEVICES` of them best; a model without such a prior keeps
-    :func:`default_prior`. Returns ``{model: (means, stds)}`` (lists, for checkpoint configs).
+    Every device (NaN = absent) gets the model of highest evidence on up to :data:`PRIOR_ARCHS`
+    of its connected archs (:func:`fit_best`); a model's prior is the mean and spread (plus
+    :data:`PRIOR_STD_FLOOR`) of its log cost ratios over the devices it fits best, given at least
+    :data:`PRIOR_MIN_DEVICES` of them; a model without such a prior keeps :func:`default_prior`.
+    Returns ``{model: (means, stds)}`` (lists, for checkpoint configs).
     """
     from eagle.spaces import get
 
@@ -263,18 +264,11 @@ def learn_priors(latencies: dict[str, np.ndarray]) -> dict[str, tuple[list[float
     for values in latencies.values():
         v = np.asarray(values, dtype=np.float64)
         idx = np.flatnonzero(np.isfinite(v) & valid)
+        if len(idx) < PRIOR_MIN_ARCHS:
+            continue
         idx = np.sort(rng.choice(idx, min(PRIOR_ARCHS, len(idx)), replace=False))
-        log_y = np.log(v[idx])
-        spread = float(np.var(log_y)) or 1.0
-        best: tuple[float, str, np.ndarray] | None = None
-        for model in MODELS:
-            posterior = OpCostPosterior(model, 100.0)
-            noise = max((spread * g for g in MANY_SHOT_NOISE), key=lambda n: posterior.fit(idx, log_y, n))
-            evidence = posterior.fit(idx, log_y, noise)
-            if best is None or evidence > best[0]:
-                best = (evidence, model, posterior.params[1:].copy())
-        assert best is not None
-        winners[best[1]].append(best[2])
+        best = fit_best(idx, np.log(v[idx]))
+        winners[best.model].append(best.params[1:].copy())
     priors = {}
     for model, fitted in winners.items():
         if len(fitted) >= PRIOR_MIN_DEVICES:
