@@ -48,7 +48,16 @@ PRIOR_RATIO = (1.0, 0.1, 0.03, 0.3, 1.0, 0.1)
 PRIOR_LOG_STD = 1.5
 #: the 3x3 conv's cost is the unit (column 4 of the design)
 _UNIT = 4
-#: the parts whose cost each model fits: a pruned (live) cell has no ``none`` ops
+#: the op counts each model reads (:func:`eagle.fewshot.analytic.op_counts`)
+_COUNTED = {
+    "all-edges": "all-edges",
+    "all-edges+none": "all-edges",
+    "live-edges": "live-edges",
+    "critical-path": "live-edges",
+}
+_NONE = PARTS.index("none")
+#: the parts whose cost each model fits besides the 3x3 conv (the unit); ``none`` edges count only
+#: where their cost is fitted
 _FREE = {
     "all-edges": (0, 2, 3, 5),
     "all-edges+none": (0, 1, 2, 3, 5),
@@ -65,15 +74,15 @@ def component_name(model: str) -> str:
 def _counts(model: str, idx: np.ndarray) -> np.ndarray:
     """(len(idx), 6): 1 (fixed cost) and the counts of none, skip, 1x1 conv, 3x3 conv and pool ops.
 
-    ``none`` ops count only for ``all-edges+none`` (the whole reference cell runs, Zero ops included).
+    ``none`` ops count only where the model prices them (``all-edges+none``: the whole reference
+    cell runs, Zero ops included).
     """
     from eagle.fewshot.analytic import op_counts
 
-    counts = op_counts()["all-edges" if model.startswith("all-edges") else "live-edges"][idx]
-    if model != "all-edges+none":
-        counts = counts.copy()
-        counts[:, 0] = 0.0
-    return np.hstack([np.ones((len(idx), 1)), counts])
+    design = np.hstack([np.ones((len(idx), 1)), op_counts()[_COUNTED[model]][idx]])
+    if _NONE not in _FREE[model]:
+        design[:, _NONE] = 0.0
+    return design
 
 
 @lru_cache(maxsize=1)
@@ -207,9 +216,10 @@ class OpCostPosterior:
         log_cost = np.zeros(len(PARTS))
         log_cost[list(self.free)] = self.params[1 : 1 + len(self.free)]
         cost = dict(zip(PARTS, np.exp(log_cost).tolist()))
-        zero = cost.pop("none") if self.model == "all-edges+none" else 0.0
+        none = cost.pop("none")
+        zero = none if _NONE in self.free else 0.0  # an unpriced none edge costs nothing
         unit = cost["nor_conv_3x3"] - zero
-        out = {op: (c + 6 * zero if op == "fixed" else c - zero) / unit for op, c in cost.items() if op != "none"}
+        out = {op: (c + 6 * zero if op == "fixed" else c - zero) / unit for op, c in cost.items()}
         if self.critical_path:
             out["critical_path"] = float(np.exp(self.params[-1]))
         return out
