@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from eagle.errors import EagleError
-from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name, learn_priors
+from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name, fit_at_best_noise, learn_priors
 
 NUM_ARCHS = 15625
 #: prior variance of a new device's offset (log latency): broad, the data decide
@@ -302,11 +302,7 @@ class FewShotPredictor:
         grid = [b.noise_var * g for g in NOISE_GRID] if len(idx) >= 3 else [b.noise_var]
         components: list[Any] = [_LinearPosterior(b, d, cov0) for d in range(len(b.devices) + len(b.references))]
         components += [OpCostPosterior(c, OFFSET_PRIOR_VAR, b.op_cost_priors.get(c)) for c in b.op_cost_models]
-        evidence = []
-        for c in components:  # each at the noise variance of highest evidence
-            noise = max(grid, key=lambda v, c=c: c.fit(idx, ly, v))
-            evidence.append(c.fit(idx, ly, noise))
-        ev = np.asarray(evidence)
+        ev = np.array([fit_at_best_noise(c, idx, ly, grid) for c in components])
         w = np.exp(ev - ev.max()) * b.component_prior
         self.components_, self.weights_, self.evidence_ = components, w / w.sum(), ev
         self.trained_on_, self.values_ = idx, y

@@ -32,6 +32,7 @@ so an op-cost model competes with the linear "like device d" components of
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -225,6 +226,14 @@ class OpCostPosterior:
         return out
 
 
+def fit_at_best_noise(posterior: Any, idx: np.ndarray, log_y: np.ndarray, noises: Any) -> float:
+    """Fit ``posterior`` (anything with ``fit(idx, log_y, noise) -> log evidence``: an op-cost or a
+    few-shot linear posterior) at the noise variance of highest evidence among ``noises``, and
+    return that evidence."""
+    noise = max(noises, key=lambda v: posterior.fit(idx, log_y, v))
+    return posterior.fit(idx, log_y, noise)
+
+
 #: noise variances tried when fitting on many archs, relative to the variance of the log latencies
 MANY_SHOT_NOISE = (0.001, 0.003, 0.01, 0.03, 0.1)
 
@@ -241,8 +250,7 @@ def fit_best(idx: np.ndarray, log_y: np.ndarray, offset_var: float = 100.0) -> O
     best: tuple[float, OpCostPosterior] | None = None
     for model in MODELS:
         posterior = OpCostPosterior(model, offset_var)
-        noise = max((spread * g for g in MANY_SHOT_NOISE), key=lambda v: posterior.fit(idx, log_y, v))
-        evidence = posterior.fit(idx, log_y, noise)
+        evidence = fit_at_best_noise(posterior, idx, log_y, [spread * g for g in MANY_SHOT_NOISE])
         if best is None or evidence > best[0]:
             best = (evidence, posterior)
     assert best is not None
