@@ -3,21 +3,78 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
+
+STDOUT = "-"
+
+
+def describe_os_error(exc: OSError, what: str = "") -> str:
+    """One line for an OSError; a full disk says "disk full" whatever the errno's wording."""
+    import errno
+
+    where = what or (str(exc.filename) if getattr(exc, "filename", None) else "")
+    where = f" ({where})" if where else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full{where}: free some space and run the command again; nothing was half-written"
+    return f"{exc.strerror or exc}{where}"
+
+
+def output_kind(path: Path) -> str:
+    """How :func:`atomic_write` writes ``path``: "stdout", "stream" (FIFO, character device,
+    socket: written in place), "file" (a regular file or a new name: temp file + rename; through
+    a symlink, beside its target). A folder is refused."""
+    if str(path) == STDOUT:
+        return "stdout"
+    try:
+        st = os.stat(path)  # follows symlinks: what the path points to is what gets written
+    except FileNotFoundError:
+        return "file"
+    except OSError as exc:
+        raise EagleError(f"cannot write {path}: {describe_os_error(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name (e.g. {Path(path) / 'out'})")
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    return "stream"
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
+    """Write ``path`` so that a failed or interrupted write never leaves a half file.
+
+    A regular file (or a new name) is written through a temporary file in the same folder, then
+    renamed into place; a symlink is followed and its target replaced that way, so the link stays
+    a link. ``-`` is standard output; a FIFO, character device (``/dev/null``, a terminal) or
+    socket is written in place, never replaced. A folder is refused.
+    """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    kind = output_kind(path)
+    if kind != "file":
+        try:
+            if kind == "stdout":
+                with os.fdopen(os.dup(1), "wb") as fh:  # the real stdout, whatever sys.stdout is now
+                    write(fh)
+            else:
+                with open(path, "wb") as fh:
+                    write(fh)
+        except BrokenPipeError:
+            raise  # the reader went away (e.g. '| head'): the command line ends quietly
+        except OSError as exc:
+            raise EagleError(f"cannot write {path}: {describe_os_error(exc)}") from None
+        return
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise EagleError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise EagleError(f"cannot write {path}: {describe_os_error(exc, str(folder))}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -26,11 +83,11 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise EagleError(f"cannot write {path}: {exc.strerror or exc}; nothing was written") from exc
+            raise EagleError(f"cannot write {path}: {describe_os_error(exc)}; nothing was written") from exc
         raise
 
 
@@ -48,17 +105,84 @@ def atomic_write_text(path: Path, write: Callable[[IO[str]], None]) -> None:
 
 
 def read_yaml_mapping(path: Path, what: str) -> dict:
-    """A YAML file that must hold a mapping; clear errors for a missing or malformed file."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise EagleError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise EagleError(f"{path} is not valid YAML: {exc}") from None
+    """A YAML config file that must hold a mapping: bounded in size, no aliases, UTF-8."""
+    data = load_yaml_text(read_text_file(path, "YAML config", MAX_CONFIG_BYTES), str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise EagleError(f"{path}: expected a mapping with {what}")
+        raise UsageError(f"{path}: expected a mapping with {what}, found a {type(data).__name__}")
     return data
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """``yaml.safe_load`` without anchors/aliases (a config never needs them; they make YAML bombs)."""
+    import yaml
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise UsageError(
+                    f"{source}: line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                    "accepted in Eagle configs; write the value out"
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source} is not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UsageError(f"{source}: YAML nested too deeply") from None
+
+
+#: Upper bounds on what Eagle reads as one input file (each far above any real file of that kind).
+MAX_TEXT_BYTES = 256 << 20  # CSV, arch lists
+MAX_CONFIG_BYTES = 1 << 20  # YAML configs
+MAX_DATA_BYTES = 1 << 30  # pickles, checkpoints
+
+
+def read_regular_file(path: str | Path, what: str = "file", max_bytes: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``max_bytes``.
+
+    A FIFO, device (``/dev/zero``), socket or folder is refused at once (opened without
+    blocking, so a FIFO with no writer cannot hang the command), as is a file over the limit.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a {what}") from None
+    except OSError as exc:
+        raise EagleError(f"cannot read {path}: {describe_os_error(exc)}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{path} is a folder, not a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path} is not a regular file (a device, FIFO or socket); give a {what} on disk")
+        if st.st_size > max_bytes:
+            raise EagleError(f"{path} is {st.st_size} bytes; a {what} is at most {max_bytes} bytes")
+        try:
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise EagleError(f"cannot read {path}: {describe_os_error(exc)}") from None
+    if len(data) > max_bytes:
+        raise EagleError(f"{path} grew past {max_bytes} bytes while being read; a {what} is at most that")
+    return data
+
+
+def read_text_file(path: str | Path, what: str = "text file", max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """A UTF-8 regular file as text (a BOM is dropped); a binary file is refused with a clear error."""
+    data = read_regular_file(path, what, max_bytes)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EagleError(
+            f"{path} is not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r}); a {what} is UTF-8 text"
+        ) from None
+    if "\0" in text:
+        raise EagleError(f"{path} holds NUL bytes: it is a binary file, not a {what}")
+    return text

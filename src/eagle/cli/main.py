@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from eagle import __version__
 from eagle.errors import EagleError
@@ -24,8 +28,19 @@ _SUBCOMMAND_MODULES = (
 )
 
 
+#: Arguments that name an output file; ``-`` there means standard output.
+OUTPUT_ARGS = ("output", "save", "json", "plot", "log")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line that says where to look (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eagle",
         description="Measure and predict the latency of neural networks on hardware (NAS-Bench-201).",
     )
@@ -50,17 +65,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(search.rewrite_argv(measure.rewrite_argv(list(sys.argv[1:] if argv is None else argv))))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    return run_command(args.func, args, verbose=args.verbose)
+
+
+def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, verbose: bool) -> int:
+    """Run a command handler; every failure ends in one line on stderr and an exit code.
+
+    Eagle's own errors say what was wrong and how to fix it (exit 1 for data, 2 for usage). Anything
+    else is a bug in Eagle: it is reported in one line too (the traceback with ``-v``), as an
+    internal error, exit 1, never as a raw traceback.
+    """
     try:
-        return int(args.func(args) or 0)
+        if any(str(getattr(args, name, None)) == "-" for name in OUTPUT_ARGS):
+            # the data goes to stdout: every message the command prints goes to stderr instead
+            with contextlib.redirect_stdout(sys.stderr):
+                return int(func(args) or 0)
+        return int(func(args) or 0)
     except EagleError as exc:
-        print(f"eagle: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"eagle: error: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("eagle: interrupted", file=sys.stderr)
         return 130
-    except OSError as exc:
-        print(f"eagle: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader of our output went away ('| head'): end quietly, as cat does
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except MemoryError:
+        print("eagle: error: out of memory; the input is too large for this machine", file=sys.stderr)
         return 1
+    except OSError as exc:
+        from eagle.fileio import describe_os_error
+
+        print(f"eagle: error: {one_line(describe_os_error(exc))}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, never a traceback (unless -v)
+        if verbose:
+            traceback.print_exc()
+        print(
+            f"eagle: internal error: {type(exc).__name__}: {one_line(str(exc))[:300]} "
+            "(a bug in Eagle: please report it with the command; -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def one_line(text: str) -> str:
+    """A message folded onto one line."""
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":  # pragma: no cover

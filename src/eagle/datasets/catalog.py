@@ -20,9 +20,21 @@ from typing import Any
 import numpy as np
 
 from eagle.datasets.dataset import Dataset, values_sha256
-from eagle.errors import EagleError, UnknownNameError
+from eagle.errors import EagleError, UnknownNameError, UsageError
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*(/[A-Za-z0-9][A-Za-z0-9._+-]*)?$")
+#: A user dataset name: letters, digits and ``._-``, optionally one ``namespace/`` in front; each
+#: part starts with a letter or digit. ``lab/phone`` is stored as ``lab/phone.npz`` in the user
+#: data folder and ``lab__phone`` as ``lab__phone.npz``: names and files map one to one.
+_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+_NAME_RE = re.compile(rf"{_PART}(/{_PART})?")
+NAME_RULE = "letters, digits, '.', '_', '-', with at most one '/' (namespace/name), each part starting alphanumeric"
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid user dataset name, else a usage error saying the rule."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise UsageError(f"invalid dataset name {name!r}: use {NAME_RULE}")
+    return name
 
 
 def user_data_dir() -> Path:
@@ -48,21 +60,33 @@ def _bundled_arrays(file: str) -> dict[str, np.ndarray]:
 
 
 def _user_file(name: str, suffix: str) -> Path:
+    """Where the user dataset ``name`` lives: one file per name, a namespace is a subfolder."""
+    return user_data_dir().joinpath(*check_name(name).split("/")).with_name(name.split("/")[-1] + suffix)
+
+
+def _legacy_file(name: str, suffix: str) -> Path:
+    """Eagle <= 0.x stored ``ns/name`` as ``ns__name``; such files are still read (never written)."""
     return user_data_dir() / (name.replace("/", "__") + suffix)
 
 
 def user_catalog() -> dict[str, dict[str, Any]]:
-    """Metadata of every user dataset, by name."""
+    """Metadata of every user dataset, by name (with its file in ``_npz``)."""
     folder = user_data_dir()
-    out = {}
-    if folder.is_dir():
-        for meta_path in sorted(folder.glob("*.json")):
-            try:
-                meta = json.loads(meta_path.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue  # a foreign or damaged file is not a dataset; never fail the listing
-            if isinstance(meta, dict) and "name" in meta:
-                out[meta["name"]] = meta
+    out: dict[str, dict[str, Any]] = {}
+    if not folder.is_dir():
+        return out
+    for meta_path in sorted([*folder.glob("*.json"), *folder.glob("*/*.json")]):
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # a foreign or damaged file is not a dataset; never fail the listing
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not _NAME_RE.fullmatch(meta["name"]):
+            continue
+        name = meta["name"]
+        if meta_path == _user_file(name, ".json"):
+            out[name] = {**meta, "_npz": str(_user_file(name, ".npz"))}
+        elif meta_path == _legacy_file(name, ".json") and name not in out:
+            out[name] = {**meta, "_npz": str(_legacy_file(name, ".npz"))}
     return out
 
 
@@ -76,7 +100,7 @@ def metadata(name: str) -> dict[str, Any]:
         return dict(bundled_catalog()[name])
     user = user_catalog()
     if name in user:
-        return dict(user[name])
+        return {k: v for k, v in user[name].items() if k != "_npz"}
     raise UnknownNameError(
         f"unknown dataset {name!r}; 'eagle dataset list' shows the {len(names())} known names"
         + (f" (close: {', '.join(_close(name))})" if _close(name) else "")
@@ -95,7 +119,7 @@ def load(name: str) -> Dataset:
     if name in bundled_catalog():
         values = _bundled_arrays(meta["file"])[meta["key"]]
     else:
-        path = _user_file(name, ".npz")
+        path = Path(user_catalog()[name]["_npz"])
         try:
             with np.load(path, allow_pickle=False) as npz:
                 values = npz["values"]
@@ -111,19 +135,17 @@ def save_user_dataset(dataset: Dataset, *, overwrite: bool = False) -> Path:
     """Store ``dataset`` under its name in the user data dir (atomically); returns the .npz path."""
     from eagle.fileio import atomic_write
 
-    name = dataset.name
-    if not _NAME_RE.match(name):
-        raise EagleError(f"invalid dataset name {name!r}: use letters, digits, '.', '_', '-', '+' and at most one '/'")
+    name = check_name(dataset.name)
     if name in bundled_catalog():
-        raise EagleError(f"{name!r} is a bundled dataset; choose another name for your import")
-    if name in user_catalog() and not overwrite:
-        raise EagleError(f"a user dataset named {name!r} exists already; pass --force to replace it")
-    folder = user_data_dir()
+        raise UsageError(f"{name!r} is a bundled dataset; choose another name for your import")
+    npz_path, meta_path = _user_file(name, ".npz"), _user_file(name, ".json")
+    if (name in user_catalog() or npz_path.exists() or meta_path.exists()) and not overwrite:
+        raise UsageError(f"a user dataset named {name!r} exists already; pass --force to replace it")
+    folder = npz_path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EagleError(f"cannot create the user data folder {folder}: {exc.strerror or exc}") from None
-    npz_path, meta_path = _user_file(name, ".npz"), _user_file(name, ".json")
     atomic_write(npz_path, lambda fh: np.savez_compressed(fh, values=dataset.values))
     meta = {**dataset.metadata, "name": name}
     atomic_write(meta_path, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))

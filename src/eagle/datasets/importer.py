@@ -7,7 +7,7 @@ from typing import Any
 
 from eagle.datasets import readers
 from eagle.datasets.catalog import load, names
-from eagle.datasets.dataset import UNIT_SUFFIX, Dataset, check_unit
+from eagle.datasets.dataset import UNIT_SUFFIX, UNITS, Dataset, check_unit
 from eagle.errors import EagleError
 
 _SUFFIX_TO_UNIT = {v: k for k, v in UNIT_SUFFIX.items()}
@@ -49,6 +49,9 @@ def import_file(
     elif fmt == "csv":
         values, suffix = readers.read_csv(path, metric, column)
         found = _SUFFIX_TO_UNIT.get(suffix) if suffix else None
+        if suffix and found is None:
+            known = ", ".join(f"{metric}_{UNIT_SUFFIX[u]}" for u in UNITS.get(metric, {}))
+            raise EagleError(f"{path}: column {metric}_{suffix} names an unknown unit {suffix!r}; use one of {known}")
         if unit and found and unit != found:
             raise EagleError(f"{path}: column says unit {found!r} but --unit says {unit!r}")
         unit = unit or found or DEFAULT_UNIT.get(metric, "s")

@@ -8,7 +8,9 @@ Pickles are read with :mod:`eagle.datasets.safe_pickle`, never plain ``pickle.lo
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from eagle.datasets.safe_pickle import safe_load
-from eagle.errors import EagleError, InvalidArchError
+from eagle.errors import EagleError, InvalidArchError, show
 from eagle.spaces.nasbench201.arch import NUM_ARCHS, check_vector, resolve, vector_to_index
 from eagle.spaces.nasbench201.space import NASBench201
 
 FORMATS = ("eagle", "help", "hwnasbench", "csv")
+_INDEX_RE = re.compile(r"[0-9]{1,6}")  # ASCII digits only ('²'.isdigit() is True)
 HWNASBENCH_METRICS = {
     "edgegpu_latency": ("latency", "ms"),
     "raspi4_latency": ("latency", "ms"),
@@ -37,8 +40,11 @@ HWNASBENCH_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 def _number(value: Any, where: str, metric: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise EagleError(f"{where}: value {value!r} is not a number")
-    v = float(value)
+        raise EagleError(f"{where}: value {show(value)} is not a number")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise EagleError(f"{where}: value {show(value)} is too large to be a {metric}") from None
     if not math.isfinite(v):
         raise EagleError(f"{where}: value {v} is not finite (NaN or inf); remove the entry or fix its value")
     if v < 0:
@@ -56,10 +62,10 @@ def values_from_pairs(pairs: Iterable[tuple[Any, Any]], source: str, metric: str
         try:
             idx = vector_to_index(resolve(arch))
         except InvalidArchError as exc:
-            raise EagleError(f"{source}: entry {arch!r}: {exc}") from None
+            raise EagleError(f"{source}: entry {show(arch)}: {exc}") from None
         if not math.isnan(values[idx]):
-            raise EagleError(f"{source}: architecture {arch!r} (NB201 index {idx}) appears more than once")
-        values[idx] = _number(value, f"{source}: entry {arch!r}", metric)
+            raise EagleError(f"{source}: architecture {show(arch)} (NB201 index {idx}) appears more than once")
+        values[idx] = _number(value, f"{source}: entry {show(arch)}", metric)
         count += 1
     if count == 0:
         raise EagleError(f"{source} holds no entries")
@@ -76,11 +82,11 @@ def read_seed_pickle(path: str | Path, metric: str = "latency") -> np.ndarray:
         )
     for key in data:
         if not isinstance(key, tuple):
-            raise EagleError(f"{path}: key {key!r} is not an arch_vector tuple of 6 op ids")
+            raise EagleError(f"{path}: key {show(key)} is not an arch_vector tuple of 6 op ids")
         try:
             check_vector(key)
         except InvalidArchError as exc:
-            raise EagleError(f"{path}: key {key!r}: {exc}") from None
+            raise EagleError(f"{path}: key {show(key)}: {exc}") from None
     return values_from_pairs(data.items(), str(path), metric)
 
 
@@ -95,7 +101,7 @@ def read_seed_raw_results(path: str | Path) -> list[tuple[tuple[int, ...], Any]]
     out = []
     for n, item in enumerate(data):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise EagleError(f"{path}: item {n} is not a (point, value) pair: {item!r}")
+            raise EagleError(f"{path}: item {n} is not a (point, value) pair: {show(item)}")
         point, value = item
         try:
             vec = check_vector(point)
@@ -104,6 +110,11 @@ def read_seed_raw_results(path: str | Path) -> list[tuple[tuple[int, ...], Any]]
         if not isinstance(value, str):
             if not isinstance(value, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in value):
                 raise EagleError(f"{path}: item {n} ({vec}): value must be a list of timing lists or a string")
+            if not value or not all(value):
+                raise EagleError(
+                    f"{path}: item {n} ({vec}): a round holds no timings (each round is a non-empty list of "
+                    "seconds); remove the entry or measure it again"
+                )
             for r in value:
                 for t in r:
                     _number(t, f"{path}: item {n} ({vec})", "latency")
@@ -147,6 +158,11 @@ def read_hwnasbench(
         column = data["nasbench201"][dataset][metric]
     except (KeyError, TypeError, IndexError):
         raise EagleError(f"{path} is not HW-NAS-Bench v1.0: no ['nasbench201'][{dataset!r}][{metric!r}]") from None
+    if not isinstance(column, (list, tuple, np.ndarray)) or np.ndim(column) != 1:
+        raise EagleError(
+            f"{path}: ['nasbench201'][{dataset!r}][{metric!r}] is a {type(column).__name__}, not a list of "
+            f"{NUM_ARCHS} numbers by NB201 index"
+        )
     if len(column) != NUM_ARCHS:
         raise EagleError(f"{path}: {metric} has {len(column)} values, expected {NUM_ARCHS}")
     valid = NASBench201().valid_mask()
@@ -161,13 +177,13 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
     gives ``"ms"``.
     """
     path = Path(path)
+    from eagle.fileio import read_text_file
+
+    text = read_text_file(path, "CSV file")
     try:
-        with path.open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
-            fields = list(rows[0].keys()) if rows else []
-    except FileNotFoundError:
-        raise EagleError(f"file not found: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        fields = list(rows[0].keys()) if rows else []
+    except csv.Error as exc:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
     if not rows:
         raise EagleError(f"{path} holds no rows")
@@ -186,15 +202,24 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
         raise EagleError(f"{path} has no column {column!r}; columns: {', '.join(fields)}")
     pairs = []
     for line, row in enumerate(rows, start=2):
+        if None in row:
+            raise EagleError(
+                f"{path}: line {line} has {len(row[None])} more field(s) than the header's {len(fields) - 1}; "
+                "quote values that hold commas"
+            )
+        if any(v is None for v in row.values()):
+            raise EagleError(f"{path}: line {line} has fewer fields than the header")
         arch: Any = row[key]
         if key == "nb201_index":
-            if not str(arch).strip().isdigit():
-                raise EagleError(f"{path}: line {line}: nb201_index {arch!r} is not a whole number")
+            if not _INDEX_RE.fullmatch(str(arch).strip()):
+                raise EagleError(
+                    f"{path}: line {line}: nb201_index {show(arch)} is not a whole number 0..{NUM_ARCHS - 1}"
+                )
             arch = int(arch)
         try:
             value = float(row[column])
         except (TypeError, ValueError):
-            raise EagleError(f"{path}: line {line}: {column} {row[column]!r} is not a number") from None
+            raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a number") from None
         pairs.append((arch, value))
     unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
     return values_from_pairs(pairs, str(path), metric), unit

@@ -1,7 +1,8 @@
 """Worker handles: a long-lived ``eagle.measure.worker`` process on a device, spoken to over
 JSON lines on its stdin/stdout. ``local`` starts it as a child process; ``ssh://user@host:port``
 starts it on the remote host through ``ssh`` (Eagle must be installed there; the remote Python is
-``python3`` or the ``python=`` query parameter, e.g. ``ssh://me@pi:22?python=/opt/eagle/bin/python``).
+``python3`` or the ``python=`` query parameter, e.g. ``ssh://me@pi:22?python=/opt/eagle/bin/python``);
+:mod:`eagle.devices.address` says what an address may hold.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
+from eagle.devices.address import HELP, DeviceAddressError, parse_ssh
 from eagle.errors import EagleError
 from eagle.measure.worker import WorkerConfig, config_to_json
 
@@ -33,26 +34,17 @@ class WorkerCrashed(Exception):
 
 
 def worker_command(device: str) -> tuple[list[str], dict[str, Any]]:
-    """The command line that starts a worker on ``device`` and the device's static description."""
+    """The command line that starts a worker on ``device`` and the device's static description.
+
+    ``device`` is validated by :mod:`eagle.devices.address` first: an address that asks ssh to run
+    a local program (``ProxyCommand`` ...) or smuggles an option into the destination is refused.
+    """
     if device == "local":
         return [sys.executable, "-m", "eagle.measure.worker"], {"target": "local"}
     if device.startswith("ssh://"):
-        url = urlparse(device)
-        if not url.hostname:
-            raise EagleError(f"device {device!r}: expected ssh://user@host:port")
-        query = parse_qs(url.query)
-        python = query.get("python", ["python3"])[0]
-        cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
-        if url.port:
-            cmd += ["-p", str(url.port)]
-        for key in query.get("identity", []):
-            cmd += ["-i", key]
-        for opt in query.get("option", []):
-            cmd += ["-o", opt]
-        target = f"{url.username}@{url.hostname}" if url.username else url.hostname
-        cmd += [target, f"{shlex.quote(python)} -m eagle.measure.worker"]
-        return cmd, {"target": f"ssh://{target}:{url.port or 22}"}
-    raise EagleError(f"unknown device {device!r}; use 'local' or 'ssh://user@host:port'")
+        addr = parse_ssh(device)
+        return addr.command("eagle.measure.worker"), {"target": addr.target}
+    raise DeviceAddressError(f"unknown device {device!r}; {HELP}")
 
 
 class StdioWorker:

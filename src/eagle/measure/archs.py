@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from eagle.errors import EagleError, InvalidArchError
+from eagle.errors import EagleError, InvalidArchError, UsageError
 from eagle.spaces.nasbench201.space import NASBench201
 
 
@@ -26,23 +26,29 @@ def select_archs(spec: str, seed: int = 0) -> list[int]:
         n = int(spec)
         valid = [i for i, ok in enumerate(space.valid_mask()) if ok]
         if not 1 <= n <= len(valid):
-            raise EagleError(f"--archs {n}: choose between 1 and {len(valid)} random valid archs")
+            raise UsageError(f"--archs {n}: choose between 1 and {len(valid)} random valid archs")
         return sorted(random.Random(seed).sample(valid, n))
     path = Path(spec)
-    if not path.is_file():
-        raise EagleError(f"--archs {spec!r}: expected all, valid, a number, or an existing file of archs")
+    if not path.exists():
+        raise UsageError(f"--archs {spec!r}: expected all, valid, a number, or an existing file of archs")
     return _read_arch_file(path, space)
 
 
 def _read_arch_file(path: Path, space: NASBench201) -> list[int]:
-    lines = path.read_text().splitlines()
+    from eagle.fileio import read_text_file
+
+    text = read_text_file(path, "file of archs")
+    lines = text.splitlines()
     header = lines[0].split(",") if lines else []
     column = next((c for c in ("nb201_index", "arch_str") if c in header), None)
     if column is not None:
         import csv
+        import io
 
-        with path.open(newline="") as fh:
-            items = [row[column] for row in csv.DictReader(fh)]
+        try:
+            items = [row[column] or "" for row in csv.DictReader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
         start = 2
     else:
         items, start = lines, 1

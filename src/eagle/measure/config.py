@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,24 @@ def device_from_yaml(device: dict[str, Any]) -> str:
     addr = device.get("device_addr")
     if not addr or str(addr) in ("localhost", "127.0.0.1", "local"):
         return "local"
-    user = device.get("device_user")
-    port = device.get("device_port", 22)
-    return f"ssh://{user + '@' if user else ''}{addr}:{port}"
+    from eagle.devices.address import ssh_address_from_fields
+
+    return ssh_address_from_fields(addr, device.get("device_user"), device.get("device_port", 22))
+
+
+def parse_pin(text: str) -> tuple[int, ...]:
+    """``--pin 0,1``: CPU core numbers this machine has."""
+    import os
+
+    try:
+        cores = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise EagleError(f"--pin takes CPU core numbers separated by commas (e.g. 0 or 0,1), got {text!r}") from None
+    have = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    bad = [c for c in cores if c not in have]
+    if bad:
+        raise EagleError(f"--pin {text}: core(s) {bad} are not available here (available: {have})")
+    return cores
 
 
 def _option_value(text: str) -> Any:
@@ -92,9 +108,13 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
             raise EagleError(f"--runtime-option expects KEY=VALUE, got {item!r}")
         runtime_kwargs[key] = _option_value(value)
     device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
-    pin = tuple(int(c) for c in args.pin.split(",")) if args.pin else None
-    if args.timeout <= 0:
-        raise EagleError("--timeout must be positive")
+    if device.startswith("ssh://"):
+        from eagle.devices.address import parse_ssh
+
+        parse_ssh(device)  # refuse a bad address before anything starts
+    pin = parse_pin(args.pin) if args.pin else None
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise EagleError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     return SweepConfig(
         runtime=getattr(args, "runtime", None) or extra.get("runtime", "onnxruntime"),
         runtime_kwargs=runtime_kwargs,

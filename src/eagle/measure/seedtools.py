@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from eagle.datasets.readers import read_seed_pickle, read_seed_raw_results
 from eagle.datasets.safe_pickle import safe_load
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write
 from eagle.measure.stats import calc_stats
 from eagle.spaces.nasbench201.arch import index_to_vector
@@ -32,7 +35,14 @@ def stats_file(path: Path, output: Path) -> tuple[int, int]:
     """calc_stats over a raw results list -> the seed's ``{arch_vector: seconds}``."""
     out = {}
     skipped = 0
+    seen: set[tuple[int, ...]] = set()
     for vec, value in read_seed_raw_results(path):
+        if vec in seen:
+            raise EagleError(
+                f"{path}: architecture {vec} appears more than once; combine files with 'eagle measure combine', "
+                "which refuses duplicates, or remove one entry"
+            )
+        seen.add(vec)
         if isinstance(value, str):
             skipped += 1
             continue
@@ -45,17 +55,21 @@ def stats_file(path: Path, output: Path) -> tuple[int, int]:
 
 def normalise(path: Path, output: Path, by: str) -> float:
     """Divide every value of a seed-format pickle by its maximum or by a given number."""
-    values = read_seed_pickle(path, metric="accuracy")
-    data = safe_load(path)
     if by == "max":
-        factor = float(max(data.values()))
+        factor = None
     else:
         try:
             factor = float(by)
         except ValueError:
-            raise EagleError(f"--by must be 'max' or a number, got {by!r}") from None
-    if factor <= 0:
-        raise EagleError(f"cannot normalise by {factor}")
+            raise UsageError(f"--by must be 'max' or a number, got {by!r}") from None
+        if not math.isfinite(factor) or factor <= 0:
+            raise UsageError(f"--by must be 'max' or a positive finite number, got {by!r}")
+    values = read_seed_pickle(path, metric="accuracy")  # validates every entry (finite, >= 0)
+    data = safe_load(path)
+    if factor is None:
+        factor = float(np.nanmax(values))
+        if factor <= 0:
+            raise EagleError(f"{path}: every value is 0; there is nothing to normalise by")
     del values
     out = {tuple(k): float(v) / factor for k, v in data.items()}
     atomic_write(output, lambda fh: pickle.dump(out, fh, protocol=4))

@@ -21,7 +21,7 @@ from importlib import resources
 
 import numpy as np
 
-from eagle.errors import InvalidArchError
+from eagle.errors import InvalidArchError, show
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 OP_IDS: dict[str, int] = {op: i for i, op in enumerate(OPS)}
@@ -47,16 +47,16 @@ def check_vector(vector: Iterable[object]) -> ArchVector:
     try:
         items = list(vector)
     except TypeError:
-        raise InvalidArchError(f"arch_vector must be a sequence of {NUM_EDGES} op ids, got {vector!r}") from None
+        raise InvalidArchError(f"arch_vector must be a sequence of {NUM_EDGES} op ids, got {show(vector)}") from None
     if len(items) != NUM_EDGES:
         raise InvalidArchError(
             f"arch_vector must have {NUM_EDGES} op ids (one per edge 0->1, 0->2, 1->2, 0->3, 1->3, 2->3), "
-            f"got {len(items)}: {tuple(items)!r}"
+            f"got {len(items)}: {show(tuple(items))}"
         )
     out = []
     for pos, v in enumerate(items):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise InvalidArchError(f"arch_vector element {pos} must be an integer op id, got {v!r}")
+            raise InvalidArchError(f"arch_vector element {pos} must be an integer op id, got {show(v)}")
         if not 0 <= int(v) < NUM_OPS:
             raise InvalidArchError(
                 f"arch_vector element {pos} is op id {int(v)}; valid op ids are 0..{NUM_OPS - 1} "
@@ -74,28 +74,31 @@ def parse_arch_str(arch_str: str) -> ArchVector:
     nodes = s.split("+")
     if len(nodes) != NUM_NODES - 1:
         raise InvalidArchError(
-            f"malformed arch_str {arch_str!r}: expected {NUM_NODES - 1} nodes separated by '+', got {len(nodes)}"
+            f"malformed arch_str {show(arch_str)}: expected {NUM_NODES - 1} nodes separated by '+', got {len(nodes)}"
         )
     vector: list[int] = []
     for node_idx, node in enumerate(nodes, start=1):
         m = _NODE_RE.match(node)
         if not m:
-            raise InvalidArchError(f"malformed arch_str {arch_str!r}: node {node!r} must look like |op~0|op~1|")
+            raise InvalidArchError(f"malformed arch_str {show(arch_str)}: node {show(node)} must look like |op~0|op~1|")
         entries = m.group(1).split("|")
         if len(entries) != node_idx:
             raise InvalidArchError(
-                f"malformed arch_str {arch_str!r}: node {node_idx} must have {node_idx} input edge(s), "
-                f"got {len(entries)} in {node!r}"
+                f"malformed arch_str {show(arch_str)}: node {node_idx} must have {node_idx} input edge(s), "
+                f"got {len(entries)} in {show(node)}"
             )
         for src, entry in enumerate(entries):
             op, sep, src_str = entry.partition("~")
             if not sep:
-                raise InvalidArchError(f"malformed arch_str {arch_str!r}: edge {entry!r} must be 'op~source'")
+                raise InvalidArchError(f"malformed arch_str {show(arch_str)}: edge {show(entry)} must be 'op~source'")
             if op not in OP_IDS:
-                raise InvalidArchError(f"unknown op {op!r} in arch_str {arch_str!r}; valid ops: {', '.join(OPS)}")
+                raise InvalidArchError(
+                    f"unknown op {show(op)} in arch_str {show(arch_str)}; valid ops: {', '.join(OPS)}"
+                )
             if src_str != str(src):
                 raise InvalidArchError(
-                    f"malformed arch_str {arch_str!r}: edge {entry!r} of node {node_idx} must come from node {src}"
+                    f"malformed arch_str {show(arch_str)}: edge {show(entry)} of node {node_idx} "
+                    f"must come from node {src}"
                 )
             vector.append(OP_IDS[op])
     return tuple(vector)  # type: ignore[return-value]
@@ -121,7 +124,7 @@ def vector_to_code(vector: Sequence[int]) -> int:
 def code_to_vector(code: int) -> ArchVector:
     """Inverse of :func:`vector_to_code`."""
     if isinstance(code, bool) or not isinstance(code, (int, np.integer)) or not 0 <= int(code) < NUM_ARCHS:
-        raise InvalidArchError(f"arch code must be an integer in 0..{NUM_ARCHS - 1}, got {code!r}")
+        raise InvalidArchError(f"arch code must be an integer in 0..{NUM_ARCHS - 1}, got {show(code)}")
     code = int(code)
     out = []
     for _ in range(NUM_EDGES):
@@ -152,9 +155,9 @@ def code_to_index_table() -> np.ndarray:
 def check_index(index: object) -> int:
     """Validate an NB201 index and return it as an int."""
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise InvalidArchError(f"nb201_index must be an integer, got {index!r}")
+        raise InvalidArchError(f"nb201_index must be an integer, got {show(index)}")
     if not 0 <= int(index) < NUM_ARCHS:
-        raise InvalidArchError(f"nb201_index {int(index)} is out of range; valid indices are 0..{NUM_ARCHS - 1}")
+        raise InvalidArchError(f"nb201_index {show(int(index))} is out of range; valid indices are 0..{NUM_ARCHS - 1}")
     return int(index)
 
 
@@ -173,7 +176,8 @@ def all_vectors() -> list[ArchVector]:
     return [code_to_vector(int(c)) for c in index_codes()]
 
 
-_VECTOR_STR_RE = re.compile(r"^[\(\[]?\s*(\d+\s*(?:,\s*\d+\s*)*),?\s*[\)\]]?$")
+_VECTOR_STR_RE = re.compile(r"[\(\[]?\s*(\d{1,3}\s*(?:,\s*\d{1,3}\s*)*),?\s*[\)\]]?", re.ASCII)
+_INDEX_RE = re.compile(r"[0-9]{1,9}")
 
 
 def resolve(arch: object) -> ArchVector:
@@ -192,15 +196,15 @@ def resolve(arch: object) -> ArchVector:
         s = arch.strip()
         if s.startswith("|"):
             return parse_arch_str(s)
-        if s.isdigit():
+        if _INDEX_RE.fullmatch(s):
             return index_to_vector(int(s))
-        m = _VECTOR_STR_RE.match(s)
+        m = _VECTOR_STR_RE.fullmatch(s)
         if m:
             return check_vector(int(x) for x in m.group(1).split(","))
         raise InvalidArchError(
-            f"cannot read {arch!r} as an architecture: give an NB201 arch_str (|op~0|+|op~0|op~1|+|...|), "
+            f"cannot read {show(arch)} as an architecture: give an NB201 arch_str (|op~0|+|op~0|op~1|+|...|), "
             "an NB201 index (0..15624) or an arch vector such as (3, 3, 4, 1, 3, 1)"
         )
     if isinstance(arch, (tuple, list, np.ndarray)):
         return check_vector(arch)
-    raise InvalidArchError(f"cannot read an architecture from {type(arch).__name__} {arch!r}")
+    raise InvalidArchError(f"cannot read an architecture from {type(arch).__name__} {show(arch)}")
