@@ -20,40 +20,47 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eagle import runtimes
-from eagle.errors import EagleError
+from eagle.cli.argtypes import count
+from eagle.fileio import ensure_folder
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eagle.device_runner", description=__doc__.split("\n\n")[0])
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = parser_class(prog="python -m eagle.device_runner", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, choices=("nasbench201",))
     p.add_argument("--device", required=True, help="device name used for the results folder, e.g. desktop")
     p.add_argument("--metric", default="latency", choices=("latency",))
     p.add_argument("--cfg", required=True, type=Path)
     p.add_argument("--expdir", type=Path, default=Path("results"))
     p.add_argument("--fix", action="store_true", help="measure again the models whose measurement failed")
-    p.add_argument("--limit", type=int, help="stop after N more models (resume later)")
+    p.add_argument("--limit", type=count(1), help="stop after N more models (resume later)")
     p.add_argument("--runtime", choices=runtimes.names(), help="overrides the YAML's eagle.runtime")
     p.add_argument("--archs", default="all", help="all (default, as the seed) | valid | N | FILE")
     p.add_argument("--no-dedupe", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=count(0), default=0)
+    p.add_argument("--threads", type=count(1, 1024), default=1)
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from eagle.cli.main import Parser, run_command
+
+    args = build_parser(Parser).parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eagle").setLevel(logging.INFO)
+    return run_command(_run, args, verbose=False, prog="device_runner")
+
+
+def _run(args: argparse.Namespace) -> int:
     from eagle.measure.config import load_yaml, sweep_config
     from eagle.measure.runner import run_sweep
     from eagle.measure.seedtools import raw_results_files
     from eagle.store import ResultStore
 
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("eagle").setLevel(logging.INFO)
     try:
         yaml_cfg = load_yaml(args.cfg)
         outdir = args.expdir / args.model / args.metric / args.device
-        outdir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(outdir, "--expdir")
         ns = argparse.Namespace(
             runtime=args.runtime or (yaml_cfg.get("eagle") or {}).get("runtime", "onnxruntime"),
             device="local",
@@ -95,9 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with ResultStore(cfg.db) as store:
             n = export_run(store, summary.run_id, "pickle", outdir / "results.pickle")
-    except EagleError as exc:
-        print(f"device_runner: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("device_runner: interrupted; run the same command to resume", file=sys.stderr)
         return 130

@@ -25,6 +25,15 @@ def describe_os_error(exc: OSError, what: str = "") -> str:
     return f"{exc.strerror or exc}{where}"
 
 
+def ensure_folder(path: Path, option: str) -> Path:
+    """Create the folder ``path`` (and parents); one clear error naming ``option`` when it cannot be."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder {path} ({option}): {describe_os_error(exc)}") from None
+    return Path(path)
+
+
 def output_kind(path: Path) -> str:
     """How :func:`atomic_write` writes ``path``: "stdout", "stream" (FIFO, character device,
     socket: written in place), "file" (a regular file or a new name: temp file + rename; through
@@ -157,12 +166,13 @@ def read_regular_file(path: str | Path, what: str = "file", max_bytes: int = MAX
         raise UsageError(f"{path} is a folder, not a {what}") from None
     except OSError as exc:
         raise EagleError(f"cannot read {path}: {describe_os_error(exc)}") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{path} is a folder, not a {what}")
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path} is not a regular file (a device, FIFO or socket); give a {what} on disk")
+        raise UsageError(f"{path} is not a regular file (a device, FIFO or socket); give a {what} on disk")
+    with os.fdopen(fd, "rb") as fh:
         if st.st_size > max_bytes:
             raise EagleError(f"{path} is {st.st_size} bytes; a {what} is at most {max_bytes} bytes")
         try:

@@ -160,7 +160,7 @@ def test_losing_every_device_stops_with_a_clear_error_and_resumes(tmp_path):
         assert proc.poll() is None, proc.communicate()[1]
         c.remove_node(node, allow_graceful=False)
         _, err = proc.communicate(timeout=180)
-        assert proc.returncode == 2 and "has been able to start" in err and "re-run" in err
+        assert proc.returncode == 1 and "has been able to start" in err and "re-run" in err
         before = stored(db)
         assert 3 <= len(before) < 30 and len(before) == len(set(before))
         c.add_node(num_cpus=1, resources={f"device:{DEVICE}": 1})
@@ -204,14 +204,14 @@ def test_unknown_device_and_bad_device_are_clear_errors(cluster, tmp_path):
     torch_cuda = [a if a != "null" else "torch" for a in base]
     p = eagle(*torch_cuda, "--device", DEVICE, "--runtime-device", "cuda")
     _, err = p.communicate(timeout=180)
-    assert p.returncode == 2 and "actor could not start" in err
+    assert p.returncode == 1 and "actor could not start" in err
 
 
 def test_no_cluster_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     p = eagle("cluster", "status", "--address", "127.0.0.1:1", env=env)
     _, err = p.communicate(timeout=180)
-    assert p.returncode == 2 and "cannot reach a Ray cluster" in err
+    assert p.returncode == 1 and "cannot reach a Ray cluster" in err
 
 
 def test_missing_ray_is_a_clear_error(monkeypatch):

@@ -231,7 +231,7 @@ def test_seed_tools_combine_stats_normalise(tmp_path, capsys):
     assert len(safe_load(comb)) == 3
     assert main(["measure", "stats", str(comb), "--output", str(stats)]) == 0
     assert safe_load(stats) == {(3, 3, 3, 3, 3, 3): pytest.approx(0.002), (1, 1, 1, 1, 1, 1): 0.004}
-    assert main(["measure", "combine", str(f0), str(f0), "--output", str(comb)]) == 2
+    assert main(["measure", "combine", str(f0), str(f0), "--output", str(comb)]) == 1
     assert "is in both" in capsys.readouterr().err
     norm = tmp_path / "n.pickle"
     assert main(["measure", "normalise", str(stats), "--by", "max", "--output", str(norm)]) == 0

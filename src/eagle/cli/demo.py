@@ -14,14 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from eagle.cli.argtypes import count
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job: measure -> dataset -> predictor -> predictions")
     p.add_argument("--output-dir", type=Path, default=Path("eagle-demo"), help="where results go")
-    p.add_argument("--archs", type=int, default=200, help="archs to measure")
-    p.add_argument("--train", type=int, default=150, help="of which used for training")
+    p.add_argument("--archs", type=count(2), default=200, help="archs to measure")
+    p.add_argument("--train", type=count(1), default=150, help="of which used for training")
     p.add_argument("--runtime", default="onnxruntime")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count(0), default=0)
     p.set_defaults(func=cmd_demo)
 
 

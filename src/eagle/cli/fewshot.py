@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle.cli.argtypes import count
 from eagle.errors import EagleError
 
 
@@ -24,14 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dataset names or files (seed pickle, HELP .pt, CSV); default: every bundled latency dataset",
     )
     pt.add_argument("--exclude", nargs="+", default=[], help="dataset names to leave out (e.g. the target device)")
-    pt.add_argument("--rank", type=int, default=None, help="size of the learned device basis (default 8)")
+    pt.add_argument("--rank", type=count(1, 64), default=None, help="size of the learned device basis (default 8)")
     pt.add_argument("--save", type=Path, required=True, help="base checkpoint to write (BASE.pt)")
     pt.set_defaults(func=cmd_pretrain)
 
     se = sub.add_parser("select", help="the k archs to measure on a new device for the best few-shot adaptation")
-    se.add_argument("--k", type=int, default=10)
+    se.add_argument("--k", type=count(1, 15625), default=10)
     se.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
-    se.add_argument("--below", type=int, help="only NB201 indices below this (HELP's protocol uses 900)")
+    se.add_argument("--below", type=count(1), help="only NB201 indices below this (HELP's protocol uses 900)")
     se.add_argument("--output", "-o", type=Path, help="write the archs as a file for 'eagle measure --archs'")
     se.add_argument(
         "--criterion", default="v", choices=("v", "d"), help="v: representative archs (default); d: extreme archs"
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from eagle.cli.measure import add_sweep_arguments
 
     add_sweep_arguments(ca)
-    ca.add_argument("--k", type=int, default=10)
+    ca.add_argument("--k", type=count(1, 15625), default=10)
     ca.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
     ca.add_argument("--save", type=Path, required=True, help="adapted checkpoint to write (T.pt)")
     ca.set_defaults(func=cmd_calibrate, db=None)

@@ -68,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args.func, args, verbose=args.verbose)
 
 
-def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, verbose: bool) -> int:
+def run_command(
+    func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, verbose: bool, prog: str = "eagle"
+) -> int:
     """Run a command handler; every failure ends in one line on stderr and an exit code.
 
     Eagle's own errors say what was wrong and how to fix it (exit 1 for data, 2 for usage). Anything
@@ -82,29 +84,29 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
                 return int(func(args) or 0)
         return int(func(args) or 0)
     except EagleError as exc:
-        print(f"eagle: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("eagle: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of our output went away ('| head'): end quietly, as cat does
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except MemoryError:
-        print("eagle: error: out of memory; the input is too large for this machine", file=sys.stderr)
+        print(f"{prog}: error: out of memory; the input is too large for this machine", file=sys.stderr)
         return 1
     except OSError as exc:
         from eagle.fileio import describe_os_error
 
-        print(f"eagle: error: {one_line(describe_os_error(exc))}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(describe_os_error(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: one line, never a traceback (unless -v)
         if verbose:
             traceback.print_exc()
         print(
-            f"eagle: internal error: {type(exc).__name__}: {one_line(str(exc))[:300]} "
-            "(a bug in Eagle: please report it with the command; -v shows the traceback)",
+            f"{prog}: internal error: {type(exc).__name__}: {one_line(str(exc))[:300]} "
+            "(a bug in Eagle: please report it with the command; run with -v for details)",
             file=sys.stderr,
         )
         return 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eagle import runtimes
+from eagle.cli.argtypes import count, seconds
 from eagle.errors import EagleError
 
 TOOLS = ("export", "combine", "stats", "normalise", "runs")
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     exp = sub.add_parser("measure-export", help=argparse.SUPPRESS)
     exp.add_argument("--db", required=True, type=Path)
-    exp.add_argument("--run", type=int, help="run id (default: the only/latest run)")
+    exp.add_argument("--run", type=count(1), help="run id (default: the only/latest run)")
     exp.add_argument("--format", required=True, choices=("pickle", "csv", "parquet"))
     exp.add_argument("--output", "-o", required=True, type=Path)
     exp.set_defaults(func=cmd_export)
@@ -69,12 +70,12 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--executor", default="local", choices=("local", "ray"), help="ray: device actors on a Ray cluster")
     p.add_argument("--address", help="Ray cluster: auto (default), HOST:PORT or ray://HOST:PORT")
-    p.add_argument("--ray-actors", type=int, help="Ray: at most this many device actors (default: one per device)")
+    p.add_argument("--ray-actors", type=count(1), help="Ray: at most this many device actors (default: one per device)")
     p.add_argument("--archs", default="valid", help="all | valid | N (random valid, by --seed) | FILE")
     p.add_argument("--cfg", type=Path, help="the seed's measurement YAML (device.target_args, model)")
     p.add_argument("--db", type=Path, default=Path("eagle-results.sqlite"), help="results store (SQLite)")
-    p.add_argument("--seed", type=int, default=0, help="arch sampling and weight seed")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=count(0), default=0, help="arch sampling and weight seed")
+    p.add_argument("--threads", type=count(1, 1024), default=1)
     p.add_argument("--precision", help="fp32 (default), bf16/fp16 for openvino, int8 for litert, fp16 torch cuda")
     p.add_argument("--runtime-device", default=None, help="cpu (default) or cuda")
     p.add_argument(
@@ -85,15 +86,15 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="runtime option, e.g. cuda_graph=true (torch), graph_optimization=basic (onnxruntime)",
     )
     p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per NB201 class")
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--runs", type=int)
-    p.add_argument("--avg-between", type=int)
-    p.add_argument("--interval", type=float, help="seconds between rounds")
-    p.add_argument("--min-round", type=float, help="minimum seconds per round")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per model before it is killed")
+    p.add_argument("--warmup", type=count(0))
+    p.add_argument("--runs", type=count(1))
+    p.add_argument("--avg-between", type=count(1))
+    p.add_argument("--interval", type=seconds(positive=False), help="seconds between rounds")
+    p.add_argument("--min-round", type=seconds(positive=False), help="minimum seconds per round")
+    p.add_argument("--batch-size", type=count(1, 65536))
+    p.add_argument("--timeout", type=seconds(), default=300.0, help="seconds per model before it is killed")
     p.add_argument("--pin", help="CPU cores for the worker, e.g. '1' or '0,1'")
-    p.add_argument("--limit", type=int, help="stop after measuring N more archs")
+    p.add_argument("--limit", type=count(1), help="stop after measuring N more archs")
     p.add_argument("--retry-failed", action="store_true", help="measure failed/timed-out archs again")
     p.add_argument("--no-progress", action="store_true")
 
@@ -136,9 +137,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from eagle.measure.export import export_run
     from eagle.store import ResultStore
 
-    if not args.db.exists():
-        raise EagleError(f"results store {args.db} does not exist")
-    with ResultStore(args.db) as store:
+    with ResultStore(args.db, readonly=True) as store:
         run = _pick_run(store, args.run)
         n = export_run(store, run.id, args.format, args.output)
     print(f"wrote {n} archs of run {run.id} to {args.output} ({args.format})")
@@ -148,9 +147,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from eagle.store import ResultStore
 
-    if not args.db.exists():
-        raise EagleError(f"results store {args.db} does not exist")
-    with ResultStore(args.db) as store:
+    with ResultStore(args.db, readonly=True) as store:
         for run in store.runs():
             rows = store.measurements(run.id)
             ok = sum(r["status"] == "ok" for r in rows)

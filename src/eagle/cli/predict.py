@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle.cli.argtypes import count
 from eagle.errors import EagleError
 
 
@@ -20,9 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--preset", default=None, help="eagle (default) or brp-nas (the seed's recipe)")
     tr.add_argument("--measurement", nargs="+", required=True, help="dataset name(s) or seed pickle file(s)")
     tr.add_argument("--cfg", type=Path, help="the seed's predictor YAML")
-    tr.add_argument("--training-points", type=int)
-    tr.add_argument("--validation-points", type=int)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--training-points", type=count(1))
+    tr.add_argument("--validation-points", type=count(0))
+    tr.add_argument("--seed", type=count(0), default=0)
     tr.add_argument(
         "--init", type=Path, help="start from this checkpoint's weights; a few-shot base (eagle pretrain) adapts to it"
     )
@@ -185,7 +186,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if metrics:
         _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
         if args.json:
-            args.json.write_text(json.dumps(metrics, indent=1))
+            from eagle.fileio import atomic_write_text
+
+            atomic_write_text(args.json, lambda fh: fh.write(json.dumps(metrics, indent=1)))
     return 0
 
 
@@ -196,20 +199,14 @@ def _value_column(config: dict[str, Any]) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from eagle import predictors
     from eagle.fileio import atomic_write_text
-    from eagle.predictors.checkpoint import read
+    from eagle.predictors.checkpoint import load_for_prediction, predict_finite, read
     from eagle.spaces import get
 
     config, _ = read(args.load)
-    predictor = predictors.load(args.load)
-    if not hasattr(predictor, "predict"):
-        raise EagleError(
-            f"{args.load} is a few-shot base: adapt it to your device first "
-            "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"
-        )
+    predictor = load_for_prediction(args.load)
     space = get("nasbench201")
-    pred = predictor.predict(np.arange(space.num_archs))
+    pred = predict_finite(predictor, np.arange(space.num_archs), args.load)
     column = _value_column(config)
     spread = predictor.predict_spread(np.arange(space.num_archs)) if hasattr(predictor, "predict_spread") else None
     # (for a log-target ensemble the spread is prediction x std of the members' log predictions)
@@ -257,12 +254,12 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from eagle import datasets, predictors
-    from eagle.predictors.checkpoint import read
+    from eagle import datasets
+    from eagle.predictors.checkpoint import load_for_prediction, read
     from eagle.predictors.training import evaluate_on
 
     config, _ = read(args.load)
-    predictor = predictors.load(args.load)
+    predictor = load_for_prediction(args.load)
     ds = datasets.load_measurement(args.measurement)
     # an arch the model was fitted on is never scored, whichever dataset it came from
     fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k

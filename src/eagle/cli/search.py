@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle.cli.argtypes import count, seconds
 from eagle.nas.search import METHODS
 
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
@@ -19,12 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
     p.add_argument("--accuracy", default=DEFAULT_ACCURACY, help="accuracy dataset name or seed pickle")
     p.add_argument("--method", default="brp", choices=METHODS)
-    p.add_argument("--budget", type=int, default=100, help="models trained (accuracy queries)")
-    p.add_argument("--iterations", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget", type=count(1), default=100, help="models trained (accuracy queries)")
+    p.add_argument("--iterations", type=count(1), default=5)
+    p.add_argument("--seed", type=count(0), default=0)
     p.add_argument("--latency", help="latency dataset name or seed pickle (seconds)")
     p.add_argument("--latency-predictor", help="latency predictor checkpoint")
-    p.add_argument("--latency-limit", type=float, help="seconds")
+    p.add_argument("--latency-limit", type=seconds(), help="seconds")
     p.add_argument("--true-latency", help="measured latency to count violations when using a predictor")
     p.add_argument("--transfer", help="latency predictor checkpoint whose GCN initialises the BRP encoder")
     _selection_options(p)
@@ -35,9 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("search-simulate", help=argparse.SUPPRESS)
     s.add_argument("--accuracy", default=DEFAULT_ACCURACY)
     s.add_argument("--methods", default="brp,gcn,random,evolution")
-    s.add_argument("--seeds", type=int, default=20)
-    s.add_argument("--budget", type=int, default=100)
-    s.add_argument("--iterations", type=int, default=5)
+    s.add_argument("--seeds", type=count(1), default=20)
+    s.add_argument("--budget", type=count(1), default=100)
+    s.add_argument("--iterations", type=count(1), default=5)
     s.add_argument("--plot", type=Path)
     s.add_argument("--json", type=Path)
     _selection_options(s)
@@ -50,7 +51,9 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
         type=float,
         help="brp/gcn: share of each iteration's picks taken from the best-ranked (default 1.0; the seed: 0.5)",
     )
-    p.add_argument("--ensemble", type=int, help="brp: average this many BRPs' rankings (default 3; the seed: 1)")
+    p.add_argument(
+        "--ensemble", type=count(1, 64), help="brp: average this many BRPs' rankings (default 3; the seed: 1)"
+    )
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from eagle.datasets import readers
 from eagle.datasets.catalog import load, names
 from eagle.datasets.dataset import UNIT_SUFFIX, UNITS, Dataset, check_unit
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 
 _SUFFIX_TO_UNIT = {v: k for k, v in UNIT_SUFFIX.items()}
 DEFAULT_UNIT = {"latency": "s", "accuracy": "%", "energy": "mJ", "params": "count", "flops": "count"}
@@ -32,7 +32,7 @@ def import_file(
     """
     path = Path(path)
     if not path.exists():
-        raise EagleError(f"file not found: {path}")
+        raise UsageError(f"file not found: {path}")
     if fmt == "eagle":
         values = readers.read_seed_pickle(path, metric)
         unit = unit or DEFAULT_UNIT.get(metric, "s")
@@ -81,6 +81,6 @@ def load_measurement(spec: str, *, metric: str = "latency") -> Dataset:
         return load(spec)
     path = Path(spec)
     if not path.exists():
-        raise EagleError(f"{spec!r} is neither a dataset name ('eagle dataset list') nor an existing file")
+        raise UsageError(f"{spec!r} is neither a dataset name ('eagle dataset list') nor an existing file")
     fmt = {".pt": "help", ".csv": "csv"}.get(path.suffix.lower(), "eagle")
     return import_file(path, fmt, path.stem, metric=metric)

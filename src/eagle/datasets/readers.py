@@ -181,8 +181,9 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
 
     text = read_text_file(path, "CSV file")
     try:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-        fields = list(rows[0].keys()) if rows else []
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        fields = [f for f in (reader.fieldnames or []) if f is not None]
     except csv.Error as exc:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
     if not rows:
@@ -204,7 +205,7 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
     for line, row in enumerate(rows, start=2):
         if None in row:
             raise EagleError(
-                f"{path}: line {line} has {len(row[None])} more field(s) than the header's {len(fields) - 1}; "
+                f"{path}: line {line} has {len(row[None])} more field(s) than the header's {len(fields)}; "
                 "quote values that hold commas"
             )
         if any(v is None for v in row.values()):

@@ -131,7 +131,7 @@ def check_shape(data: bytes, source: str) -> None:
 def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
     """Unpickle ``data`` with the restricted unpickler, after :func:`check_shape`."""
     if not data:
-        raise EagleError(f"{source} is empty: not a pickle")
+        raise EagleError(f"{source} is empty or truncated: not a pickle")
     check_shape(data, source)
     return _load(io.BytesIO(data), source)
 

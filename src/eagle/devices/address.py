@@ -116,7 +116,7 @@ def check_host(host: str, address: str) -> str:
 
 def check_port(port: object, address: str) -> int:
     text = str(port).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
         raise DeviceAddressError(f"device {address!r}: port {port!r} is not a number from 1 to 65535")
     return int(text)
 
@@ -202,3 +202,25 @@ def ssh_address_from_fields(host: object, user: object = None, port: object = 22
     p = check_port(port if port is not None else 22, where)
     shown = f"[{h}]" if ":" in h else h
     return f"ssh://{u + '@' if u else ''}{shown}:{p}"
+
+
+_RESOURCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_device(device: str, executor: str = "local") -> str:
+    """Validate ``device`` for ``executor`` before anything starts: ``local`` or an ssh address for
+    the local executor; a cluster device name (``pixel3``, ``device:pixel3``) for Ray."""
+    if executor == "ray":
+        name = device.removeprefix("device:")
+        if device.startswith(("ssh://", "local")) or not _RESOURCE_RE.fullmatch(name):
+            raise DeviceAddressError(
+                f"with --executor ray, --device names a device resource of the cluster (e.g. pixel3 for "
+                f"'device:pixel3'), not {device!r}; see 'eagle cluster status'"
+            )
+        return device
+    if device == "local":
+        return device
+    if device.startswith("ssh://"):
+        parse_ssh(device)
+        return device
+    raise DeviceAddressError(f"unknown device {device!r}; {HELP}")

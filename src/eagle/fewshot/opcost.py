@@ -179,7 +179,7 @@ class OpCostPosterior:
         for _ in range(_MAX_STEPS):
             f, jac = self._mean_and_jacobian(idx, p)
             grad = jac.T @ (log_y - f) / noise - prec0 @ (p - mean0)
-            step = np.linalg.solve(jac.T @ jac / noise + prec0, grad)
+            step = _solve(jac.T @ jac / noise + prec0, grad)
             t = 1.0
             while t > 1e-6 and objective(p + t * step) > value:
                 t /= 2
@@ -190,7 +190,7 @@ class OpCostPosterior:
                 break
         f, jac = self._mean_and_jacobian(idx, p)
         hessian = jac.T @ jac / noise + prec0
-        self.params, self.cov, self.noise = p, np.linalg.inv(hessian), noise
+        self.params, self.cov, self.noise = p, _inverse(hessian), noise
         r = log_y - f
         return float(
             -0.5 * len(log_y) * np.log(noise)
@@ -294,3 +294,18 @@ def learn_priors(latencies: dict[str, np.ndarray]) -> dict[str, tuple[list[float
             std = np.sqrt(params.var(axis=0) + PRIOR_STD_FLOOR**2)
             priors[model] = (params.mean(axis=0).tolist(), std.tolist())
     return priors
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a^-1 b``; a singular ``a`` (e.g. identical latencies, collinear counts) falls back to least squares."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def _inverse(a: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(a)

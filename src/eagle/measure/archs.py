@@ -22,14 +22,14 @@ def select_archs(spec: str, seed: int = 0) -> list[int]:
         return list(range(space.num_archs))
     if spec == "valid":
         return [i for i, ok in enumerate(space.valid_mask()) if ok]
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():
         n = int(spec)
         valid = [i for i, ok in enumerate(space.valid_mask()) if ok]
         if not 1 <= n <= len(valid):
             raise UsageError(f"--archs {n}: choose between 1 and {len(valid)} random valid archs")
         return sorted(random.Random(seed).sample(valid, n))
     path = Path(spec)
-    if not path.exists():
+    if not spec or not path.exists():
         raise UsageError(f"--archs {spec!r}: expected all, valid, a number, or an existing file of archs")
     return _read_arch_file(path, space)
 

@@ -15,8 +15,11 @@ from eagle.measure.worker import ModelConfig
 
 def load_yaml(path: Path) -> dict[str, Any]:
     from eagle.fileio import read_yaml_mapping
+    from eagle.schemas import MeasurementYaml, validate
 
-    return read_yaml_mapping(path, "'device' and 'model' keys")
+    data = read_yaml_mapping(path, "'device' and 'model' keys")
+    validate(MeasurementYaml, data, str(path))
+    return data
 
 
 def model_config_from_yaml(model: dict[str, Any], seed: int) -> ModelConfig:
@@ -69,9 +72,9 @@ def parse_pin(text: str) -> tuple[int, ...]:
 
 
 def _option_value(text: str) -> Any:
-    import yaml
+    from eagle.fileio import load_yaml_text
 
-    return yaml.safe_load(text)
+    return load_yaml_text(text, f"--runtime-option value {text!r}")
 
 
 def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> SweepConfig:
@@ -108,10 +111,9 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
             raise EagleError(f"--runtime-option expects KEY=VALUE, got {item!r}")
         runtime_kwargs[key] = _option_value(value)
     device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
-    if device.startswith("ssh://"):
-        from eagle.devices.address import parse_ssh
+    from eagle.devices.address import check_device
 
-        parse_ssh(device)  # refuse a bad address before anything starts
+    check_device(device, getattr(args, "executor", "local"))  # refuse a bad address before anything starts
     pin = parse_pin(args.pin) if args.pin else None
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise EagleError(f"--timeout must be a positive number of seconds, got {args.timeout}")

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
 
 RESOURCE_PREFIX = "device:"
@@ -62,7 +62,7 @@ def _check_reachable(address: str | None) -> None:
         return
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()) or len(port) > 5:
         raise EagleError(f"--address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
@@ -146,7 +146,7 @@ class RayExecutor:
         offered = device_resources(ray)
         if self.device not in offered:
             names = ", ".join(sorted(offered)) or "none"
-            raise EagleError(
+            raise UsageError(
                 f"the Ray cluster offers no 'device:{self.device}' resource (devices: {names}); declare it on a "
                 f"worker with: ray start --address HEAD:PORT --resources '{{\"device:{self.device}\": 1}}'"
             )

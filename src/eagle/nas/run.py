@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write_text
 from eagle.nas.search import SearchResult, search
 from eagle.spaces.nasbench201.space import NASBench201
@@ -35,9 +35,9 @@ def latency_values(spec: str | None, predictor: str | None) -> np.ndarray | None
             raise EagleError(f"{spec!r} holds {ds.metric}, not latency")
         return ds.by_index("s")
     if predictor:
-        from eagle import predictors
+        from eagle.predictors.checkpoint import load_for_prediction, predict_finite
 
-        return predictors.load(predictor).predict(np.arange(NASBench201.num_archs))
+        return predict_finite(load_for_prediction(predictor), np.arange(NASBench201.num_archs), predictor)
     return None
 
 
@@ -127,6 +127,11 @@ def simulate(
 ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
     """Per method: the best accuracy found after k queries (k = 1..budget, one row per seed),
     and the wall seconds of each search."""
+    from eagle.nas.search import METHODS
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise UsageError(f"unknown search method(s) {unknown or methods}; valid: {', '.join(METHODS)}")
     acc = accuracy_values(accuracy)
     cands = candidates_for(acc, None, None)
     curves: dict[str, np.ndarray] = {}

@@ -18,11 +18,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from eagle.errors import EagleError
+from eagle.cli.argtypes import count
+from eagle.fileio import atomic_write_text, ensure_folder
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eagle.predictors", description=__doc__.split("\n\n")[0])
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = parser_class(prog="python -m eagle.predictors", description=__doc__.split("\n\n")[0])
     p.add_argument("--predictor", default="gcn", choices=("gcn", "mlp"))
     p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
     p.add_argument("--device", required=True, help="device name for the results folder")
@@ -35,65 +36,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transfer", type=Path, help="initialise from CKPT, final layer re-initialised")
     p.add_argument("--load", type=Path, help="load CKPT and only evaluate")
     p.add_argument("--expdir", type=Path, default=Path("results"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count(0), default=0)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from eagle.cli.main import Parser, run_command
+
+    args = build_parser(Parser).parse_args(argv)
+    return run_command(_run, args, verbose=False, prog="predictors")
+
+
+def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from eagle import datasets, predictors
     from eagle.cli.predict import train
-    from eagle.predictors.checkpoint import read
+    from eagle.predictors.checkpoint import load_for_prediction, read
     from eagle.predictors.training import evaluate_on
     from eagle.spaces import get
 
-    args = build_parser().parse_args(argv)
     outdir = args.expdir / args.model / args.metric / args.device / args.predictor
     if args.exp:
         outdir = outdir / args.exp
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        if args.load:
-            predictor = predictors.load(args.load)
-            config, _ = read(args.load)
-            ds = datasets.load_measurement(args.measurement, metric=args.metric)
-            exclude = config.get("trained_on", []) if config.get("measurement") == ds.name else []
-            metrics, pred, true = evaluate_on(predictor, ds, exclude=exclude)
-            idx = np.setdiff1d(ds.present(), np.asarray(exclude, dtype=np.int64))
-        else:
-            ns = argparse.Namespace(
-                predictor=args.predictor,
-                preset=None,
-                measurement=[args.measurement],
-                cfg=args.cfg,
-                training_points=None,
-                validation_points=None,
-                seed=args.seed,
-                init=args.transfer,
-                transfer=args.transfer is not None,
-                no_prior=False,
-                prior_exclude=[],
-            )
-            predictor, metrics, extra = train(ns)
-            ds = datasets.load_measurement(args.measurement, metric=args.metric)
-            if args.save:
-                predictors.save(predictor, outdir / "predictor.pt", extra=extra)
-            idx = np.setdiff1d(ds.present(), np.asarray(extra["trained_on"], dtype=np.int64))
-            pred = predictor.predict(idx) if len(idx) else np.array([])
-            values = ds.by_index("s") if ds.metric == "latency" else ds.by_index()
-            true = values[idx]
-        if metrics:
-            (outdir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-        if args.log:
-            space = get("nasbench201")
-            lines = [f"{float(t)!r} {float(p)!r} {space.vector(int(i))}" for i, t, p in zip(idx, true, pred)]
-            lines.append("---")
-            lines += [f"{k}: {v}" for k, v in (metrics or {}).items()]
-            (outdir / "log.txt").write_text("\n".join(lines) + "\n")
-    except EagleError as exc:
-        print(f"predictors: error: {exc}", file=sys.stderr)
-        return 2
+    ensure_folder(outdir, "--expdir")
+    if args.load:
+        predictor = load_for_prediction(args.load)
+        config, _ = read(args.load)
+        ds = datasets.load_measurement(args.measurement, metric=args.metric)
+        exclude = config.get("trained_on", []) if config.get("measurement") == ds.name else []
+        metrics, pred, true = evaluate_on(predictor, ds, exclude=exclude)
+        idx = np.setdiff1d(ds.present(), np.asarray(exclude, dtype=np.int64))
+    else:
+        ns = argparse.Namespace(
+            predictor=args.predictor,
+            preset=None,
+            measurement=[args.measurement],
+            cfg=args.cfg,
+            training_points=None,
+            validation_points=None,
+            seed=args.seed,
+            init=args.transfer,
+            transfer=args.transfer is not None,
+            no_prior=False,
+            prior_exclude=[],
+        )
+        predictor, metrics, extra = train(ns)
+        ds = datasets.load_measurement(args.measurement, metric=args.metric)
+        if args.save:
+            predictors.save(predictor, outdir / "predictor.pt", extra=extra)
+        idx = np.setdiff1d(ds.present(), np.asarray(extra["trained_on"], dtype=np.int64))
+        pred = predictor.predict(idx) if len(idx) else np.array([])
+        values = ds.by_index("s") if ds.metric == "latency" else ds.by_index()
+        true = values[idx]
+    if metrics:
+        atomic_write_text(outdir / "metrics.json", lambda fh: fh.write(json.dumps(metrics, indent=1)))
+    if args.log:
+        space = get("nasbench201")
+        lines = [f"{float(t)!r} {float(p)!r} {space.vector(int(i))}" for i, t, p in zip(idx, true, pred)]
+        lines.append("---")
+        lines += [f"{k}: {v}" for k, v in (metrics or {}).items()]
+        atomic_write_text(outdir / "log.txt", lambda fh: fh.write("\n".join(lines) + "\n"))
     if metrics:
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
     print(f"results in {outdir}")

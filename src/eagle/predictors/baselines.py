@@ -82,12 +82,20 @@ class LookupTableBaseline(_Baseline):
     kind = "lut"
 
     def fit(self, archs: Any, y: Any) -> LookupTableBaseline:
-        from scipy.optimize import nnls
+        """Non-negative per-op costs plus a fixed cost of at least half the fastest training arch's
+        latency (every network has a stem and a head), so no prediction is 0 or negative."""
+        from scipy.optimize import lsq_linear
 
         idx = _indices(archs)
+        y = np.asarray(y, dtype=np.float64)
+        if len(y) == 0 or not (np.isfinite(y).all() and (y > 0).all()):
+            raise EagleError("the lut baseline needs positive, finite latencies")
+        scale = float(np.median(y))  # fit in units of the median: 1e-12 s and 1e6 s data alike
         x = np.hstack([np.ones((len(idx), 1)), lut_features(idx)])
-        coef, _ = nnls(x, np.asarray(y, dtype=np.float64))
-        self.fitted_ = coef
+        lower = np.zeros(x.shape[1])
+        lower[0] = 0.5 * float(y.min()) / scale
+        res = lsq_linear(x, y / scale, bounds=(lower, np.inf))
+        self.fitted_ = res.x * scale
         return self
 
     def predict(self, archs: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from eagle import __version__
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError, show
 from eagle.fileio import atomic_write
 
 FORMAT = "eagle-predictor"
@@ -49,27 +49,61 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
 
 
 def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, tensors) of a checkpoint file, its structure checked (never executes code)."""
     import pickle
 
     import torch
 
+    from eagle.fileio import MAX_DATA_BYTES, read_regular_file
+
+    raw = read_regular_file(path, "checkpoint", MAX_DATA_BYTES)
     try:
-        blob = torch.load(str(path), weights_only=True, map_location="cpu")
-    except FileNotFoundError:
-        raise EagleError(f"checkpoint not found: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        blob = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EagleError(f"{path} is not a loadable Eagle checkpoint ({first})") from None
+        raise EagleError(f"{path} is not a loadable Eagle checkpoint ({first[:200]})") from None
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise EagleError(f"{path} is not a loadable Eagle checkpoint ({type(exc).__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise EagleError(f"{path} is not an Eagle predictor checkpoint")
-    return json.loads(blob["config"]), blob["tensors"]
+        raise EagleError(
+            f"{path} is not an Eagle predictor checkpoint (write one with 'eagle train' or 'eagle pretrain')"
+        )
+    header, tensors = blob.get("config"), blob.get("tensors")
+    if not isinstance(header, str) or not isinstance(tensors, dict):
+        raise EagleError(f"{path}: damaged Eagle checkpoint: its config or tensors are missing")
+    try:
+        config = json.loads(header)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EagleError(f"{path}: damaged Eagle checkpoint: its config is not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("kind"), str):
+        raise EagleError(f"{path}: damaged Eagle checkpoint: its config names no predictor kind")
+    bad = [k for k, v in tensors.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise EagleError(f"{path}: damaged Eagle checkpoint: entry {show(bad[0])} is not a tensor")
+    return config, tensors
 
 
 def load(path: str | Path) -> Any:
+    """The predictor stored at ``path``; a damaged or inconsistent checkpoint is a clear error."""
+    config, tensors = read(path)
+    try:
+        predictor = _build(config, tensors, path)
+        if hasattr(predictor, "predict"):  # shapes that load but cannot compute fail here, not later
+            predictor.predict(np.array([0]))
+        return predictor
+    except EagleError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:200]
+        raise EagleError(
+            f"{path}: damaged Eagle checkpoint ({config['kind']}): {what}; save it again with 'eagle train'"
+        ) from None
+
+
+def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) -> Any:
     from eagle.predictors.baselines import CostBaseline, LookupTableBaseline
     from eagle.predictors.neural import NeuralPredictor
 
-    config, tensors = read(path)
     kind = config["kind"]
     if kind in ("gcn", "mlp"):
         return NeuralPredictor.from_state(config, tensors)
@@ -82,11 +116,40 @@ def load(path: str | Path) -> Any:
         return FewShotPredictor.from_checkpoint(config, arrays)
     cls = {"flops": CostBaseline, "params": CostBaseline, "lut": LookupTableBaseline}.get(kind)
     if cls is None:
-        raise EagleError(f"{path}: unknown predictor kind {kind!r}")
+        raise EagleError(f"{path}: unknown predictor kind {show(kind)}")
     obj = (
         CostBaseline(kind, seed=config["seed"], **config["params"])
         if cls is CostBaseline
         else cls(seed=config["seed"], **config["params"])
     )
-    obj.fitted_ = tensors["fitted"].numpy()
+    fitted = tensors["fitted"].numpy()
+    if fitted.size == 0 or not np.isfinite(fitted).all():
+        raise EagleError(f"{path}: damaged Eagle checkpoint ({kind}): its fitted values are empty or not finite")
+    obj.fitted_ = fitted
     return obj
+
+
+def load_for_prediction(path: str | Path) -> Any:
+    """A checkpoint that can predict: a few-shot base (``eagle pretrain``) is refused with the fix."""
+    predictor = load(path)
+    if not hasattr(predictor, "predict"):
+        raise UsageError(
+            f"{path} is a few-shot base: adapt it to your device first "
+            "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"
+        )
+    return predictor
+
+
+def predict_finite(predictor: Any, archs: np.ndarray, source: str | Path) -> np.ndarray:
+    """``predictor.predict(archs)``, refusing NaN, infinite or non-positive-overflow results."""
+    with np.errstate(all="ignore"):
+        pred = np.asarray(predictor.predict(archs), dtype=np.float64)
+    bad = ~np.isfinite(pred)
+    if bad.any():
+        raise EagleError(
+            f"{source} predicts non-finite values (NaN or inf) for {int(bad.sum())} of {len(pred)} archs, "
+            "e.g. NB201 index "
+            f"{int(np.asarray(archs)[bad][0])}: the checkpoint is damaged or was trained on extreme values; "
+            "train it again"
+        )
+    return pred

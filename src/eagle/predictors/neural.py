@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 
 #: archs per forward pass when predicting
 PREDICT_CHUNK = 1024
@@ -148,11 +148,18 @@ class NeuralPredictor:
             raise EagleError(f"unknown preset {preset!r} for {kind}; valid: {', '.join(PRESETS[kind])}")
         unknown = set(overrides) - set(PRESETS[kind][preset])
         if unknown:
-            raise EagleError(f"unknown hyper-parameter(s) {sorted(unknown)} for {kind}")
+            raise UsageError(
+                f"unknown hyper-parameter(s) {sorted(unknown)} for {kind}; valid: {', '.join(PRESETS[kind][preset])}"
+            )
+        from eagle.schemas import NeuralHyperParameters, validate
+
         self.kind = kind
         self.preset = preset
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
         self.seed = int(seed)
         self.config: dict[str, Any] = {**PRESETS[kind][preset], **overrides}
+        validate(NeuralHyperParameters, self.config, f"{kind} hyper-parameters")
         self.models_: list[Any] | None = None
         self.target_mean_: float = 0.0
         self.target_std_: float = 1.0

@@ -20,8 +20,10 @@ def read_predictor_yaml(path: Path) -> dict[str, Any]:
     """{"predictor": name, "preset": ..., "overrides": {...}, "training_points", "validation_points",
     "sampling_seed"} from a seed-style predictor config."""
     from eagle.fileio import read_yaml_mapping
+    from eagle.schemas import PredictorYaml, validate
 
     data = read_yaml_mapping(path, "predictor/training/dataset keys")
+    validate(PredictorYaml, data, str(path))
     pred = data.get("predictor") or {}
     train = data.get("training") or {}
     dset = data.get("dataset") or {}

@@ -67,11 +67,24 @@ def index_split(ds: Dataset, train: Any, validation: Any = ()) -> Split:
 
 def fit_on_split(predictor: Any, ds: Dataset, split: Split, **fit_kwargs: Any) -> Any:
     values, _ = target_values(ds)
+    check_informative(values[split.train], ds.name)
     if hasattr(predictor, "config") and len(split.validation):
         return predictor.fit(
             split.train, values[split.train], validation=(split.validation, values[split.validation]), **fit_kwargs
         )
     return predictor.fit(split.train, values[split.train], **fit_kwargs)
+
+
+def check_informative(y: np.ndarray, source: str) -> None:
+    """Refuse training targets that cannot teach anything: fewer than 2, or all the same value."""
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) < 2:
+        raise EagleError(f"{source}: {len(y)} training arch(s); a predictor needs at least 2")
+    if np.ptp(y) == 0:
+        raise EagleError(
+            f"{source}: all {len(y)} training values are equal ({y[0]:g}); there is no ranking to learn "
+            "(was every arch given the same value?)"
+        )
 
 
 def evaluate_on(predictor: Any, ds: Dataset, exclude: Any = ()) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
@@ -80,5 +93,7 @@ def evaluate_on(predictor: Any, ds: Dataset, exclude: Any = ()) -> tuple[dict[st
     idx = np.setdiff1d(ds.present(), np.asarray(list(exclude), dtype=np.int64))
     if len(idx) < 2:
         raise EagleError(f"{ds.name} has fewer than 2 archs that the predictor was not trained on")
-    pred = predictor.predict(idx)
+    from eagle.predictors.checkpoint import predict_finite
+
+    pred = predict_finite(predictor, idx, "the predictor")
     return evaluate(pred, values[idx]), pred, values[idx]

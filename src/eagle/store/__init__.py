@@ -14,6 +14,8 @@ a :class:`ResultStore` object itself is for one thread.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "error", "timeout", "invalid")
@@ -72,6 +74,13 @@ CREATE TABLE IF NOT EXISTS measurements (
     measured_at REAL NOT NULL,
     PRIMARY KEY (run_id, nb201_index)
 );
+CREATE TABLE IF NOT EXISTS run_locks (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start TEXT,
+    since REAL NOT NULL
+);
 """
 
 
@@ -89,22 +98,52 @@ class RunInfo:
 class ResultStore:
     """A results database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly and not self.path.is_file():
+            raise UsageError(f"results store {self.path} does not exist")
         if self.path.parent and not self.path.parent.exists():
-            raise EagleError(f"cannot open results store {self.path}: folder {self.path.parent} does not exist")
+            raise UsageError(f"cannot open results store {self.path}: folder {self.path.parent} does not exist")
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA busy_timeout=30000")
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            if readonly:  # a store on read-only media or without write permission can still be read
+                self.conn = _connect_readonly(self.path)
+                self._check_is_eagle_store()
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+                self.conn.row_factory = sqlite3.Row
+                self.conn.execute("PRAGMA busy_timeout=30000")
+                self._check_is_eagle_store()
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=FULL")
+                self.conn.executescript(_SCHEMA)
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
         except sqlite3.DatabaseError as exc:
-            raise EagleError(f"{self.path} is not an Eagle results store (SQLite said: {exc})") from None
+            raise EagleError(f"{self.path}: {_describe(exc)}") from None
+
+    def _check_is_eagle_store(self) -> None:
+        """Refuse a foreign SQLite database before anything is written to it."""
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            if self.readonly:
+                raise EagleError(f"{self.path} is an empty SQLite file, not an Eagle results store")
+            return
+        version = None
+        if "meta" in tables and "runs" in tables:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = row[0] if row else None
+        if version is None:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise UsageError(
+                f"{self.path} is a SQLite database but not an Eagle results store (it holds tables {shown}); "
+                "give --db a new file name or an existing Eagle store (nothing was changed)"
+            )
+        if version != str(SCHEMA_VERSION):
+            raise EagleError(
+                f"{self.path} is an Eagle results store of schema {version}; this Eagle reads {SCHEMA_VERSION}"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -219,6 +258,41 @@ class ResultStore:
         by_measured = {m["nb201_index"]: m for m in self.measurements(run_id)}
         return {a: by_measured[m] for a, m in self.run_archs(run_id) if m in by_measured}
 
+    # -- one sweep per run at a time ------------------------------------------------------------
+    def claim_run(self, run_id: int) -> None:
+        """Mark ``run_id`` as being measured by this process; refuse when a live process has it.
+
+        Two sweeps of the same run would both measure every pending arch (the store keeps one
+        row per arch, but the work is done twice). A claim left by a killed process is taken over.
+        """
+        me = _process_identity(os.getpid())
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.conn.execute("SELECT * FROM run_locks WHERE run_id = ?", (run_id,)).fetchone()
+                if row is not None and (row["host"], row["pid"]) != (me[0], os.getpid()):
+                    if row["host"] != me[0] or _process_identity(row["pid"]) == (row["host"], row["pid_start"]):
+                        raise UsageError(
+                            f"run {run_id} in {self.path} is being measured right now by process {row['pid']} on "
+                            f"{row['host']} (since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(row['since']))});"
+                            " wait for it to finish, or stop it: two sweeps of one run would measure every arch twice"
+                        )
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO run_locks(run_id, host, pid, pid_start, since) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, me[0], os.getpid(), me[1], time.time()),
+                )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
+
+    def release_run(self, run_id: int) -> None:
+        """Drop this process's claim on ``run_id`` (if it holds it)."""
+        host = _process_identity(os.getpid())[0]
+        self._write("DELETE FROM run_locks WHERE run_id = ? AND host = ? AND pid = ?", (run_id, host, os.getpid()))
+
     # -- plumbing ---------------------------------------------------------------------------------
     def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:
@@ -231,7 +305,7 @@ class ResultStore:
                 self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
-            raise EagleError(f"cannot write to results store {self.path}: {exc}") from None
+            raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
 
     def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
@@ -243,4 +317,47 @@ class ResultStore:
                 self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
-            raise EagleError(f"cannot write to results store {self.path}: {exc}") from None
+            raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; a WAL store whose folder we cannot write is opened as immutable."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "disk is full" in text or "disk full" in text:
+        return "disk full: free some space and run the same command again (everything stored so far is kept)"
+    if "file is not a database" in text or "not a database" in text:
+        return "not an Eagle results store (not a SQLite database); give --db a new file name or an Eagle store"
+    if "readonly" in text or "read-only" in text:
+        return f"{text}: the store is read-only here (reading it, e.g. 'eagle measure export', still works)"
+    return text
+
+
+def _process_identity(pid: int) -> tuple[str, str | None]:
+    """(host, start time of ``pid``) or (host, None) when ``pid`` does not run; tells a live claim
+    from one left by a killed process whose pid was reused."""
+    host = socket.gethostname()
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return host, fields[19].decode()
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return host, None
+        except PermissionError:
+            pass
+        return host, "alive"

@@ -1,0 +1,40 @@
+"""argparse value types that refuse out-of-range numbers at parse time (exit 2, one line)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+
+def count(low: int = 0, high: int | None = None) -> Callable[[str], int]:
+    """A whole number in ``low..high`` (ASCII digits; no 5000-digit values)."""
+
+    def parse(text: str) -> int:
+        t = text.strip()
+        if not (t.lstrip("-").isascii() and t.lstrip("-").isdigit()) or len(t) > 12:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        value = int(t)
+        if value < low or (high is not None and value > high):
+            span = f"{low}..{high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range (expected {span})")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def seconds(*, positive: bool = True) -> Callable[[str], float]:
+    """A finite number of seconds, > 0 (``positive``) or >= 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number {'>' if positive else '>='} 0")
+        return value
+
+    parse.__name__ = "number of seconds"
+    return parse
