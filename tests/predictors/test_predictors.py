@@ -276,8 +276,26 @@ def test_cli_train_on_a_seed_pickle_without_training_points(tmp_path):
     small = dict(list(data.items())[:120])
     path = tmp_path / "lat.pickle"
     path.write_bytes(pickle.dumps(small))
-    assert main(["train", "--predictor", "ridge", "--measurement", str(path), "--save", str(tmp_path / "r.pt")]) == 1
+    assert main(["train", "--predictor", "ridge", "--measurement", str(path), "--save", str(tmp_path / "r.pt")]) == 0
     assert main(["train", "--predictor", "lut", "--measurement", str(path), "--save", str(tmp_path / "l.pt")]) == 0
+
+
+@pytest.mark.parametrize("name", ["flops", "params", "lut", "ridge", "gbt", "mlp"])
+def test_every_registered_predictor_trains_saves_loads_and_predicts(name, tmp_path, capsys):
+    """#18: every predictor of the registry goes through train -> checkpoint -> predict/evaluate."""
+    assert name in predictors.names()
+    ckpt = tmp_path / "m.pt"
+    args = ["train", "--predictor", name, "--measurement", "help/pixel3", "--training-points", "200", "-q"]
+    assert main([*args, "--save", str(ckpt)] + (["--no-prior"] if name == "mlp" else [])) == 0, capsys.readouterr().err
+    fitted = predictors.load(ckpt)
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--load", str(ckpt), "--output", str(out), "-q"]) == 0
+    rows = out.read_text().splitlines()
+    assert len(rows) == 15626
+    again = [float(r.split(",")[-1]) for r in rows[1:6]]
+    assert np.allclose(again, fitted.predict(np.arange(5)), rtol=1e-6)
+    assert main(["evaluate", "--load", str(ckpt), "--measurement", "help/pixel3", "-q"]) == 0
+    assert "spearman" in capsys.readouterr().out
 
 
 def test_seed_predictors_main(tmp_path):

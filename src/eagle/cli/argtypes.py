@@ -38,3 +38,16 @@ def seconds(*, positive: bool = True) -> Callable[[str], float]:
 
     parse.__name__ = "number of seconds"
     return parse
+
+
+def add_compute_options(p: argparse.ArgumentParser, *, threads: bool = True) -> None:
+    """``--threads`` (compute threads; default 1, or EAGLE_THREADS) and ``--quiet`` (no progress)."""
+    if threads:
+        p.add_argument(
+            "--threads",
+            dest="compute_threads",
+            type=count(1, 1024),
+            default=None,
+            help="CPU threads for training/prediction/search (default 1, or $EAGLE_THREADS)",
+        )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or stage lines on stderr")

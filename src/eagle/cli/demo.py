@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eagle.cli.argtypes import count
+from eagle.cli.argtypes import add_compute_options, count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train", type=count(1), default=150, help="of which used for training")
     p.add_argument("--runtime", default="onnxruntime")
     p.add_argument("--seed", type=count(0), default=0)
+    add_compute_options(p)
     p.set_defaults(func=cmd_demo)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.cli.argtypes import count
+from eagle.cli.argtypes import add_compute_options, count
 from eagle.errors import EagleError
 
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pt.add_argument("--exclude", nargs="+", default=[], help="dataset names to leave out (e.g. the target device)")
     pt.add_argument("--rank", type=count(1, 64), default=None, help="size of the learned device basis (default 8)")
     pt.add_argument("--save", type=Path, required=True, help="base checkpoint to write (BASE.pt)")
+    add_compute_options(pt)
     pt.set_defaults(func=cmd_pretrain)
 
     se = sub.add_parser("select", help="the k archs to measure on a new device for the best few-shot adaptation")
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument(
         "--criterion", default="v", choices=("v", "d"), help="v: representative archs (default); d: extreme archs"
     )
+    add_compute_options(se)
     se.set_defaults(func=cmd_select)
 
     ca = sub.add_parser(
@@ -155,7 +157,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             args.db = args.save.with_suffix(".sqlite")
         cfg = sweep_config_from_args(args, None)
         print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
-        summary = run_sweep(cfg, progress=not args.no_progress)
+        summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
         with ResultStore(cfg.db) as store:
             results = store.results_by_arch(summary.run_id)
     ok = [i for i in archs if results.get(i, {}).get("status") == "ok"]

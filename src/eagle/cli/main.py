@@ -78,11 +78,16 @@ def run_command(
     internal error, exit 1, never as a raw traceback.
     """
     try:
-        if any(str(getattr(args, name, None)) == "-" for name in OUTPUT_ARGS):
-            # the data goes to stdout: every message the command prints goes to stderr instead
-            with contextlib.redirect_stdout(sys.stderr):
-                return int(func(args) or 0)
-        return int(func(args) or 0)
+        from eagle.progress import reporting
+        from eagle.threads import limited_threads
+
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(limited_threads(getattr(args, "compute_threads", None)))
+            stack.enter_context(reporting(not getattr(args, "quiet", False)))
+            if any(str(getattr(args, name, None)) == "-" for name in OUTPUT_ARGS):
+                # the data goes to stdout: every message the command prints goes to stderr instead
+                stack.enter_context(contextlib.redirect_stdout(sys.stderr))
+            return int(func(args) or 0)
     except EagleError as exc:
         print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code

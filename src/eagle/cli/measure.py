@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eagle import runtimes
-from eagle.cli.argtypes import count, seconds
+from eagle.cli.argtypes import add_compute_options, count, seconds
 from eagle.errors import EagleError
 
 TOOLS = ("export", "combine", "stats", "normalise", "runs")
@@ -97,6 +97,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=count(1), help="stop after measuring N more archs")
     p.add_argument("--retry-failed", action="store_true", help="measure failed/timed-out archs again")
     p.add_argument("--no-progress", action="store_true")
+    add_compute_options(p, threads=False)
 
 
 def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None = None) -> Any:
@@ -111,7 +112,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     cfg = sweep_config_from_args(args, load_yaml(args.cfg) if args.cfg else None)
     try:
-        summary = run_sweep(cfg, progress=not args.no_progress)
+        summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
     except KeyboardInterrupt:
         print("\neagle: interrupted; everything measured so far is stored. Run the same command to resume.")
         return 130

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.cli.argtypes import count
+from eagle.cli.argtypes import add_compute_options, count
 from eagle.errors import EagleError
 
 
@@ -40,11 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     tr.add_argument("--save", type=Path, required=True, help="checkpoint to write (MODEL.pt)")
     tr.add_argument("--json", type=Path, help="write test metrics as JSON")
+    add_compute_options(tr)
     tr.set_defaults(func=cmd_train)
 
     pr = sub.add_parser("predict", help="predict every NB201 arch with a trained predictor")
     pr.add_argument("--load", type=Path, required=True)
     pr.add_argument("--output", "-o", type=Path, required=True, help="CSV, 15625 rows")
+    add_compute_options(pr)
     pr.set_defaults(func=cmd_predict)
 
     ev = sub.add_parser("evaluate", help="metrics of a trained predictor on measurements it was not trained on")
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--measurement", required=True)
     ev.add_argument("--json", type=Path)
     ev.add_argument("--plot", type=Path, help="scatter + error histogram PNG")
+    add_compute_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 
 

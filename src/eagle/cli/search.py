@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.cli.argtypes import count, seconds
+from eagle.cli.argtypes import add_compute_options, count, seconds
 from eagle.nas.search import METHODS
 
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _selection_options(p)
     p.add_argument("--output", type=Path, required=True, help="search trace (one arch_str per line)")
     p.add_argument("--log", type=Path, help="the seed's log format")
+    add_compute_options(p)
     p.set_defaults(func=cmd_search)
 
     s = sub.add_parser("search-simulate", help=argparse.SUPPRESS)
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--plot", type=Path)
     s.add_argument("--json", type=Path)
     _selection_options(s)
+    add_compute_options(s)
     s.set_defaults(func=cmd_simulate)
 
 

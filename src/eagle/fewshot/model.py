@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError
 from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name, fit_at_best_noise, learn_priors
 
@@ -179,6 +180,7 @@ def pretrain(
     rows = log_lat[covered]
     rows = rows - np.nanmean(rows, axis=0)
     rank = int(min(rank, len(names) - 1))
+    progress.stage(f"pretraining the few-shot basis on {len(names)} latency datasets (rank {rank})")
     filled = _complete(rows, rank)
     filled -= filled.mean(axis=0)  # re-centre on every covered arch (partial devices)
     u, s, vt = np.linalg.svd(filled, full_matrices=False)

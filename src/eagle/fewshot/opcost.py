@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError
 
 #: the op-cost models; each is one component of the few-shot mixture
@@ -279,7 +280,7 @@ def learn_priors(latencies: dict[str, np.ndarray]) -> dict[str, tuple[list[float
     valid = get("nasbench201").valid_mask()
     rng = np.random.default_rng(0)
     winners: dict[str, list[np.ndarray]] = {m: [] for m in MODELS}
-    for values in latencies.values():
+    for values in progress.track(list(latencies.values()), desc="pretrain: op-cost priors", unit="device"):
         v = np.asarray(values, dtype=np.float64)
         idx = np.flatnonzero(np.isfinite(v) & valid)
         if len(idx) < PRIOR_MIN_ARCHS:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write_text
 from eagle.nas.search import SearchResult, search
@@ -136,21 +137,26 @@ def simulate(
     cands = candidates_for(acc, None, None)
     curves: dict[str, np.ndarray] = {}
     seconds: dict[str, list[float]] = {}
+    outer = progress.bar(len(methods) * seeds, "simulate", "search")
     for method in methods:
         rows = []
         for seed in range(seeds):
-            res = search(
-                method,
-                cands,
-                acc,
-                budget=budget,
-                iterations=iterations,
-                seed=seed,
-                **method_options(method, options or {}),
-            )
+            outer.set_postfix_str(f"{method} seed {seed}")
+            with progress.reporting(False):  # one bar for the whole simulation
+                res = search(
+                    method,
+                    cands,
+                    acc,
+                    budget=budget,
+                    iterations=iterations,
+                    seed=seed,
+                    **method_options(method, options or {}),
+                )
+            outer.update(1)
             rows.append(np.maximum.accumulate(acc[np.array(res.queried[:budget])]))
             seconds.setdefault(method, []).append(res.seconds)
         curves[method] = np.array(rows)
+    outer.close()
     return curves, seconds
 
 

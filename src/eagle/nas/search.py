@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError
 
 METHODS = ("brp", "gcn", "random", "evolution")
@@ -76,8 +77,10 @@ def iterative_search(
     model = make_model()
     scores = np.zeros(len(candidates))
     t_total = len(sizes)
+    bar = progress.bar(t_total, "search: train predictor", "round")
     for it, size in enumerate(sizes[1:], start=1):
         fit(model, np.array(queried), accuracy[queried], it, t_total)
+        bar.update(1)
         scores = score(model, candidates)
         order = candidates[np.argsort(-scores, kind="stable")]
         taken = set(queried)
@@ -91,6 +94,8 @@ def iterative_search(
         rand = [int(c) for c in rng.choice(pool, size=min(n_rand, len(pool)), replace=False)]
         queried += best + rand
     fit(model, np.array(queried), accuracy[queried], t_total, t_total)
+    bar.update(1)
+    bar.close()
     scores = score(model, candidates)
     by_arch = dict(zip(candidates.tolist(), scores.tolist()))
     queried = [int(q) for q in queried]

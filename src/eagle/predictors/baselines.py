@@ -30,9 +30,19 @@ class _Baseline:
         if self.fitted_ is None:
             raise EagleError(f"this {self.kind} predictor is not fitted yet")
 
-    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON config, arrays) for a checkpoint: the fitted numbers, nothing executable."""
         self._check()
-        return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"fitted": self.fitted_}
+        return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"fitted": np.asarray(self.fitted_)}
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
+        obj = cls(seed=config["seed"], **config["params"])
+        fitted = np.asarray(arrays["fitted"], dtype=np.float64)
+        if fitted.size == 0 or not np.isfinite(fitted).all():
+            raise EagleError(f"damaged {cls.kind} checkpoint: its fitted values are empty or not finite")
+        obj.fitted_ = fitted
+        return obj
 
 
 def _cost_table(which: int) -> np.ndarray:
@@ -48,6 +58,13 @@ class CostBaseline(_Baseline):
     def __init__(self, kind: str = "flops", **kw: Any) -> None:
         super().__init__(**kw)
         self.kind = kind
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
+        obj = super().from_state({**config, "params": config["params"]}, arrays)
+        assert isinstance(obj, CostBaseline)
+        obj.kind = config["kind"]
+        return obj
 
     def _x(self, idx: np.ndarray) -> np.ndarray:
         return np.log(_cost_table(1 if self.kind == "flops" else 0)[idx] + 1.0)
@@ -113,16 +130,17 @@ class RidgeBaseline(_Baseline):
         from eagle.predictors.encoding import onehot_table
 
         idx = _indices(archs)
-        self.fitted_ = Ridge(alpha=float(self.params.get("alpha", 1.0))).fit(
+        model = Ridge(alpha=float(self.params.get("alpha", 1.0))).fit(
             onehot_table()[idx], np.log(np.asarray(y, dtype=np.float64))
         )
+        self.fitted_ = np.concatenate([[float(model.intercept_)], model.coef_])  # a checkpoint stores these
         return self
 
     def predict(self, archs: Any) -> np.ndarray:
         from eagle.predictors.encoding import onehot_table
 
         self._check()
-        return np.exp(self.fitted_.predict(onehot_table()[_indices(archs)]))
+        return np.exp(self.fitted_[0] + onehot_table()[_indices(archs)] @ self.fitted_[1:])
 
 
 def graph_features(idx: np.ndarray) -> np.ndarray:
@@ -141,10 +159,27 @@ class GBTBaseline(_Baseline):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         idx = _indices(archs)
+        y = np.asarray(y, dtype=np.float64)
         self.fitted_ = HistGradientBoostingRegressor(
             max_iter=int(self.params.get("max_iter", 500)), learning_rate=0.05, random_state=self.seed
-        ).fit(graph_features(idx), np.log(np.asarray(y, dtype=np.float64)))
+        ).fit(graph_features(idx), np.log(y))
+        self.train_ = (idx, y)
         return self
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Trees are not plain arrays: a checkpoint stores the training data and seed, and loading
+        refits them (deterministic for a seed; under a second for thousands of archs)."""
+        self._check()
+        idx, y = self.train_
+        return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"train_idx": idx, "train_y": y}
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
+        idx = np.asarray(arrays["train_idx"], dtype=np.int64)
+        y = np.asarray(arrays["train_y"], dtype=np.float64)
+        if len(idx) != len(y) or len(y) < 2 or not (np.isfinite(y).all() and (y > 0).all()):
+            raise EagleError("damaged gbt checkpoint: its training data is inconsistent")
+        return cls(seed=config["seed"], **config["params"]).fit(idx, y)
 
     def predict(self, archs: Any) -> np.ndarray:
         self._check()

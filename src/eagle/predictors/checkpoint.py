@@ -33,14 +33,9 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
     elif hasattr(predictor, "checkpoint_state"):  # few-shot basis / adapted predictor: plain arrays
         config, arrays = predictor.checkpoint_state()
         tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    else:
-        config, fitted = predictor.state()
-        value = fitted["fitted"]
-        if not isinstance(value, np.ndarray):
-            raise EagleError(
-                f"the {config['kind']} baseline cannot be saved as a checkpoint (it is not a neural model)"
-            )
-        tensors = {"fitted": torch.from_numpy(value)}
+    else:  # baselines: plain arrays
+        config, arrays = predictor.state()
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     config = {**config, "eagle_version": __version__, **(extra or {})}
     blob = {"format": FORMAT, "config": json.dumps(config), "tensors": tensors}
     buf = io.BytesIO()
@@ -101,7 +96,7 @@ def load(path: str | Path) -> Any:
 
 
 def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) -> Any:
-    from eagle.predictors.baselines import CostBaseline, LookupTableBaseline
+    from eagle.predictors.baselines import CostBaseline, GBTBaseline, LookupTableBaseline, RidgeBaseline
     from eagle.predictors.neural import NeuralPredictor
 
     kind = config["kind"]
@@ -114,19 +109,19 @@ def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) ->
         if kind == "fewshot-base":
             return DeviceBasis.from_parts(arrays, config)
         return FewShotPredictor.from_checkpoint(config, arrays)
-    cls = {"flops": CostBaseline, "params": CostBaseline, "lut": LookupTableBaseline}.get(kind)
+    baselines = {
+        "flops": CostBaseline,
+        "params": CostBaseline,
+        "lut": LookupTableBaseline,
+        "ridge": RidgeBaseline,
+        "gbt": GBTBaseline,
+    }
+    cls = baselines.get(kind)
     if cls is None:
         raise EagleError(f"{path}: unknown predictor kind {show(kind)}")
-    obj = (
-        CostBaseline(kind, seed=config["seed"], **config["params"])
-        if cls is CostBaseline
-        else cls(seed=config["seed"], **config["params"])
-    )
-    fitted = tensors["fitted"].numpy()
-    if fitted.size == 0 or not np.isfinite(fitted).all():
-        raise EagleError(f"{path}: damaged Eagle checkpoint ({kind}): its fitted values are empty or not finite")
-    obj.fitted_ = fitted
-    return obj
+    if not isinstance(config.get("params"), dict):
+        raise EagleError(f"{path}: damaged Eagle checkpoint ({kind}): no params")
+    return cls.from_state(config, {k: v.numpy() for k, v in tensors.items()})
 
 
 def load_for_prediction(path: str | Path) -> Any:

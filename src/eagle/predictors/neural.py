@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError, UsageError
+from eagle.threads import limited_threads
 
 #: archs per forward pass when predicting
 PREDICT_CHUNK = 1024
@@ -141,7 +143,9 @@ class MLP:
 class NeuralPredictor:
     """GCN or MLP predictor; see the module docstring for presets."""
 
-    def __init__(self, kind: str = "gcn", *, preset: str = "eagle", seed: int = 0, **overrides: Any) -> None:
+    def __init__(
+        self, kind: str = "gcn", *, preset: str = "eagle", seed: int = 0, threads: int | None = None, **overrides: Any
+    ) -> None:
         if kind not in PRESETS:
             raise EagleError(f"unknown neural predictor {kind!r}; valid: {', '.join(PRESETS)}")
         if preset not in PRESETS[kind]:
@@ -158,6 +162,8 @@ class NeuralPredictor:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
         self.seed = int(seed)
+        #: compute threads for fit/predict (None: eagle.threads.default_threads(), i.e. 1 unless asked)
+        self.threads = threads
         self.config: dict[str, Any] = {**PRESETS[kind][preset], **overrides}
         validate(NeuralHyperParameters, self.config, f"{kind} hyper-parameters")
         self.models_: list[Any] | None = None
@@ -269,11 +275,10 @@ class NeuralPredictor:
         if val_idx is not None:
             vz = (self._transform(val_y) - self.target_mean_) / self.target_std_
             val = (self._tensors(val_idx), torch.tensor(vz, dtype=dtype))
-        threads = torch.get_num_threads()
         self.models_ = []
-        try:
-            torch.set_num_threads(max(1, threads))
-            for member in range(int(self.config["ensemble"])):
+        members, epochs = int(self.config["ensemble"]), int(self.config["epochs"])
+        with limited_threads(self.threads), progress.bar(members * epochs, f"training {self.kind}", "epoch") as bar:
+            for member in range(members):
                 torch.manual_seed(self.seed * 1000 + member)
                 start = None
                 if init is not None:
@@ -281,9 +286,7 @@ class NeuralPredictor:
                         raise EagleError("--init needs a fitted checkpoint of the same predictor kind")
                     start = init.models_[member % len(init.models_)].state_dict()
                 rng = np.random.default_rng([self.seed, member])
-                self.models_.append(self._train_one(tensors, target, val, rng, start, reset_head))
-        finally:
-            torch.set_num_threads(threads)
+                self.models_.append(self._train_one(tensors, target, val, rng, start, reset_head, bar))
         self.train_seconds_ = time.perf_counter() - t0
         return self
 
@@ -328,7 +331,14 @@ class NeuralPredictor:
         self.op_cost_model_ = posterior.model
 
     def _train_one(
-        self, tensors: Any, target: Any, val: Any, rng: np.random.Generator, start: Any = None, reset_head: bool = False
+        self,
+        tensors: Any,
+        target: Any,
+        val: Any,
+        rng: np.random.Generator,
+        start: Any = None,
+        reset_head: bool = False,
+        bar: Any = None,
     ) -> Any:
         import torch
 
@@ -366,6 +376,8 @@ class NeuralPredictor:
         best = (math.inf, None)
         since_best = 0
         for epoch in range(epochs):
+            if bar is not None:
+                bar.update(1)
             model.train()
             order = torch.from_numpy(rng.permutation(n))
             for s in range(steps_per_epoch):
@@ -394,6 +406,8 @@ class NeuralPredictor:
                 else:
                     since_best += 1
                 if cfg["early_stopping"] and epoch >= 20 and since_best >= cfg["early_stopping"]:
+                    if bar is not None:
+                        bar.update(epochs - epoch - 1)
                     break
         if best[1] is not None:
             model.load_state_dict(best[1])
@@ -407,7 +421,7 @@ class NeuralPredictor:
             raise EagleError("this predictor is not fitted yet: call fit() or load a checkpoint")
         a, x, g = self._tensors(_indices(archs))
         outs = np.zeros((len(self.models_), len(a)))
-        with torch.no_grad():
+        with torch.no_grad(), limited_threads(self.threads):
             # chunks that stay in cache: all 15625 archs at once is 4x slower (memory-bound)
             for start in range(0, len(a), PREDICT_CHUNK):
                 part = slice(start, start + PREDICT_CHUNK)
