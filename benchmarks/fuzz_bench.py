@@ -49,9 +49,9 @@ def fuzz(examples: int) -> dict:
         m = re.search(r"- (\d+) passing, (\d+) failing", line)
         if m and current:
             per_test[current] = per_test.get(current, 0) + int(m.group(1)) + int(m.group(2))
-    summary = re.search(r"(\d+) passed(?:, (\d+) failed)?", out)
-    passed = int(summary.group(1)) if summary else 0
-    failed = int(summary.group(2) or 0) if summary else -1
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    passed = int(m.group(1)) if (m := re.search(r"(\d+) passed", last)) else 0
+    failed = int(m.group(1)) if (m := re.search(r"(\d+) (?:failed|error)", last)) else 0
     named = passed + failed - len(per_test)
     return {
         "examples_per_fuzz_test": examples,
@@ -76,7 +76,7 @@ def sigkill_resume(kills: int, archs: int, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     for _ in range(kills):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(3.0, 9.0))  # start-up is ~2-3 s; kill somewhere in the sweep
+        time.sleep(rng.uniform(2.5, 6.0))  # start-up is ~2-3 s; kill somewhere in the sweep
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         stored_before_each_kill.append(_stored(db))
@@ -113,7 +113,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--examples", type=int, default=1000)
     p.add_argument("--kills", type=int, default=10)
-    p.add_argument("--archs", type=int, default=40)
+    p.add_argument("--archs", type=int, default=120)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     report = {"fuzz": fuzz(args.examples), "sigkill": sigkill_resume(args.kills, args.archs)}

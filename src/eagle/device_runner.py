@@ -105,9 +105,17 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("device_runner: interrupted; run the same command to resume", file=sys.stderr)
         return 130
+    measured = summary.measured_now + summary.already_done
+    shared = (
+        f": the {measured} measured and the other members of their NB201 classes, which share their class "
+        "representative's latency (--no-dedupe measures every arch)"
+        if n > measured
+        else ""
+    )
     print(
         f"{summary.measured_now} measured now, {summary.already_done} before; wrote {len(raw)} raw file(s) and "
-        f"{outdir / 'results.pickle'} ({n} archs)" + ("" if summary.complete else "; incomplete: run again to continue")
+        f"{outdir / 'results.pickle'} ({n} archs{shared})"
+        + ("" if summary.complete else "; incomplete: run again to continue")
     )
     return 0
 

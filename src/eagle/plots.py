@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +57,7 @@ def prediction_plot(pred: np.ndarray, true: np.ndarray, output: Path, *, title: 
     if (true > 0).all() and (pred > 0).all():
         ax1.set_xscale("log")
         ax1.set_yscale("log")
+        readable_log_ticks(ax1)
     ax1.set_xlabel(f"measured [{unit}]")
     ax1.set_ylabel(f"predicted [{unit}]")
     err = (pred - true) / true * 100
@@ -68,3 +70,14 @@ def prediction_plot(pred: np.ndarray, true: np.ndarray, output: Path, *, title: 
     fig.tight_layout()
     atomic_write(Path(output), lambda fh: fig.savefig(fh, format="png"))
     plt.close(fig)
+
+
+def readable_log_ticks(ax: Any) -> None:
+    """Log axes that span less than a decade get matplotlib's minor labels, which overlap: show a
+    few plain-number labels (1, 2, 5 per decade) and no minor labels instead."""
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+        axis.set_major_formatter(StrMethodFormatter("{x:.3g}"))
+        axis.set_minor_formatter(NullFormatter())

@@ -29,7 +29,7 @@ def test_export_holds_the_nb201_facts(tmp_path, nb201_table):
         "canonical_class",
         "params_reference",
         "params_deployed",
-        "flops_deployed",
+        "macs_deployed",
     ]
     assert [r["nb201_index"] for r in rows] == [str(i) for i in range(15625)]
     assert [r["arch_str"] for r in rows] == [r["arch_str"] for r in nb201_table]
@@ -42,7 +42,7 @@ def test_export_holds_the_nb201_facts(tmp_path, nb201_table):
     # deployed cost is a property of the class
     by_class: dict[str, set] = {}
     for r in rows:
-        by_class.setdefault(r["canonical_class"], set()).add((r["params_deployed"], r["flops_deployed"]))
+        by_class.setdefault(r["canonical_class"], set()).add((r["params_deployed"], r["macs_deployed"]))
     assert all(len(v) == 1 for v in by_class.values())
 
 
@@ -117,7 +117,11 @@ def test_top_level_help_lists_each_command_once_and_hides_internal_aliases(capsy
     assert "SUPPRESS" not in out and "measure-stats" not in out
     for command in ("measure", "train", "predict", "evaluate", "pretrain", "select", "calibrate", "search", "demo"):
         assert f"\n    {command} " in out
-    # the hidden aliases still work
+    # nested tools are real sub-commands that name themselves properly
     with pytest.raises(SystemExit) as exc:
-        main(["measure-stats", "--help"])
+        main(["measure", "stats", "--help"])
     assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: eagle measure stats")
+    with pytest.raises(SystemExit):
+        main(["measure", "export", "--help"])
+    assert "usage: eagle measure export" in capsys.readouterr().out

@@ -142,7 +142,7 @@ def test_analytic_reference_devices():
         ref["analytic/kernels+3flops"], launch / np.median(launch) + 3 * compute / np.median(compute)
     )
     space = get("nasbench201")
-    flops = np.array([r["flops_deployed"] for r in space.table()], dtype=np.float64)
+    flops = np.array([r["macs_deployed"] for r in space.table()], dtype=np.float64)
     # FLOPs-bound: the deployed FLOPs plus a fixed overhead, so the ranking is the FLOPs ranking
     assert np.ptp(ref["analytic/flops"] - flops) == 0 and ref["analytic/flops"].min() > 0
     # kernel-bound: 1 + conv/pool ops; all six convs -> 7 either way, dead branches only in "all"
@@ -170,7 +170,7 @@ def test_each_kind_of_component_gets_the_same_prior_mass(basis_without_titanx):
 def test_a_device_unlike_every_known_one_is_matched_by_an_analytic_reference(shared_latency):
     """A compute-bound device no known device resembles: latency = FLOPs (+ 2% noise)."""
     space = get("nasbench201")
-    flops = np.array([r["flops_deployed"] for r in space.table()], dtype=np.float64)
+    flops = np.array([r["macs_deployed"] for r in space.table()], dtype=np.float64)
     noise = np.exp(np.random.default_rng(0).normal(0, 0.02, len(flops)))
     v = np.where(space.valid_mask(), 1e-9 * flops * noise, np.nan)
     few = np.arange(10) * 80 + 3

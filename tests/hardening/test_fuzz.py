@@ -279,7 +279,7 @@ _PARSE_ONLY = [
     ("search", "--budget", ["--output", "t.txt"]),
     ("search", "--latency-limit", ["--output", "t.txt"]),
     ("search", "--ensemble", ["--output", "t.txt"]),
-    ("search-simulate", "--seeds", []),
+    ("search", "--seeds", ["simulate"]),
     ("pretrain", "--rank", ["--save", "b.pt"]),
     ("select", "--k", ["--base", "b.pt"]),
     ("measure", "--timeout", []),

@@ -52,19 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in _SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    # argparse lists a sub-command added with help=SUPPRESS as "==SUPPRESS==": drop those rows
-    # (the internal "measure-export" style aliases of "measure export"); they still parse
-    sub._choices_actions = [a for a in sub._choices_actions if a.help != argparse.SUPPRESS]
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from eagle.cli import measure, search
-
     parser = build_parser()
-    args = parser.parse_args(search.rewrite_argv(measure.rewrite_argv(list(sys.argv[1:] if argv is None else argv))))
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    quiet = getattr(args, "quiet", False)
+    logging.getLogger("eagle").setLevel(logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO)
     return run_command(args.func, args, verbose=args.verbose)
 
 

@@ -25,39 +25,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sweep_arguments(p)
     p.set_defaults(func=cmd_measure)
 
-    exp = sub.add_parser("measure-export", help=argparse.SUPPRESS)
+    tools = p.add_subparsers(dest="measure_tool", metavar="TOOL", required=False, title="tools")
+    exp = tools.add_parser("export", help="write a run as the seed's pickle, CSV or Parquet")
     exp.add_argument("--db", required=True, type=Path)
     exp.add_argument("--run", type=count(1), help="run id (default: the only/latest run)")
     exp.add_argument("--format", required=True, choices=("pickle", "csv", "parquet"))
     exp.add_argument("--output", "-o", required=True, type=Path)
     exp.set_defaults(func=cmd_export)
 
-    runs = sub.add_parser("measure-runs", help=argparse.SUPPRESS)
+    runs = tools.add_parser("runs", help="list the runs of a results store")
     runs.add_argument("--db", required=True, type=Path)
     runs.set_defaults(func=cmd_runs)
 
-    comb = sub.add_parser("measure-combine", help=argparse.SUPPRESS)
+    comb = tools.add_parser("combine", help="concatenate the seed's raw results{N}.pickle files")
     comb.add_argument("files", nargs="+", type=Path, help="the seed's raw results{N}.pickle files")
     comb.add_argument("--output", "-o", required=True, type=Path)
     comb.set_defaults(func=cmd_combine)
 
-    st = sub.add_parser("measure-stats", help=argparse.SUPPRESS)
+    st = tools.add_parser("stats", help="the seed's calc_stats over raw results -> {arch_vector: seconds}")
     st.add_argument("file", type=Path, help="raw results (combined) pickle")
     st.add_argument("--output", "-o", required=True, type=Path)
     st.set_defaults(func=cmd_stats)
 
-    norm = sub.add_parser("measure-normalise", help=argparse.SUPPRESS)
+    norm = tools.add_parser("normalise", help="divide every value of a seed pickle by its max or a number")
     norm.add_argument("file", type=Path, help="a seed-format {arch_vector: value} pickle")
     norm.add_argument("--by", default="max", help="'max' or a number to divide every value by (e.g. 100)")
     norm.add_argument("--output", "-o", required=True, type=Path)
     norm.set_defaults(func=cmd_normalise)
-
-
-def rewrite_argv(argv: list[str]) -> list[str]:
-    """``measure export ...`` -> ``measure-export ...`` (argparse cannot mix both forms)."""
-    if len(argv) >= 2 and argv[0] == "measure" and argv[1] in TOOLS:
-        return [f"measure-{argv[1]}", *argv[2:]]
-    return argv
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count, seconds
+from eagle.fileio import atomic_write_text
 from eagle.nas.search import METHODS
 
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_compute_options(p)
     p.set_defaults(func=cmd_search)
 
-    s = sub.add_parser("search-simulate", help=argparse.SUPPRESS)
+    tools = p.add_subparsers(dest="search_tool", metavar="TOOL", required=False, title="tools")
+    s = tools.add_parser("simulate", help="many searches per method on an accuracy dataset: curves and summary")
     s.add_argument("--accuracy", default=DEFAULT_ACCURACY)
     s.add_argument("--methods", default="brp,gcn,random,evolution")
     s.add_argument("--seeds", type=count(1), default=20)
@@ -62,12 +64,6 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {"exploit": args.exploit, "ensemble": args.ensemble}
 
 
-def rewrite_argv(argv: list[str]) -> list[str]:
-    if len(argv) >= 2 and argv[0] == "search" and argv[1] == "simulate":
-        return ["search-simulate", *argv[2:]]
-    return argv
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from eagle.nas.run import run_search, write_log, write_trace
 
@@ -93,6 +89,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"best trained accuracy {st['best_queried_accuracy']:.2f} (best candidate {st['best_candidate_accuracy']:.2f})"
         + (f"; {st['violations']} trained models violated the latency limit" if "violations" in st else "")
     )
+    best_idx = max(res.queried, key=lambda i: acc[i])
+    from eagle.spaces import get
+
+    print(f"best trained arch: NB201 index {best_idx}, {get('nasbench201').arch_str(best_idx)} ({acc[best_idx]:.2f})")
     print(f"trace: {args.output}" + (f", log: {args.log}" if args.log else ""))
     return 0
 
@@ -116,8 +116,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "median_best": float(np.median(final)),
             "found_best_fraction": len(hits) / len(rows),
             "median_models_to_best": float(np.median(hits)) if hits else None,
-            "mean_best_at_25": float(rows[:, min(24, rows.shape[1] - 1)].mean()),
-            "mean_best_at_50": float(rows[:, min(49, rows.shape[1] - 1)].mean()),
+            **{f"mean_best_at_{k}": float(rows[:, k - 1].mean()) for k in (25, 50) if k <= rows.shape[1]},
             "median_search_seconds": float(np.median(seconds[method])),
         }
         print(
@@ -129,5 +128,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"plot: {args.plot}")
     if args.json:
         options = {k: v for k, v in _options(args).items() if v is not None}
-        args.json.write_text(json.dumps({"best_in_space": best, "options": options, "methods": summary}, indent=1))
+        payload = json.dumps({"best_in_space": best, "options": options, "methods": summary}, indent=1)
+        atomic_write_text(args.json, lambda fh: fh.write(payload))
     return 0

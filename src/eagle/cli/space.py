@@ -17,7 +17,7 @@ EXPORT_COLUMNS = (
     "canonical_class",
     "params_reference",
     "params_deployed",
-    "flops_deployed",
+    "macs_deployed",
 )
 
 

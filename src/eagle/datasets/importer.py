@@ -76,11 +76,61 @@ def import_file(
 
 
 def load_measurement(spec: str, *, metric: str = "latency") -> Dataset:
-    """A ``FILE_OR_NAME`` argument: a dataset name, or a seed pickle / HELP .pt / CSV file."""
+    """A ``FILE_OR_NAME`` argument: a dataset name, a seed pickle / HELP .pt / CSV file, or an
+    Eagle results store (``X.sqlite``: its latest run; ``X.sqlite#run=N``: run N)."""
     if spec in names():
         return load(spec)
+    store_path, _, run = spec.partition("#run=")
+    if _is_sqlite(Path(store_path)):
+        return from_results_store(Path(store_path), run or None)
     path = Path(spec)
     if not path.exists():
         raise UsageError(f"{spec!r} is neither a dataset name ('eagle dataset list') nor an existing file")
     fmt = {".pt": "help", ".csv": "csv"}.get(path.suffix.lower(), "eagle")
     return import_file(path, fmt, path.stem, metric=metric)
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return path.is_file() and fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def from_results_store(path: Path, run: str | None = None) -> Dataset:
+    """The ok latencies of one run of a results store (``eagle measure --db``) as a dataset, in seconds."""
+    import numpy as np
+
+    from eagle.spaces.nasbench201.arch import NUM_ARCHS
+    from eagle.store import ResultStore
+
+    if run is not None and not (run.isascii() and run.isdigit()):
+        raise UsageError(f"{path}#run={run}: the run is a number (see 'eagle measure runs --db {path}')")
+    with ResultStore(path, readonly=True) as store:
+        runs = store.runs()
+        if not runs:
+            raise EagleError(f"{path} holds no measurement runs")
+        info = store.run(int(run)) if run is not None else runs[-1]
+        results = store.results_by_arch(info.id)
+    values = np.full(NUM_ARCHS, np.nan)
+    for idx, res in results.items():
+        if res["status"] == "ok" and res["latency_s"] is not None and res["latency_s"] > 0:
+            values[idx] = float(res["latency_s"])
+    if not np.isfinite(values).any():
+        raise EagleError(f"run {info.id} of {path} has no successful measurement yet")
+    meta = {
+        "metric": "latency",
+        "unit": "s",
+        "source": f"results store {path.name}, run {info.id}",
+        "device": info.device,
+        "device_class": None,
+        "runtime": info.runtime,
+        "precision": None,
+        "batch_size": None,
+        "licence": None,
+        "citation": None,
+        "notes": f"{len(runs)} run(s) in the store" if len(runs) > 1 else None,
+    }
+    name = f"{path.stem}#run={info.id}" if len(runs) > 1 else path.stem
+    return Dataset(name=name, values=values, metadata=meta)

@@ -61,7 +61,7 @@ def analytic_latency() -> dict[str, np.ndarray]:
     from eagle.spaces.nasbench201.graph import EDGES, live_edges
 
     space = NASBench201()
-    flops = np.array([row["flops_deployed"] for row in space.table()], dtype=np.float64)
+    flops = np.array([row["macs_deployed"] for row in space.table()], dtype=np.float64)
     counts = op_counts()
     live = counts["live-edges"][:, KERNEL_OPS].sum(axis=1)
     every = counts["all-edges"][:, KERNEL_OPS].sum(axis=1)

@@ -118,7 +118,9 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     space = NASBench201()
     requested, pairs, to_measure = plan(cfg)
     runtimes.create(cfg.runtime, **cfg.runtime_kwargs)  # validates options before a worker starts
-    worker_cfg = WorkerConfig(cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity)
+    # converter logs are captured in the worker; 'eagle -v' shows them
+    env = {"EAGLE_WORKER_VERBOSE": "1"} if logging.getLogger("eagle").isEnabledFor(logging.DEBUG) else {}
+    worker_cfg = WorkerConfig(cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity, env)
     with ResultStore(cfg.db) as store, open_executor(cfg, worker_cfg) as executor:
         device_desc = executor.identity()
         runtime_desc = executor.runtime_description()

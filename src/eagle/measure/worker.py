@@ -8,8 +8,12 @@ restarts it. Messages are plain dicts over a ``multiprocessing`` pipe.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,6 +69,42 @@ def setup(config: WorkerConfig) -> Any:
     return runtime
 
 
+class _Captured:
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+
+    def text(self) -> str:
+        self.file.seek(0)
+        return self.file.read().decode("utf-8", "replace")
+
+
+@contextmanager
+def captured_output() -> Iterator[_Captured]:
+    """Capture what this process writes to fd 1 and 2 (C++ and Python alike) inside the block.
+
+    Shown on stderr afterwards only when ``EAGLE_WORKER_VERBOSE=1`` (``eagle -v measure``); a
+    conversion that fails carries its tail in the stored error instead.
+    """
+    cap = _Captured()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    os.dup2(cap.file.fileno(), 1)
+    os.dup2(cap.file.fileno(), 2)
+    try:
+        yield cap
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+        if os.environ.get("EAGLE_WORKER_VERBOSE") == "1":
+            sys.stderr.write(cap.text())
+            sys.stderr.flush()
+
+
 def measure_one(runtime: Any, config: WorkerConfig, nb201_index: int) -> dict[str, Any]:
     """Build, convert, load and time one arch; failures come back as ``status='error'``."""
     import torch
@@ -94,18 +134,21 @@ def measure_one(runtime: Any, config: WorkerConfig, nb201_index: int) -> dict[st
             example = example.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         stage = "convert"
-        artifact = runtime.convert(model, example)
-        t2 = time.perf_counter()
-        stage = "load"
-        run_once = runtime.load(artifact, example)
+        with captured_output() as log:  # converters (LiteRT, torchao, ...) print pages of logs
+            artifact = runtime.convert(model, example)
+            t2 = time.perf_counter()
+            stage = "load"
+            run_once = runtime.load(artifact, example)
         t3 = time.perf_counter()
         stage = "run"
         rounds = time_inferences(run_once, config.protocol)
         t4 = time.perf_counter()
     except Exception as exc:  # recorded, never fatal for the sweep
+        tail = log.text()[-2000:] if stage in ("convert", "load") else ""
         result.update(
             status="error",
-            error=f"{stage} failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
+            error=f"{stage} failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+            + (f"\nconverter output (last 2000 characters):\n{tail}" if tail else ""),
         )
         return result
     result.update(summarize(rounds))

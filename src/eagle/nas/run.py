@@ -168,16 +168,21 @@ def plot_curves(curves: dict[str, np.ndarray], best: float, output: Path, title:
 
     from eagle.fileio import atomic_write
 
+    # Regret (best in space - best found) on a symmetric-log axis: every curve fits whole, from its
+    # first model (several points below the best) to 0 (the best arch found), with detail near 0.
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    top = 0.0
     for method, rows in curves.items():
         x = np.arange(1, rows.shape[1] + 1)
-        ax.plot(x, rows.mean(0), label=method)
-        ax.fill_between(x, np.percentile(rows, 25, axis=0), np.percentile(rows, 75, axis=0), alpha=0.2)
-    ax.axhline(best, color="grey", linestyle="--", linewidth=0.8, label="best in space")
+        regret = np.maximum(best - rows, 0.0)
+        top = max(top, float(np.percentile(regret, 75, axis=0).max()))
+        ax.plot(x, regret.mean(0), label=method)
+        ax.fill_between(x, np.percentile(regret, 25, axis=0), np.percentile(regret, 75, axis=0), alpha=0.2)
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylim(0, top * 1.3 + 0.1)
     ax.set_xlabel("trained (queried) models")
-    ax.set_ylabel("best validation accuracy found [%]")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylim(best - 3, best + 0.5)
+    ax.set_ylabel("regret: best in space - best found [% points]")
+    ax.set_title(f"{title}; best in space {best:.2f}%", fontsize=10)
     ax.legend()
     fig.tight_layout()
     atomic_write(output, lambda fh: fig.savefig(fh, format="png"))

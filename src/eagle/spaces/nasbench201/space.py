@@ -192,7 +192,7 @@ class NASBench201:
                     "canonical_class": int(t.class_id[idx]),
                     "params_reference": network_cost(vec, deployed=False)[0],
                     "params_deployed": int(t.pruned_cost[rep_idx, 0]),
-                    "flops_deployed": int(t.pruned_cost[rep_idx, 1]),
+                    "macs_deployed": int(t.pruned_cost[rep_idx, 1]),
                 }
             )
         return rows
