@@ -59,7 +59,10 @@ def fuzz(examples: int) -> dict:
         "fuzzed_cases_by_test": per_test,
         "named_regression_tests": named,
         "tests_failed": failed,
-        "tracebacks": out.count("internal error") + (0 if proc.returncode == 0 else out.count("Traceback")),
+        "failed_tests": re.findall(r"^FAILED (\S+)", out, re.M),
+        # the oracle fails a case on any traceback or "internal error" line, so with every test
+        # passed these are 0; a failing run lists its tests above instead
+        "tracebacks_or_internal_errors": out.count("internal error") + out.count("Traceback (most recent call last)"),
         "executed_payloads": out.count("a payload was executed"),
         "pytest_exit": proc.returncode,
         "seconds": round(time.perf_counter() - t0, 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +35,20 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
     return Outcome(code, captured.out, captured.err)
 
 
+ERROR_LINE = re.compile(r"^[\w. -]+: error: ")
+
+
 def assert_clean_failure(res: Outcome, *, codes: tuple[int, ...] = (1, 2), contains: str = "") -> None:
-    """Exit 1 or 2, one line on stderr, no traceback, no internal error (a bug), and ``contains``."""
+    """Exit 1 or 2, one error line on stderr (progress lines aside), no traceback, no internal
+    error (a bug), and ``contains`` in the error line."""
     assert res.code in codes, (res.code, res.err)
     lines = [ln for ln in res.err.splitlines() if ln.strip()]
-    assert len(lines) == 1, res.err
+    errors = [ln for ln in lines if ERROR_LINE.match(ln)]
+    assert len(errors) == 1, res.err
+    others = [ln for ln in lines if ln not in errors]
+    assert all(ln.startswith("eagle: ") and "error" not in ln for ln in others), res.err
     assert "Traceback" not in res.err and "internal error" not in res.err, res.err
-    assert contains in res.err, res.err
+    assert contains in errors[0], res.err
 
 
 def digest(path: Path) -> str | None:

@@ -77,3 +77,15 @@ def test_a_folder_is_refused(tmp_path, capsys):
 def test_missing_folder_is_a_clear_error(tmp_path, capsys, cmd):
     res = run_cli(capsys, *cmd, "--output", tmp_path / "nope" / "x")
     assert_clean_failure(res, codes=(2,), contains="does not exist")
+
+
+def test_progress_on_stderr_and_quiet_silences_it(tmp_path):
+    """#18: long commands say what they do on stderr; --quiet says nothing; stdout stays clean."""
+    base = [sys.executable, "-m", "eagle", "train", "--predictor", "mlp", "--measurement", "help/pixel3",
+            "--training-points", "100", "--save", str(tmp_path / "m.pt")]  # fmt: skip
+    loud = subprocess.run(base, capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0, loud.stderr
+    assert "training mlp" in loud.stderr and "epoch" in loud.stderr
+    assert "epoch" not in loud.stdout and loud.stdout.startswith("trained mlp")
+    quiet = subprocess.run([*base, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

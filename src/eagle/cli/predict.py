@@ -100,6 +100,11 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
     split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
     split = random_split(ds, training_points, validation_points, split_seed)
     predictor = predictors.create(name, **kwargs)
+    from eagle import progress
+
+    progress.stage(
+        f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs of {ds.name}"
+    )
     init = predictors.load(args.init) if args.init else None
     fit_kwargs = {"init": init, "reset_head": bool(args.transfer)} if init is not None else {}
     if init is not None and not hasattr(predictor, "config"):
@@ -202,6 +207,7 @@ def _value_column(config: dict[str, Any]) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from eagle import progress
     from eagle.fileio import atomic_write_text
     from eagle.predictors.checkpoint import load_for_prediction, predict_finite, read
     from eagle.spaces import get
@@ -209,6 +215,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     config, _ = read(args.load)
     predictor = load_for_prediction(args.load)
     space = get("nasbench201")
+    progress.stage(f"predicting {space.num_archs} archs with {args.load}")
     pred = predict_finite(predictor, np.arange(space.num_archs), args.load)
     column = _value_column(config)
     spread = predictor.predict_spread(np.arange(space.num_archs)) if hasattr(predictor, "predict_spread") else None

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count, seconds
+from eagle.errors import UsageError
 from eagle.fileio import atomic_write_text
 from eagle.nas.search import METHODS
 
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--true-latency", help="measured latency to count violations when using a predictor")
     p.add_argument("--transfer", help="latency predictor checkpoint whose GCN initialises the BRP encoder")
     _selection_options(p)
-    p.add_argument("--output", type=Path, required=True, help="search trace (one arch_str per line)")
+    p.add_argument("--output", type=Path, help="search trace (one arch_str per line); required")
     p.add_argument("--log", type=Path, help="the seed's log format")
     add_compute_options(p)
     p.set_defaults(func=cmd_search)
@@ -65,6 +66,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    if args.output is None:  # not required by argparse: 'eagle search simulate' shares this parser
+        raise UsageError("eagle search needs --output TRACE.txt (the search trace); see 'eagle search --help'")
     from eagle.nas.run import run_search, write_log, write_trace
 
     res, acc, _ = run_search(
