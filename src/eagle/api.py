@@ -1,0 +1,201 @@
+"""Eagle's public API: what ``import eagle`` gives (names as timm's ``create_model/list_models``).
+
+Spaces, datasets, predictors, measurement, few-shot and search, each one call::
+
+    import eagle
+    space = eagle.get_space("nasbench201")
+    ds = eagle.load_dataset("help/pixel3")               # a bundled name, a file, or X.sqlite
+    model = eagle.create_predictor("gcn").fit(archs, ds.by_index("s")[archs])
+    base = eagle.pretrain(exclude=["help/pixel3"])        # few-shot base from the bundled datasets
+    tuned = eagle.calibrate(base, archs[:10], latency_s)  # adapt to a new device's k measurements
+    result = eagle.search("brp", budget=100)              # BRP-NAS on NB201's CIFAR-100 accuracy
+    run = eagle.measure(archs=20, runtime="onnxruntime", db="x.sqlite")
+
+Every function validates its arguments first and raises :class:`eagle.errors.EagleError`
+subclasses that name the parameter (never a command-line flag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eagle.errors import UsageError
+
+DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
+
+
+# -- spaces -----------------------------------------------------------------------------------------
+def get_space(name: str = "nasbench201") -> Any:
+    """The search space registered as ``name`` (``list_spaces()``)."""
+    from eagle import spaces
+
+    return spaces.get(name)
+
+
+def list_spaces() -> list[str]:
+    from eagle import spaces
+
+    return spaces.names()
+
+
+# -- datasets ---------------------------------------------------------------------------------------
+def load_dataset(name_or_file: str | Path) -> Any:
+    """A :class:`eagle.datasets.Dataset`: a bundled or imported name, a seed pickle / HELP .pt / CSV
+    file, or a results store (``X.sqlite``, ``X.sqlite#run=N``)."""
+    from eagle import datasets
+
+    return datasets.load_measurement(str(name_or_file))
+
+
+def list_datasets() -> list[str]:
+    from eagle import datasets
+
+    return datasets.names()
+
+
+# -- predictors -------------------------------------------------------------------------------------
+def create_predictor(name: str = "gcn", **kwargs: Any) -> Any:
+    """A new, unfitted predictor (``list_predictors()``); ``fit(archs, y)``, ``predict(archs)``."""
+    from eagle import predictors
+
+    return predictors.create(name, **kwargs)
+
+
+def load_predictor(path: str | Path) -> Any:
+    """A predictor saved by ``eagle train`` / ``eagle.predictors.save`` (never executes code)."""
+    from eagle import predictors
+
+    return predictors.load(path)
+
+
+def list_predictors() -> list[str]:
+    from eagle import predictors
+
+    return predictors.names()
+
+
+# -- measurement ------------------------------------------------------------------------------------
+def measure(
+    archs: int | str | Sequence[int] = "valid",
+    *,
+    runtime: str = "onnxruntime",
+    device: str = "local",
+    db: str | Path = "eagle-results.sqlite",
+    threads: int = 1,
+    seed: int = 0,
+    dedupe: bool = True,
+    timeout_s: float = 300.0,
+    progress: bool = False,
+    **runtime_options: Any,
+) -> Any:
+    """Measure ``archs`` (a count of random valid archs, ``"valid"``, ``"all"``, a file, or a list
+    of NB201 indices) with ``runtime`` on ``device`` into the results store ``db`` (resumable), and
+    return the run's latencies as a dataset (seconds)."""
+    import tempfile
+
+    from eagle.datasets.importer import from_results_store
+    from eagle.devices.address import check_device
+    from eagle.measure.runner import SweepConfig, run_sweep
+
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError(f"threads must be a whole number >= 1, got {threads!r}")
+    if not (isinstance(timeout_s, (int, float)) and np.isfinite(timeout_s) and timeout_s > 0):
+        raise UsageError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    check_device(device)
+    spec: str
+    listed = None
+    if isinstance(archs, (list, tuple, np.ndarray)):
+        space = get_space()
+        indices = [space.index(a) for a in archs]
+        handle = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+        handle.write("".join(f"{i}\n" for i in indices))
+        handle.close()
+        spec = listed = handle.name
+    else:
+        spec = str(archs)
+    cfg = SweepConfig(
+        runtime=runtime,
+        runtime_kwargs={"threads": threads, **runtime_options},
+        device=device,
+        archs=spec,
+        seed=seed,
+        dedupe=dedupe,
+        timeout_s=float(timeout_s),
+        db=Path(db),
+    )
+    try:
+        summary = run_sweep(cfg, progress=progress)
+    finally:
+        if listed:
+            Path(listed).unlink(missing_ok=True)
+    return from_results_store(Path(db), str(summary.run_id))
+
+
+# -- few-shot ---------------------------------------------------------------------------------------
+def pretrain(datasets: Sequence[str] | None = None, *, exclude: Sequence[str] = (), rank: int | None = None) -> Any:
+    """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets (default: every
+    bundled one), minus ``exclude``."""
+    from eagle.fewshot import pretrain as _pretrain
+    from eagle.fewshot.bundled import latency_table
+
+    return _pretrain(
+        latency_table(list(datasets) if datasets else None, list(exclude)), **({} if rank is None else {"rank": rank})
+    )
+
+
+def calibrate(base: Any, archs: Sequence[int], latency_s: Sequence[float]) -> Any:
+    """Adapt a few-shot base to a new device from its measured ``latency_s`` of ``archs``; returns a
+    predictor with ``predict`` and ``predict_spread``."""
+    from eagle.fewshot import DeviceBasis, FewShotPredictor
+
+    if not isinstance(base, DeviceBasis):
+        raise UsageError("base must be a few-shot base from eagle.pretrain() or eagle.load_predictor(BASE.pt)")
+    space = get_space()
+    idx = np.array([space.index(a) for a in archs], dtype=np.int64)
+    y = np.asarray(latency_s, dtype=np.float64)
+    if len(idx) != len(y) or len(y) == 0:
+        raise UsageError(f"archs and latency_s must have the same, non-zero length ({len(idx)} vs {len(y)})")
+    if not (np.isfinite(y).all() and (y > 0).all()):
+        raise UsageError("latency_s must be positive, finite seconds")
+    return FewShotPredictor(base).fit(idx, y)
+
+
+# -- search -----------------------------------------------------------------------------------------
+def search(
+    method: str = "brp",
+    *,
+    accuracy: str = DEFAULT_ACCURACY,
+    budget: int = 100,
+    iterations: int = 5,
+    seed: int = 0,
+    latency: str | None = None,
+    latency_predictor: str | None = None,
+    latency_limit_s: float | None = None,
+    **options: Any,
+) -> Any:
+    """Predictor-based NAS (``brp``, ``gcn``, ``random``, ``evolution``): a
+    :class:`eagle.nas.search.SearchResult` whose ``queried`` are the trained archs in order."""
+    from eagle.nas.run import run_search
+    from eagle.nas.search import METHODS
+
+    if method not in METHODS:
+        raise UsageError(f"unknown search method {method!r}; valid: {', '.join(METHODS)}")
+    for name, value, low in (("budget", budget, 1), ("iterations", iterations, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
+    res, _, _ = run_search(
+        method,
+        accuracy,
+        budget=budget,
+        iterations=iterations,
+        seed=seed,
+        latency=latency,
+        latency_predictor=latency_predictor,
+        latency_limit=latency_limit_s,
+        options=options,
+    )
+    return res
