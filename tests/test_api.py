@@ -43,3 +43,10 @@ def test_measure_and_search(tmp_path):
         eagle.search("random", budget=0)
     with pytest.raises(UsageError, match="zzz"):
         eagle.search("zzz")
+
+
+def test_measure_is_callable_after_the_package_was_imported(tmp_path):
+    import eagle.measure.runner
+
+    run = eagle.measure(2, runtime="null", db=tmp_path / "y.sqlite")
+    assert np.isfinite(run.by_index("s")).sum() == 2

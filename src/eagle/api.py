@@ -142,9 +142,8 @@ def pretrain(datasets: Sequence[str] | None = None, *, exclude: Sequence[str] = 
     from eagle.fewshot import pretrain as _pretrain
     from eagle.fewshot.bundled import latency_table
 
-    return _pretrain(
-        latency_table(list(datasets) if datasets else None, list(exclude)), **({} if rank is None else {"rank": rank})
-    )
+    table = latency_table(list(datasets) if datasets else None, list(exclude))
+    return _pretrain(table) if rank is None else _pretrain(table, rank=rank)
 
 
 def calibrate(base: Any, archs: Sequence[int], latency_s: Sequence[float]) -> Any:

@@ -53,7 +53,7 @@ def output_kind(path: Path) -> str:
     return "stream"
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``path`` so that a failed or interrupted write never leaves a half file.
 
     A regular file (or a new name) is written through a temporary file in the same folder, then
@@ -100,7 +100,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         raise
 
 
-def atomic_write_text(path: Path, write: Callable[[IO[str]], None]) -> None:
+def atomic_write_text(path: Path, write: Callable[[IO[str]], object]) -> None:
     """Text-mode :func:`atomic_write` (UTF-8)."""
     import io
 

@@ -57,7 +57,8 @@ def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int | None 
     from eagle.fewshot import pretrain
     from eagle.fewshot.bundled import latency_table
 
-    return pretrain(latency_table(specs, exclude), **({} if rank is None else {"rank": rank}))
+    table = latency_table(specs, exclude)
+    return pretrain(table) if rank is None else pretrain(table, rank=rank)
 
 
 def _base(path: Path | None) -> Any:

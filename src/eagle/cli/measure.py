@@ -62,7 +62,9 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         default="local",
         help="local (default) or ssh://user@host:port; with --executor ray, a cluster device name (e.g. pixel3)",
     )
-    p.add_argument("--executor", default="local", choices=("local", "ray"), help="ray: device actors on a Ray cluster")
+    from eagle.measure.executors import EXECUTORS
+
+    p.add_argument("--executor", default="local", choices=EXECUTORS.names(), help="ray: device actors on a Ray cluster")
     p.add_argument("--address", help="Ray cluster: auto (default), HOST:PORT or ray://HOST:PORT")
     p.add_argument("--ray-actors", type=count(1), help="Ray: at most this many device actors (default: one per device)")
     p.add_argument("--archs", default="valid", help="all | valid | N (random valid, by --seed) | FILE")

@@ -98,7 +98,7 @@ def read_seed_raw_results(path: str | Path) -> list[tuple[tuple[int, ...], Any]]
     data = safe_load(path)
     if not isinstance(data, list):
         raise EagleError(f"{path} holds a {type(data).__name__}, not the seed's raw list of (point, timings)")
-    out = []
+    out: list[tuple[tuple[int, ...], Any]] = []
     for n, item in enumerate(data):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise EagleError(f"{path}: item {n} is not a (point, value) pair: {show(item)}")

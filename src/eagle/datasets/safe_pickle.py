@@ -84,9 +84,9 @@ def check_shape(data: bytes, source: str) -> None:
             if name == "MARK":
                 marks.append(len(stack))
             elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
-                memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
+                memo[len(memo) if name == "MEMOIZE" else int(arg)] = stack[-1]  # type: ignore[arg-type]
             elif name in ("GET", "BINGET", "LONG_BINGET"):
-                stack.append(memo[arg])
+                stack.append(memo[int(arg)])  # type: ignore[arg-type]
             elif name in ("PROTO", "FRAME", "STOP"):
                 pass
             elif name == "POP_MARK":

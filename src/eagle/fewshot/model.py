@@ -271,7 +271,7 @@ class FewShotPredictor:
     def __init__(self, basis: DeviceBasis) -> None:
         self.basis = basis
         self.components_: list[Any] = []  # one fitted posterior per basis component
-        self.weights_: np.ndarray | None = None
+        self.weights_: np.ndarray = np.zeros(0)  # posterior weight per component; empty until fit
         self.evidence_: np.ndarray = np.zeros(0)  # log evidence of each component
         self.trained_on_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.values_: np.ndarray = np.zeros(0)
@@ -323,7 +323,7 @@ class FewShotPredictor:
         return model.fit(arrays["trained_on"], arrays["values"])
 
     def _check(self) -> None:
-        if self.weights_ is None:
+        if not len(self.weights_):
             raise EagleError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
     def predict_log(self, archs: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ so an op-cost model competes with the linear "like device d" components of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -127,7 +128,9 @@ def default_prior(model: str) -> tuple[np.ndarray, np.ndarray]:
 class OpCostPosterior:
     """Laplace posterior of one op-cost model (:data:`MODELS`), fitted to k log latencies."""
 
-    def __init__(self, model: str, offset_var: float, prior: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(
+        self, model: str, offset_var: float, prior: tuple[Sequence[float], Sequence[float]] | None = None
+    ) -> None:
         if model not in MODELS:
             raise EagleError(f"unknown op-cost model {model!r}; valid: {', '.join(MODELS)}")
         self.model, self.offset_var = model, offset_var

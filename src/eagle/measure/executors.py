@@ -1,19 +1,56 @@
 """Executors: who measures a sweep's archs. ``local`` drives one worker; ``ray`` a pool of device actors.
 
-Both give the runner the same three things: the device identity and runtime description that key
-the run in the store, and ``results(indices, timeout_s)``, an iterator of ``(index, result)``
-in completion order that yields every index exactly once. The runner alone writes the store.
+Every executor satisfies :class:`Executor`: the device identity and runtime description that key
+the run in the store, and ``results(indices, timeout_s)``, an iterator of ``(index, result)`` in
+completion order that yields every index exactly once. The runner alone writes the store.
+Executors are registered by name in :data:`EXECUTORS` (a factory ``(sweep config, worker config)
+-> Executor``); ``ray``'s module, and Ray itself, are imported only when that executor is used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from eagle.devices.workers import StdioWorker, WorkerCrashed, WorkerTimeout
-from eagle.errors import EagleError
 from eagle.measure.worker import WorkerConfig
+from eagle.registry import Registry
+
+
+class Executor(Protocol):
+    """What the sweep runner needs from whoever measures."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def runtime_description(self) -> dict[str, Any]: ...
+
+    def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(index, result)`` for every index exactly once, in completion order."""
+        ...
+
+    def status(self) -> str:
+        """A short progress note (e.g. actors alive), or ""."""
+        ...
+
+
+ExecutorFactory = Callable[[Any, WorkerConfig], Executor]
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor")
+
+
+def _lazy(module: str, name: str) -> ExecutorFactory:
+    """A factory that imports ``module`` only when called (optional extras such as Ray)."""
+
+    def factory(cfg: Any, config: WorkerConfig) -> Executor:
+        made: Executor = getattr(importlib.import_module(module), name)(cfg, config)
+        return made
+
+    return factory
 
 
 def measure_safely(worker: StdioWorker, index: int, timeout_s: float) -> dict[str, Any]:
@@ -52,17 +89,14 @@ class LocalExecutor:
         return ""
 
 
-@contextmanager
-def open_executor(cfg: Any, config: WorkerConfig) -> Iterator[Any]:
-    """The started executor that ``cfg.executor`` names, closed on exit."""
-    if cfg.executor == "local":
-        executor: Any = LocalExecutor(cfg.device, config)
-    elif cfg.executor == "ray":
-        from eagle.measure.ray_executor import RayExecutor
+EXECUTORS.add("local", lambda cfg, config: LocalExecutor(cfg.device, config))
+EXECUTORS.add("ray", _lazy("eagle.measure.ray_executor", "make_executor"))
 
-        executor = RayExecutor(cfg.device, config, address=cfg.ray_address, actors=cfg.ray_actors)
-    else:
-        raise EagleError(f"--executor {cfg.executor!r}: choose local or ray")
+
+@contextmanager
+def open_executor(cfg: Any, config: WorkerConfig) -> Iterator[Executor]:
+    """The started executor registered as ``cfg.executor``, closed on exit."""
+    executor = EXECUTORS.get(cfg.executor)(cfg, config)
     executor.start()
     try:
         yield executor

@@ -274,3 +274,8 @@ class RayExecutor:
                     del inflight[ref]
                     self._replace(actor)
                     yield idx, {"status": "timeout", "error": f"actor gave no answer within {guard_s:g} s; replaced"}
+
+
+def make_executor(cfg: Any, config: WorkerConfig) -> RayExecutor:
+    """The ``ray`` entry of :data:`eagle.measure.executors.EXECUTORS`."""
+    return RayExecutor(cfg.device, config, address=cfg.ray_address, actors=cfg.ray_actors)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -82,6 +84,10 @@ def raw_results_files(results: Sequence[tuple[int, object]], folder: Path, per_f
     for n in range(0, len(results), per_file):
         chunk = [(list(index_to_vector(i)), v) for i, v in results[n : n + per_file]]
         path = folder / f"results{n // per_file}.pickle"
-        atomic_write(path, lambda fh, chunk=chunk: pickle.dump(chunk, fh, protocol=4))
+        atomic_write(path, functools.partial(_dump, chunk))
         paths.append(path)
     return paths
+
+
+def _dump(obj: object, fh: IO[bytes]) -> None:
+    pickle.dump(obj, fh, protocol=4)

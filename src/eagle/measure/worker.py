@@ -130,7 +130,7 @@ def measure_one(runtime: Any, config: WorkerConfig, nb201_index: int) -> dict[st
         gen = torch.Generator().manual_seed(m.seed)
         example = torch.randn(m.batch_size, 3, *m.input_size, generator=gen)
         if m.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             example = example.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         stage = "convert"

@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from eagle.cli.argtypes import count
 from eagle.fileio import atomic_write_text, ensure_folder
@@ -65,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         config, _ = read(args.load)
         ds = datasets.load_measurement(args.measurement, metric=args.metric)
         exclude = config.get("trained_on", []) if config.get("measurement") == ds.name else []
+        metrics: dict[str, Any] | None
         metrics, pred, true = evaluate_on(predictor, ds, exclude=exclude)
         idx = np.setdiff1d(ds.present(), np.asarray(exclude, dtype=np.int64))
     else:

@@ -109,7 +109,7 @@ def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) ->
         if kind == "fewshot-base":
             return DeviceBasis.from_parts(arrays, config)
         return FewShotPredictor.from_checkpoint(config, arrays)
-    baselines = {
+    baselines: dict[str, Any] = {
         "flops": CostBaseline,
         "params": CostBaseline,
         "lut": LookupTableBaseline,

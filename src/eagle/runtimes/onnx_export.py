@@ -19,7 +19,7 @@ def export_onnx(model: Any, example: Any, *, opset: int = OPSET) -> bytes:
         torch.onnx.export(
             model,
             (example,),
-            buf,
+            buf,  # type: ignore[arg-type]  # torch's stubs say path; the TorchScript exporter takes a file object
             dynamo=False,
             opset_version=opset,
             input_names=["input"],
