@@ -18,7 +18,8 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -266,27 +267,19 @@ class ResultStore:
         row per arch, but the work is done twice). A claim left by a killed process is taken over.
         """
         me = _process_identity(os.getpid())
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self.conn.execute("SELECT * FROM run_locks WHERE run_id = ?", (run_id,)).fetchone()
-                if row is not None and (row["host"], row["pid"]) != (me[0], os.getpid()):
-                    if row["host"] != me[0] or _process_identity(row["pid"]) == (row["host"], row["pid_start"]):
-                        raise UsageError(
-                            f"run {run_id} in {self.path} is being measured right now by process {row['pid']} on "
-                            f"{row['host']} (since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(row['since']))});"
-                            " wait for it to finish, or stop it: two sweeps of one run would measure every arch twice"
-                        )
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO run_locks(run_id, host, pid, pid_start, since) VALUES (?, ?, ?, ?, ?)",
-                    (run_id, me[0], os.getpid(), me[1], time.time()),
-                )
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
+        with self._transaction():
+            row = self.conn.execute("SELECT * FROM run_locks WHERE run_id = ?", (run_id,)).fetchone()
+            if row is not None and (row["host"], row["pid"]) != (me[0], os.getpid()):
+                if row["host"] != me[0] or _process_identity(row["pid"]) == (row["host"], row["pid_start"]):
+                    raise UsageError(
+                        f"run {run_id} in {self.path} is being measured right now by process {row['pid']} on "
+                        f"{row['host']} (since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(row['since']))});"
+                        " wait for it to finish, or stop it: two sweeps of one run would measure every arch twice"
+                    )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO run_locks(run_id, host, pid, pid_start, since) VALUES (?, ?, ?, ?, ?)",
+                (run_id, me[0], os.getpid(), me[1], time.time()),
+            )
 
     def release_run(self, run_id: int) -> None:
         """Drop this process's claim on ``run_id`` (if it holds it)."""
@@ -294,30 +287,28 @@ class ResultStore:
         self._write("DELETE FROM run_locks WHERE run_id = ? AND host = ? AND pid = ?", (run_id, host, os.getpid()))
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``), rolled back on any error; a full disk or
+        a read-only store becomes a clear error."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                cur = self.conn.execute(sql, params)
+                yield
                 self.conn.execute("COMMIT")
-                return cur
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
             raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
 
+    def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        with self._transaction():
+            return self.conn.execute(sql, params)
+
     def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.executemany(sql, rows)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
+        with self._transaction():
+            self.conn.executemany(sql, rows)
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
