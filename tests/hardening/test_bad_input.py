@@ -357,3 +357,56 @@ def test_claim_left_by_a_killed_process_is_taken_over(tmp_path, capsys):
             (__import__("socket").gethostname(),),
         )
     assert run_cli(capsys, "measure", "--runtime", "null", "--archs", "3", "--db", db, "--no-progress").code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "--seed", "-1", "--output", "t.txt"],
+        ["search", "simulate", "--seeds", "0"],
+        ["measure", "--runtime", "null", "--archs", "2", "--pin", "abc"],
+        ["measure", "--runtime", "null", "--archs", "2", "--timeout", "nan"],
+        ["measure", "--runtime", "null", "--archs", "2", "--device", "ssh://me@host:99999"],
+        ["measure", "--runtime", "null", "--archs", "2", "--device", "ssh://me@host:abc"],
+        ["measure", "--runtime", "null", "--archs", "2", "--device", "ssh://[::1:22"],
+        ["pretrain", "--rank", "-1", "--save", "b.pt"],
+        ["train", "--measurement", "help/pixel3", "--training-points", "0", "--save", "m.pt"],
+        ["measure", "normalise", "x.pickle", "--by", "nan", "--output", "o.pickle"],
+    ],
+)
+def test_cli_values_named_in_the_issue(args, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_clean_failure(run_cli(capsys, *args), codes=(2,))
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("module", ["eagle.device_runner", "eagle.predictors"])
+def test_an_expdir_that_cannot_be_created(module, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cfg = {
+        "eagle.device_runner": ["--model", "nasbench201", "--device", "d", "--runtime", "null",
+                                "--cfg", str(REPO / "configs/measurements/desktop_nasbench201_local.yaml")],
+        "eagle.predictors": ["--device", "d", "--measurement", "help/pixel3",
+                             "--cfg", str(REPO / "configs/predictors/lat_gcn_nasbench201_desktop.yaml")],
+    }[module]  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", module, *cfg, "--expdir", str(blocker / "sub")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "cannot create the folder" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_sqlite_disk_full_says_disk_full():
+    from eagle.store import _describe
+
+    assert _describe(sqlite3.OperationalError("database or disk is full")).startswith("disk full")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count
+from eagle.fileio import atomic_write_text, ensure_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from eagle.store import ResultStore
 
     out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out, "--output-dir")
     space = get("nasbench201")
     print(f"== 1/4 measure {args.archs} random NB201 archs with {args.runtime} on this CPU ==")
     cfg = SweepConfig(
@@ -76,17 +78,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("== 3/4 predict all 15625 archs ==")
     pred = model.predict(np.arange(space.num_archs))
     spread = model.predict_spread(np.arange(space.num_archs))
-    with (out / "predictions.csv").open("w") as fh:
+
+    def write_predictions(fh: IO[str]) -> None:
         fh.write("nb201_index,arch_str,arch_vector,latency_s,latency_s_std,measured_latency_s\n")
         for i, vec in enumerate(space.archs()):
             m = "" if np.isnan(values[i]) else repr(float(values[i]))
             s = "" if spread is None else repr(float(spread[i]))
             fh.write(f'{i},{space.arch_str(vec)},"{vec}",{float(pred[i])!r},{s},{m}\n')
+
+    atomic_write_text(out / "predictions.csv", write_predictions)
     print(f"== 4/4 accuracy on the {len(test)} held-out measured archs ==")
     metrics = evaluate(pred[test], values[test]) if len(test) >= 2 else {}
     for key, value in metrics.items():
         print(f"  {key:<14} {value:.4g}" if isinstance(value, float) else f"  {key:<14} {value}")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    atomic_write_text(out / "metrics.json", lambda fh: fh.write(json.dumps(metrics, indent=1)))
     if metrics:
         prediction_plot(
             pred[test] * 1e3,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.cli.argtypes import add_compute_options, count
 from eagle.errors import EagleError
 
@@ -100,8 +101,6 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
     split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
     split = random_split(ds, training_points, validation_points, split_seed)
     predictor = predictors.create(name, **kwargs)
-    from eagle import progress
-
     progress.stage(
         f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs of {ds.name}"
     )
@@ -207,7 +206,6 @@ def _value_column(config: dict[str, Any]) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from eagle import progress
     from eagle.fileio import atomic_write_text
     from eagle.predictors.checkpoint import load_for_prediction, predict_finite, read
     from eagle.spaces import get
@@ -271,6 +269,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config, _ = read(args.load)
     predictor = load_for_prediction(args.load)
     ds = datasets.load_measurement(args.measurement)
+    progress.stage(f"evaluating {args.load} on {ds.name}")
     # an arch the model was fitted on is never scored, whichever dataset it came from
     fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k
     trained_on = np.intersect1d(np.asarray(fitted, dtype=np.int64), ds.present())

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.measure.protocol import Protocol
 from eagle.measure.runner import SweepConfig
 from eagle.measure.worker import ModelConfig
@@ -63,11 +63,11 @@ def parse_pin(text: str) -> tuple[int, ...]:
     try:
         cores = tuple(int(c) for c in text.split(","))
     except ValueError:
-        raise EagleError(f"--pin takes CPU core numbers separated by commas (e.g. 0 or 0,1), got {text!r}") from None
+        raise UsageError(f"--pin takes CPU core numbers separated by commas (e.g. 0 or 0,1), got {text!r}") from None
     have = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
     bad = [c for c in cores if c not in have]
     if bad:
-        raise EagleError(f"--pin {text}: core(s) {bad} are not available here (available: {have})")
+        raise UsageError(f"--pin {text}: core(s) {bad} are not available here (available: {have})")
     return cores
 
 
@@ -108,7 +108,7 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
     for item in getattr(args, "runtime_option", None) or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise EagleError(f"--runtime-option expects KEY=VALUE, got {item!r}")
+            raise UsageError(f"--runtime-option expects KEY=VALUE, got {item!r}")
         runtime_kwargs[key] = _option_value(value)
     device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
     from eagle.devices.address import check_device
@@ -116,7 +116,7 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
     check_device(device, getattr(args, "executor", "local"))  # refuse a bad address before anything starts
     pin = parse_pin(args.pin) if args.pin else None
     if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise EagleError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     return SweepConfig(
         runtime=getattr(args, "runtime", None) or extra.get("runtime", "onnxruntime"),
         runtime_kwargs=runtime_kwargs,
