@@ -308,12 +308,12 @@ def test_checkpoints_round_trip(tmp_path, basis_without_titanx, shared_latency):
     assert again.basis.references == basis_without_titanx.references != []
     assert again.basis.op_cost_priors == basis_without_titanx.op_cost_priors != {}
     # a base saved before the analytic references existed loads without them
-    config, arrays = basis_without_titanx.checkpoint_state()
+    config, arrays = basis_without_titanx.state()
     config.pop("references")
     config.pop("op_cost_models")
     config.pop("op_cost_priors")
     arrays.pop("reference_latency")
-    old = DeviceBasis.from_parts(arrays, config)
+    old = DeviceBasis.from_state(config, arrays)
     assert old.references == old.op_cost_models == [] and old.components == old.devices and old.op_cost_priors == {}
     assert FewShotPredictor(old).fit(few, v[few]).closest_devices(1)[0][0] in old.devices
 

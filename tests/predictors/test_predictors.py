@@ -341,3 +341,18 @@ def test_seed_predictors_main(tmp_path):
     gt, pred, *_ = log[0].split(" ", 2)
     assert float(gt) > 0 and float(pred) != 0
     assert (out / "predictor.pt").exists() and json.loads((out / "metrics.json").read_text())["n"] > 15000
+
+
+def test_predictor_contract_for_every_registered_name():
+    """#19: one contract: fit/predict/predict_spread/state, NotFittedError before fit, a checkpoint kind each."""
+    from eagle.predictors.base import CHECKPOINT_KINDS, NotFittedError, checkpoint_class
+
+    for name in predictors.names():
+        model = predictors.create(name)
+        with pytest.raises(NotFittedError):
+            model.predict(np.arange(3))
+        with pytest.raises(NotFittedError):
+            model.state()
+        assert name in CHECKPOINT_KINDS.names()
+        assert hasattr(checkpoint_class(name), "from_state")
+        assert callable(model.predict_spread)

@@ -106,7 +106,9 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
     )
     init = predictors.load(args.init) if args.init else None
     fit_kwargs = {"init": init, "reset_head": bool(args.transfer)} if init is not None else {}
-    if init is not None and not hasattr(predictor, "config"):
+    from eagle.predictors.neural import NeuralPredictor
+
+    if init is not None and not isinstance(predictor, NeuralPredictor):
         raise EagleError("--init works with neural predictors (gcn, mlp)")
     fit_on_split(predictor, ds, split, **fit_kwargs)
     metrics = None
@@ -216,7 +218,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     progress.stage(f"predicting {space.num_archs} archs with {args.load}")
     pred = predict_finite(predictor, np.arange(space.num_archs), args.load)
     column = _value_column(config)
-    spread = predictor.predict_spread(np.arange(space.num_archs)) if hasattr(predictor, "predict_spread") else None
+    spread = predictor.predict_spread(np.arange(space.num_archs))
     # (for a log-target ensemble the spread is prediction x std of the members' log predictions)
 
     def write(fh: Any) -> None:

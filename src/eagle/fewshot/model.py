@@ -34,6 +34,7 @@ import numpy as np
 from eagle import progress
 from eagle.errors import EagleError
 from eagle.fewshot.opcost import MODELS, OpCostPosterior, component_name, fit_at_best_noise, learn_priors
+from eagle.predictors.base import NotFittedError
 
 NUM_ARCHS = 15625
 #: prior variance of a new device's offset (log latency): broad, the data decide
@@ -109,12 +110,14 @@ class DeviceBasis:
             "op_cost_priors": {m: [list(mean), list(std)] for m, (mean, std) in self.op_cost_priors.items()},
         }
 
-    def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON config, arrays) for :func:`eagle.predictors.save`."""
         return {"kind": "fewshot-base", "rank": self.rank, **self.settings()}, self.arrays()
 
     @classmethod
-    def from_parts(cls, arrays: dict[str, np.ndarray], settings: dict[str, Any]) -> DeviceBasis:
+    def from_state(cls, settings: dict[str, Any], tensors: dict[str, Any]) -> DeviceBasis:
+        """The base saved by :meth:`state` (tensors may be torch tensors or numpy arrays)."""
+        arrays = {k: np.asarray(v) for k, v in tensors.items()}
         return cls(
             features=np.asarray(arrays["features"], dtype=np.float64),
             device_latency=np.asarray(arrays["device_latency"], dtype=np.float64),
@@ -310,21 +313,21 @@ class FewShotPredictor:
         self.trained_on_, self.values_ = idx, y
         return self
 
-    def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The basis plus the k measurements: loading re-runs the (deterministic, ms) adaptation."""
         self._check()
-        config, arrays = self.basis.checkpoint_state()
+        config, arrays = self.basis.state()
         config = {**config, "kind": "fewshot", "k": len(self.trained_on_)}
         return config, {**arrays, "trained_on": self.trained_on_, "values": self.values_}
 
     @classmethod
-    def from_checkpoint(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> FewShotPredictor:
-        model = cls(DeviceBasis.from_parts(arrays, config))
-        return model.fit(arrays["trained_on"], arrays["values"])
+    def from_state(cls, config: dict[str, Any], tensors: dict[str, Any]) -> FewShotPredictor:
+        model = cls(DeviceBasis.from_state(config, tensors))
+        return model.fit(np.asarray(tensors["trained_on"]), np.asarray(tensors["values"]))
 
     def _check(self) -> None:
         if not len(self.weights_):
-            raise EagleError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
+            raise NotFittedError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
     def predict_log(self, archs: Any) -> tuple[np.ndarray, np.ndarray]:
         """Posterior predictive mean and std of log latency (mixture over the components).

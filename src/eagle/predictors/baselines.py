@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from eagle.errors import EagleError
+from eagle.predictors.base import NotFittedError
 from eagle.predictors.neural import _indices
 
 
@@ -28,7 +29,11 @@ class _Baseline:
 
     def _check(self) -> None:
         if self.fitted_ is None:
-            raise EagleError(f"this {self.kind} predictor is not fitted yet")
+            raise NotFittedError(f"this {self.kind} predictor is not fitted yet: call fit() or load a checkpoint")
+
+    def predict_spread(self, archs: Any) -> np.ndarray | None:
+        """Baselines give point predictions only."""
+        return None
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON config, arrays) for a checkpoint: the fitted numbers, nothing executable."""
@@ -36,7 +41,7 @@ class _Baseline:
         return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"fitted": np.asarray(self.fitted_)}
 
     @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, Any]) -> _Baseline:
         obj = cls(seed=config["seed"], **config["params"])
         fitted = np.asarray(arrays["fitted"], dtype=np.float64)
         if fitted.size == 0 or not np.isfinite(fitted).all():
@@ -60,8 +65,8 @@ class CostBaseline(_Baseline):
         self.kind = kind
 
     @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
-        obj = super().from_state({**config, "params": config["params"]}, arrays)
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, Any]) -> _Baseline:
+        obj = super().from_state(config, arrays)
         assert isinstance(obj, CostBaseline)
         obj.kind = config["kind"]
         return obj
@@ -174,7 +179,7 @@ class GBTBaseline(_Baseline):
         return {"kind": self.kind, "seed": self.seed, "params": self.params}, {"train_idx": idx, "train_y": y}
 
     @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Baseline:
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, Any]) -> _Baseline:
         idx = np.asarray(arrays["train_idx"], dtype=np.int64)
         y = np.asarray(arrays["train_y"], dtype=np.float64)
         if len(idx) != len(y) or len(y) < 2 or not (np.isfinite(y).all() and (y > 0).all()):

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from eagle import __version__
-from eagle.errors import EagleError, UsageError, show
+from eagle.errors import EagleError, UnknownNameError, UsageError, show
 from eagle.fileio import atomic_write
+from eagle.predictors.base import checkpoint_class
 
 FORMAT = "eagle-predictor"
 
@@ -26,16 +27,11 @@ FORMAT = "eagle-predictor"
 def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = None) -> None:
     import torch
 
-    from eagle.predictors.neural import NeuralPredictor
-
-    if isinstance(predictor, NeuralPredictor):
-        config, tensors = predictor.state()
-    elif hasattr(predictor, "checkpoint_state"):  # few-shot basis / adapted predictor: plain arrays
-        config, arrays = predictor.checkpoint_state()
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    else:  # baselines: plain arrays
-        config, arrays = predictor.state()
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    config, arrays = predictor.state()  # the predictor contract (eagle.predictors.base)
+    checkpoint_class(config["kind"])  # a kind that could not be loaded back is refused now
+    tensors = {
+        k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
+    }
     config = {**config, "eagle_version": __version__, **(extra or {})}
     blob = {"format": FORMAT, "config": json.dumps(config), "tensors": tensors}
     buf = io.BytesIO()
@@ -80,10 +76,12 @@ def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def load(path: str | Path) -> Any:
     """The predictor stored at ``path``; a damaged or inconsistent checkpoint is a clear error."""
+    from eagle.fewshot.model import DeviceBasis
+
     config, tensors = read(path)
     try:
         predictor = _build(config, tensors, path)
-        if hasattr(predictor, "predict"):  # shapes that load but cannot compute fail here, not later
+        if not isinstance(predictor, DeviceBasis):  # shapes that load but cannot compute fail here, not later
             predictor.predict(np.array([0]))
         return predictor
     except EagleError:
@@ -96,38 +94,20 @@ def load(path: str | Path) -> Any:
 
 
 def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) -> Any:
-    from eagle.predictors.baselines import CostBaseline, GBTBaseline, LookupTableBaseline, RidgeBaseline
-    from eagle.predictors.neural import NeuralPredictor
-
-    kind = config["kind"]
-    if kind in ("gcn", "mlp"):
-        return NeuralPredictor.from_state(config, tensors)
-    if kind in ("fewshot", "fewshot-base"):
-        from eagle.fewshot.model import DeviceBasis, FewShotPredictor
-
-        arrays = {k: v.numpy() for k, v in tensors.items()}
-        if kind == "fewshot-base":
-            return DeviceBasis.from_parts(arrays, config)
-        return FewShotPredictor.from_checkpoint(config, arrays)
-    baselines: dict[str, Any] = {
-        "flops": CostBaseline,
-        "params": CostBaseline,
-        "lut": LookupTableBaseline,
-        "ridge": RidgeBaseline,
-        "gbt": GBTBaseline,
-    }
-    cls = baselines.get(kind)
-    if cls is None:
-        raise EagleError(f"{path}: unknown predictor kind {show(kind)}")
-    if not isinstance(config.get("params"), dict):
-        raise EagleError(f"{path}: damaged Eagle checkpoint ({kind}): no params")
-    return cls.from_state(config, {k: v.numpy() for k, v in tensors.items()})
+    """The predictor of ``config["kind"]``, rebuilt by its class's ``from_state``."""
+    try:
+        cls = checkpoint_class(config["kind"])
+    except UnknownNameError:
+        raise EagleError(f"{path}: unknown predictor kind {show(config['kind'])}") from None
+    return cls.from_state(config, tensors)
 
 
 def load_for_prediction(path: str | Path) -> Any:
     """A checkpoint that can predict: a few-shot base (``eagle pretrain``) is refused with the fix."""
+    from eagle.fewshot.model import DeviceBasis
+
     predictor = load(path)
-    if not hasattr(predictor, "predict"):
+    if isinstance(predictor, DeviceBasis):
         raise UsageError(
             f"{path} is a few-shot base: adapt it to your device first "
             "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"

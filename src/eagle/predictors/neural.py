@@ -35,6 +35,7 @@ import numpy as np
 
 from eagle import progress
 from eagle.errors import EagleError, UsageError
+from eagle.predictors.base import NotFittedError
 from eagle.threads import limited_threads
 
 #: archs per forward pass when predicting
@@ -418,7 +419,7 @@ class NeuralPredictor:
         import torch
 
         if self.models_ is None:
-            raise EagleError("this predictor is not fitted yet: call fit() or load a checkpoint")
+            raise NotFittedError(f"this {self.kind} predictor is not fitted yet: call fit() or load a checkpoint")
         a, x, g = self._tensors(_indices(archs))
         outs = np.zeros((len(self.models_), len(a)))
         with torch.no_grad(), limited_threads(self.threads):
@@ -446,7 +447,7 @@ class NeuralPredictor:
     def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(JSON-able config, tensor state dict) for a checkpoint."""
         if self.models_ is None:
-            raise EagleError("cannot save an unfitted predictor")
+            raise NotFittedError(f"cannot save an unfitted {self.kind} predictor: call fit() first")
         config = {
             "kind": self.kind,
             "preset": self.preset,

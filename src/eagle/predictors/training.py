@@ -68,7 +68,9 @@ def index_split(ds: Dataset, train: Any, validation: Any = ()) -> Split:
 def fit_on_split(predictor: Any, ds: Dataset, split: Split, **fit_kwargs: Any) -> Any:
     values, _ = target_values(ds)
     check_informative(values[split.train], ds.name)
-    if hasattr(predictor, "config") and len(split.validation):
+    from eagle.predictors.neural import NeuralPredictor
+
+    if isinstance(predictor, NeuralPredictor) and len(split.validation):
         return predictor.fit(
             split.train, values[split.train], validation=(split.validation, values[split.validation]), **fit_kwargs
         )
