@@ -28,8 +28,8 @@ from fewshot_bench import help_test_set, shared_devices  # noqa: E402
 
 
 def synthetic_devices(n: int, noise: float, covered: np.ndarray, seed: int = 0) -> list[tuple[str, np.ndarray]]:
-    from eagle.fewshot.analytic import op_counts
-    from eagle.fewshot.opcost import path_counts
+    from eagle.costmodels.analytic import op_counts
+    from eagle.costmodels.opcost import path_counts
 
     rng = np.random.default_rng(seed)
     out = []

@@ -139,8 +139,8 @@ def measure(
 def pretrain(datasets: Sequence[str] | None = None, *, exclude: Sequence[str] = (), rank: int | None = None) -> Any:
     """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets (default: every
     bundled one), minus ``exclude``."""
+    from eagle.costmodels.bundled import latency_table
     from eagle.fewshot import pretrain as _pretrain
-    from eagle.fewshot.bundled import latency_table
 
     table = latency_table(list(datasets) if datasets else None, list(exclude))
     return _pretrain(table) if rank is None else _pretrain(table, rank=rank)

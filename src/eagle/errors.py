@@ -18,6 +18,10 @@ class EagleError(Exception):
     exit_code = 1
 
 
+class NotFittedError(EagleError):
+    """A predictor was asked to predict (or be saved) before ``fit``."""
+
+
 class UsageError(EagleError, ValueError):
     """A value given on the command line or in a config is malformed or out of range."""
 

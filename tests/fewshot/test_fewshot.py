@@ -13,9 +13,9 @@ from scipy.stats import spearmanr
 
 import eagle.datasets as D
 from eagle import predictors
+from eagle.costmodels.opcost import PARTS
 from eagle.errors import EagleError
 from eagle.fewshot import DeviceBasis, FewShotPredictor, pretrain, select_archs
-from eagle.fewshot.opcost import PARTS
 from eagle.spaces import get
 
 TITANX = ("help/titanx_1", "help/titanx_32", "help/titanx_256")
@@ -131,7 +131,7 @@ def test_partial_datasets_join_pretraining(shared_latency):
 
 
 def test_analytic_reference_devices():
-    from eagle.fewshot.analytic import analytic_latency
+    from eagle.costmodels.analytic import analytic_latency
 
     ref = analytic_latency()
     assert len(ref) == 14
@@ -218,7 +218,7 @@ def adapt_with_and_without(shared_latency, v: np.ndarray, kept: list[str]) -> tu
 def test_an_additive_device_is_matched_by_a_per_op_cost_model(shared_latency, zero_cost):
     """A device whose latency is a sum of per-op costs over the whole cell (accelerator simulators;
     PyTorch eager on HELP's GPUs, where the reference cell's ``none`` edges each run a multiply)."""
-    from eagle.fewshot.analytic import op_counts
+    from eagle.costmodels.analytic import op_counts
 
     by_op_id = np.array([zero_cost, 0.02, 0.45, 1.0, 0.2])  # none, skip, 1x1, 3x3, pool
     latency = 2.0 + op_counts()["all-edges"] @ by_op_id
@@ -249,8 +249,8 @@ def test_an_additive_device_is_matched_by_a_per_op_cost_model(shared_latency, ze
 
 def test_a_device_that_runs_branches_concurrently_is_matched_by_the_critical_path_model(shared_latency):
     """Latency = fixed + the live ops' costs + 3 x the costliest input->output path of the cell."""
-    from eagle.fewshot.analytic import op_counts
-    from eagle.fewshot.opcost import path_counts
+    from eagle.costmodels.analytic import op_counts
+    from eagle.costmodels.opcost import path_counts
 
     cost = np.array([0.0, 0.05, 0.3, 1.0, 0.2])  # by op id: none, skip, 1x1, 3x3, pool
     counts, present = path_counts()
@@ -266,8 +266,8 @@ def test_a_device_that_runs_branches_concurrently_is_matched_by_the_critical_pat
 def test_op_cost_priors_are_learned_from_the_devices_each_model_fits_best():
     """Empirical Bayes: a model's prior is the spread of its cost ratios over the known devices it
     fits best; a model that fits too few of them best keeps the default prior."""
-    from eagle.fewshot.analytic import op_counts
-    from eagle.fewshot.opcost import PRIOR_STD_FLOOR, OpCostPosterior, default_prior, learn_priors
+    from eagle.costmodels.analytic import op_counts
+    from eagle.costmodels.opcost import PRIOR_STD_FLOOR, OpCostPosterior, default_prior, learn_priors
 
     rng = np.random.default_rng(0)
     devices = {}

@@ -131,7 +131,7 @@ def test_arch_prior_never_learns_from_the_training_data(tmp_path, data):
 def test_op_cost_input_is_fitted_to_the_training_archs(tmp_path, data):
     from scipy.stats import spearmanr
 
-    from eagle.fewshot.opcost import MODELS, fit_best
+    from eagle.costmodels.opcost import MODELS, fit_best
 
     v, tr, te = data
     p = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr])

@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int | None = None) -> Any:
+    from eagle.costmodels.bundled import latency_table
     from eagle.fewshot import pretrain
-    from eagle.fewshot.bundled import latency_table
 
     table = latency_table(specs, exclude)
     return pretrain(table) if rank is None else pretrain(table, rank=rank)
@@ -130,7 +130,7 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
     near = ", ".join(f"{name} {w:.2f}" for name, w in model.closest_devices(3))
     print(f"adapted to {len(model.trained_on_)} measured archs in {seconds * 1e3:.0f} ms; saved {save}")
     print(f"closest known devices (posterior weight): {near}")
-    from eagle.fewshot.opcost import OpCostPosterior
+    from eagle.costmodels.opcost import OpCostPosterior
 
     top = model.components_[int(np.argmax(model.weights_))]
     if isinstance(top, OpCostPosterior):  # a per-op cost model leads: say what each op costs on this device

@@ -16,12 +16,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from eagle.errors import EagleError
+from eagle.errors import NotFittedError
 from eagle.registry import Registry
 
-
-class NotFittedError(EagleError):
-    """A predictor was asked to predict (or be saved) before ``fit``."""
+__all__ = ["CHECKPOINT_KINDS", "NotFittedError", "Predictor", "checkpoint_class"]
 
 
 class Predictor(Protocol):
@@ -56,7 +54,7 @@ for _kind, _target in {
     "ridge": "eagle.predictors.baselines:RidgeBaseline",
     "gbt": "eagle.predictors.baselines:GBTBaseline",
     "fewshot": "eagle.fewshot.model:FewShotPredictor",
-    "fewshot-base": "eagle.fewshot.model:DeviceBasis",
+    "fewshot-base": "eagle.costmodels.basis:DeviceBasis",
 }.items():
     CHECKPOINT_KINDS.add(_kind, _target)
 

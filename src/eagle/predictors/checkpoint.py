@@ -76,7 +76,7 @@ def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def load(path: str | Path) -> Any:
     """The predictor stored at ``path``; a damaged or inconsistent checkpoint is a clear error."""
-    from eagle.fewshot.model import DeviceBasis
+    from eagle.costmodels.basis import DeviceBasis
 
     config, tensors = read(path)
     try:
@@ -104,7 +104,7 @@ def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) ->
 
 def load_for_prediction(path: str | Path) -> Any:
     """A checkpoint that can predict: a few-shot base (``eagle pretrain``) is refused with the fix."""
-    from eagle.fewshot.model import DeviceBasis
+    from eagle.costmodels.basis import DeviceBasis
 
     predictor = load(path)
     if isinstance(predictor, DeviceBasis):

@@ -52,7 +52,7 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     params of the pruned and of the reference network, live and total op counts, the 30-d
     one-hot arch vector.
     """
-    from eagle.fewshot.analytic import op_counts
+    from eagle.costmodels.analytic import op_counts
 
     space = NASBench201()
     adj = np.zeros((NUM_ARCHS, 9, 9), dtype=np.float32)

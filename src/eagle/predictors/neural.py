@@ -14,7 +14,7 @@ Presets:
     arch prior of :mod:`eagle.predictors.prior` (rank-8 features learned from the bundled latency
     datasets) as extra global inputs (``prior=None`` turns it off), and one more input: the log
     latency that a per-op cost model fitted to the training data gives each arch
-    (:func:`eagle.fewshot.opcost.fit_best`: whole-cell, live-part or critical-path costs, by
+    (:func:`eagle.costmodels.opcost.fit_best`: whole-cell, live-part or critical-path costs, by
     evidence; ``op_costs=False`` turns it off). The GCN then learns what that physical model
     misses.
 ``brp-nas``
@@ -323,7 +323,7 @@ class NeuralPredictor:
             return
         if (y <= 0).any():
             raise EagleError("the op-cost input needs positive targets (latency); set op_costs=False")
-        from eagle.fewshot.opcost import fit_best
+        from eagle.costmodels.opcost import fit_best
 
         log_y = np.log(y)
         posterior = fit_best(idx, log_y)

@@ -41,7 +41,7 @@ def same_data(train_idx: np.ndarray, train_y: np.ndarray, table: dict[str, np.nd
 @lru_cache(maxsize=1)
 def bundled_table() -> dict[str, np.ndarray]:
     """Every bundled latency dataset, read once per process (arrays read-only: shared)."""
-    from eagle.fewshot.bundled import latency_table
+    from eagle.costmodels.bundled import latency_table
 
     table = latency_table()
     for values in table.values():
@@ -51,7 +51,7 @@ def bundled_table() -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
-    from eagle.fewshot import pretrain
+    from eagle.costmodels.basis import pretrain
 
     basis = pretrain({n: v for n, v in bundled_table().items() if n not in excluded}, rank=rank, analytic=False)
     f = basis.features

@@ -51,7 +51,7 @@ PRIOR_RATIO = (1.0, 0.1, 0.03, 0.3, 1.0, 0.1)
 PRIOR_LOG_STD = 1.5
 #: the 3x3 conv's cost is the unit (column 4 of the design)
 _UNIT = 4
-#: the op counts each model reads (:func:`eagle.fewshot.analytic.op_counts`)
+#: the op counts each model reads (:func:`eagle.costmodels.analytic.op_counts`)
 _COUNTED = {
     "all-edges": "all-edges",
     "all-edges+none": "all-edges",
@@ -80,7 +80,7 @@ def _counts(model: str, idx: np.ndarray) -> np.ndarray:
     ``none`` ops count only where the model prices them (``all-edges+none``: the whole reference
     cell runs, Zero ops included).
     """
-    from eagle.fewshot.analytic import op_counts
+    from eagle.costmodels.analytic import op_counts
 
     design = np.hstack([np.ones((len(idx), 1)), op_counts()[_COUNTED[model]][idx]])
     if _NONE not in _FREE[model]:
