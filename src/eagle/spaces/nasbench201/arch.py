@@ -185,7 +185,7 @@ def resolve(arch: object) -> ArchVector:
 
     Accepts an ``arch_str``, an NB201 index (int or digits), an arch vector (tuple/list/array)
     or its text form ``"(3, 3, 4, 1, 3, 1)"`` / ``"3,3,4,1,3,1"``, or an object with a
-    ``vector`` attribute (e.g. :class:`eagle.spaces.nasbench201.Arch`).
+    ``vector`` attribute (any arch-like object that carries its vector).
     """
     vec = getattr(arch, "vector", None)
     if vec is not None:
