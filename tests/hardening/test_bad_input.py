@@ -410,3 +410,12 @@ def test_sqlite_disk_full_says_disk_full():
     from eagle.store import _describe
 
     assert _describe(sqlite3.OperationalError("database or disk is full")).startswith("disk full")
+
+
+def test_fifo_as_measurement_does_not_hang(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "m.sqlite"
+    os.mkfifo(fifo)
+    res = run_cli(capsys, "train", "--predictor", "lut", "--measurement", fifo, "--save", tmp_path / "m.pt")
+    assert_clean_failure(res, contains="not a regular file")

@@ -91,9 +91,11 @@ def load_measurement(spec: str, *, metric: str = "latency") -> Dataset:
 
 
 def _is_sqlite(path: Path) -> bool:
+    if not path.is_file():  # never open a FIFO or device here: opening a FIFO blocks
+        return False
     try:
         with open(path, "rb") as fh:
-            return path.is_file() and fh.read(16) == b"SQLite format 3\x00"
+            return fh.read(16) == b"SQLite format 3\x00"
     except OSError:
         return False
 
