@@ -155,12 +155,7 @@ def calibrate(base: Any, archs: Sequence[int], latency_s: Sequence[float]) -> An
         raise UsageError("base must be a few-shot base from eagle.pretrain() or eagle.load_predictor(BASE.pt)")
     space = get_space()
     idx = np.array([space.index(a) for a in archs], dtype=np.int64)
-    y = np.asarray(latency_s, dtype=np.float64)
-    if len(idx) != len(y) or len(y) == 0:
-        raise UsageError(f"archs and latency_s must have the same, non-zero length ({len(idx)} vs {len(y)})")
-    if not (np.isfinite(y).all() and (y > 0).all()):
-        raise UsageError("latency_s must be positive, finite seconds")
-    return FewShotPredictor(base).fit(idx, y)
+    return FewShotPredictor(base).fit(idx, latency_s)  # it checks the values (UsageError)
 
 
 # -- search -----------------------------------------------------------------------------------------

@@ -113,6 +113,14 @@ def atomic_write_text(path: Path, write: Callable[[IO[str]], object]) -> None:
     atomic_write(path, wrapped)
 
 
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented JSON, written through :func:`atomic_write_text`."""
+    import json
+
+    text = json.dumps(data, indent=1)
+    atomic_write_text(path, lambda fh: fh.write(text))
+
+
 def read_yaml_mapping(path: Path, what: str) -> dict:
     """A YAML config file that must hold a mapping: bounded in size, no aliases, UTF-8."""
     data = load_yaml_text(read_text_file(path, "YAML config", MAX_CONFIG_BYTES), str(path))

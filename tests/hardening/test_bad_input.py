@@ -330,19 +330,19 @@ def test_second_sweep_of_a_run_is_refused(tmp_path, capsys):
 
     db = tmp_path / "x.sqlite"
     assert run_cli(capsys, "measure", "--runtime", "null", "--archs", "3", "--db", db, "--no-progress").code == 0
-    with ResultStore(db) as store:
-        run_id = store.runs()[0].id
-        store.claim_run(run_id)  # this process holds it now: a "live" sweep
     import subprocess
     import sys
 
-    res = subprocess.run(
-        [sys.executable, "-m", "eagle", "measure", "--runtime", "null", "--archs", "3", "--db", str(db)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    with ResultStore(db) as store:  # this process holds the run while the block lasts: a "live" sweep
+        run_id = store.runs()[0].id
+        store.claim_run(run_id)
+        res = subprocess.run(
+            [sys.executable, "-m", "eagle", "measure", "--runtime", "null", "--archs", "3", "--db", str(db)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
     assert res.returncode == 2 and "being measured right now" in res.stderr, res.stderr
-    with ResultStore(db) as store:
-        store.release_run(run_id)
+    with ResultStore(db) as store:  # closing the store released the claim
+        assert store.conn.execute("SELECT count(*) FROM run_locks").fetchone()[0] == 0
     assert run_cli(capsys, "measure", "--runtime", "null", "--archs", "3", "--db", db, "--no-progress").code == 0
 
 

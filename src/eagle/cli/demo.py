@@ -9,14 +9,13 @@ Re-running resumes the measurement (nothing is measured twice).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count
-from eagle.fileio import atomic_write_text, ensure_folder
+from eagle.fileio import atomic_write_text, ensure_folder, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     metrics = evaluate(pred[test], values[test]) if len(test) >= 2 else {}
     for key, value in metrics.items():
         print(f"  {key:<14} {value:.4g}" if isinstance(value, float) else f"  {key:<14} {value}")
-    atomic_write_text(out / "metrics.json", lambda fh: fh.write(json.dumps(metrics, indent=1)))
+    write_json(out / "metrics.json", metrics)
     if metrics:
         prediction_plot(
             pred[test] * 1e3,

@@ -11,7 +11,6 @@ from eagle import runtimes
 from eagle.cli.argtypes import add_compute_options, count, seconds
 from eagle.errors import EagleError
 
-TOOLS = ("export", "combine", "stats", "normalise", "runs")
 log = logging.getLogger("eagle")
 
 

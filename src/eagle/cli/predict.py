@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -195,9 +194,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if metrics:
         _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
         if args.json:
-            from eagle.fileio import atomic_write_text
+            from eagle.fileio import write_json
 
-            atomic_write_text(args.json, lambda fh: fh.write(json.dumps(metrics, indent=1)))
+            write_json(args.json, metrics)
     return 0
 
 
@@ -209,11 +208,10 @@ def _value_column(config: dict[str, Any]) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from eagle.fileio import atomic_write_text
-    from eagle.predictors.checkpoint import load_for_prediction, predict_finite, read
+    from eagle.predictors.checkpoint import load_for_prediction, predict_finite
     from eagle.spaces import get
 
-    config, _ = read(args.load)
-    predictor = load_for_prediction(args.load)
+    predictor, config = load_for_prediction(args.load)
     space = get("nasbench201")
     progress.stage(f"predicting {space.num_archs} archs with {args.load}")
     pred = predict_finite(predictor, np.arange(space.num_archs), args.load)
@@ -265,11 +263,10 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from eagle import datasets
-    from eagle.predictors.checkpoint import load_for_prediction, read
+    from eagle.predictors.checkpoint import load_for_prediction
     from eagle.predictors.training import evaluate_on
 
-    config, _ = read(args.load)
-    predictor = load_for_prediction(args.load)
+    predictor, config = load_for_prediction(args.load)
     ds = datasets.load_measurement(args.measurement)
     progress.stage(f"evaluating {args.load} on {ds.name}")
     # an arch the model was fitted on is never scored, whichever dataset it came from
@@ -285,9 +282,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "this is not a score on an unseen device"
         )
     if args.json:
-        from eagle.fileio import atomic_write_text
+        from eagle.fileio import write_json
 
-        atomic_write_text(args.json, lambda fh: fh.write(json.dumps(metrics, indent=1)))
+        write_json(args.json, metrics)
     if args.plot:
         from eagle.plots import prediction_plot
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count, seconds
 from eagle.errors import UsageError
-from eagle.fileio import atomic_write_text
+from eagle.fileio import write_json
 from eagle.nas.search import METHODS
 
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
@@ -131,6 +130,5 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"plot: {args.plot}")
     if args.json:
         options = {k: v for k, v in _options(args).items() if v is not None}
-        payload = json.dumps({"best_in_space": best, "options": options, "methods": summary}, indent=1)
-        atomic_write_text(args.json, lambda fh: fh.write(payload))
+        write_json(args.json, {"best_in_space": best, "options": options, "methods": summary})
     return 0

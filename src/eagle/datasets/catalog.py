@@ -61,7 +61,7 @@ def _bundled_arrays(file: str) -> dict[str, np.ndarray]:
 
 def _user_file(name: str, suffix: str) -> Path:
     """Where the user dataset ``name`` lives: one file per name, a namespace is a subfolder."""
-    return user_data_dir().joinpath(*check_name(name).split("/")).with_name(name.split("/")[-1] + suffix)
+    return user_data_dir() / f"{check_name(name)}{suffix}"  # at most one '/': the namespace folder
 
 
 def _legacy_file(name: str, suffix: str) -> Path:
@@ -96,11 +96,16 @@ def names() -> list[str]:
 
 
 def metadata(name: str) -> dict[str, Any]:
+    return {k: v for k, v in _entry(name).items() if k != "_npz"}
+
+
+def _entry(name: str) -> dict[str, Any]:
+    """The catalogue entry of ``name``: bundled, or a user dataset (with its file in ``_npz``)."""
     if name in bundled_catalog():
         return dict(bundled_catalog()[name])
     user = user_catalog()
     if name in user:
-        return {k: v for k, v in user[name].items() if k != "_npz"}
+        return user[name]
     raise UnknownNameError(
         f"unknown dataset {name!r}; 'eagle dataset list' shows the {len(names())} known names"
         + (f" (close: {', '.join(_close(name))})" if _close(name) else "")
@@ -115,11 +120,11 @@ def _close(name: str) -> list[str]:
 
 def load(name: str) -> Dataset:
     """Load the dataset registered as ``name`` (bundled or user-imported)."""
-    meta = metadata(name)
-    if name in bundled_catalog():
+    meta = _entry(name)
+    if "_npz" not in meta:  # bundled
         values = _bundled_arrays(meta["file"])[meta["key"]]
     else:
-        path = Path(user_catalog()[name]["_npz"])
+        path = Path(meta["_npz"])
         try:
             with np.load(path, allow_pickle=False) as npz:
                 values = npz["values"]
@@ -127,7 +132,7 @@ def load(name: str) -> Dataset:
             raise EagleError(f"user dataset {name!r} is damaged ({path}: {exc}); import it again") from None
     if values_sha256(values) != meta.get("sha256"):
         raise EagleError(f"dataset {name!r} does not match its recorded sha256: the stored file is damaged")
-    meta = {k: v for k, v in meta.items() if k not in ("file", "key")}
+    meta = {k: v for k, v in meta.items() if k not in ("file", "key", "_npz")}
     return Dataset(name=name, values=values, metadata=meta)
 
 

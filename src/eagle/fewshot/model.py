@@ -29,7 +29,7 @@ import numpy as np
 
 from eagle.costmodels.basis import DEFAULT_RANK, NUM_ARCHS, DeviceBasis, pretrain
 from eagle.costmodels.opcost import OpCostPosterior, fit_at_best_noise
-from eagle.errors import EagleError, NotFittedError
+from eagle.errors import EagleError, NotFittedError, UsageError
 
 __all__ = ["DEFAULT_RANK", "DeviceBasis", "FewShotPredictor", "pretrain", "select_archs"]
 
@@ -99,13 +99,13 @@ class FewShotPredictor:
         idx = np.asarray(archs, dtype=np.int64).ravel()
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
-            raise EagleError(
+            raise UsageError(
                 f"few-shot adaptation needs >= 1 (arch, latency) pair; got {len(idx)} archs and {len(y)} values"
             )
         if not np.all(np.isfinite(y) & (y > 0)):
-            raise EagleError("few-shot latencies must be positive finite numbers")
+            raise UsageError("few-shot latencies must be positive finite numbers")
         if idx.min() < 0 or idx.max() >= NUM_ARCHS:
-            raise EagleError(f"NB201 indices must be in 0..{NUM_ARCHS - 1}")
+            raise UsageError(f"NB201 indices must be in 0..{NUM_ARCHS - 1}")
         unknown = idx[~self.basis.covered[idx]]
         if len(unknown):
             raise EagleError(

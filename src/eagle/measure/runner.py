@@ -145,47 +145,44 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
             },
         )
         log.info("%s run %d in %s", "started" if created else "resuming", run.id, cfg.db)
-        store.claim_run(run.id)  # a second sweep of this run is refused, not run twice
+        store.claim_run(run.id)  # refuses a second live sweep of this run; released when the store closes
+        store.add_run_archs(run.id, pairs)
+        if cfg.retry_failed:
+            n = store.delete_measurements(run.id, ("error", "timeout"))
+            log.info("retrying %d failed archs", n)
+        done = store.measured_indices(run.id)
+        pending = [i for i in to_measure if i not in done]
+        already_done = len(to_measure) - len(pending)
+        if cfg.limit is not None:
+            pending = pending[: cfg.limit]
+        store.set_run_status(run.id, "running")
+        measured_now = 0
+        bar = _progress_bar(len(to_measure), already_done, cfg, progress)
+        valid = space.valid_mask()
+        invalid = {"status": "invalid", "error": "disconnected cell: not measured"}
         try:
-            store.add_run_archs(run.id, pairs)
-            if cfg.retry_failed:
-                n = store.delete_measurements(run.id, ("error", "timeout"))
-                log.info("retrying %d failed archs", n)
-            done = store.measured_indices(run.id)
-            pending = [i for i in to_measure if i not in done]
-            already_done = len(to_measure) - len(pending)
-            if cfg.limit is not None:
-                pending = pending[: cfg.limit]
-            store.set_run_status(run.id, "running")
-            measured_now = 0
-            bar = _progress_bar(len(to_measure), already_done, cfg, progress)
-            valid = space.valid_mask()
-            invalid = {"status": "invalid", "error": "disconnected cell: not measured"}
-            try:
-                for idx in [i for i in pending if not valid[i]]:
-                    store.add_measurement(run.id, idx, invalid)
-                    measured_now += 1
-                for idx, result in executor.results([i for i in pending if valid[i]], cfg.timeout_s):
-                    store.add_measurement(run.id, idx, result)
-                    measured_now += 1
-                    if bar is not None:
-                        bar.update(1)
-                        postfix = executor.status()
-                        if result.get("latency_s") is not None:
-                            postfix = f"last {result['latency_s'] * 1e3:.3f} ms" + (f"; {postfix}" if postfix else "")
-                        bar.set_postfix_str(postfix)
-            except KeyboardInterrupt:
-                store.set_run_status(run.id, "interrupted")
-                raise
-            finally:
+            for idx in [i for i in pending if not valid[i]]:
+                store.add_measurement(run.id, idx, invalid)
+                measured_now += 1
+            for idx, result in executor.results([i for i in pending if valid[i]], cfg.timeout_s):
+                store.add_measurement(run.id, idx, result)
+                measured_now += 1
                 if bar is not None:
-                    bar.close()
-            remaining = [i for i in to_measure if i not in store.measured_indices(run.id)]
-            complete = not remaining
-            store.set_run_status(run.id, "complete" if complete else "partial", finished=complete)
-            rows = store.measurements(run.id)
+                    bar.update(1)
+                    postfix = executor.status()
+                    if result.get("latency_s") is not None:
+                        postfix = f"last {result['latency_s'] * 1e3:.3f} ms" + (f"; {postfix}" if postfix else "")
+                    bar.set_postfix_str(postfix)
+        except KeyboardInterrupt:
+            store.set_run_status(run.id, "interrupted")
+            raise
         finally:
-            store.release_run(run.id)
+            if bar is not None:
+                bar.close()
+        remaining = [i for i in to_measure if i not in store.measured_indices(run.id)]
+        complete = not remaining
+        store.set_run_status(run.id, "complete" if complete else "partial", finished=complete)
+        rows = store.measurements(run.id)
     ok = sum(r["status"] == "ok" for r in rows)
     return SweepSummary(
         run_id=run.id,

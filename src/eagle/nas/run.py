@@ -38,7 +38,7 @@ def latency_values(spec: str | None, predictor: str | None) -> np.ndarray | None
     if predictor:
         from eagle.predictors.checkpoint import load_for_prediction, predict_finite
 
-        return predict_finite(load_for_prediction(predictor), np.arange(NASBench201.num_archs), predictor)
+        return predict_finite(load_for_prediction(predictor)[0], np.arange(NASBench201.num_archs), predictor)
     return None
 
 

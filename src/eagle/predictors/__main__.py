@@ -13,14 +13,13 @@ then the statistics) and ``metrics.json``. Runs on the CPU; CUDA is not required
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from eagle.cli.argtypes import count
-from eagle.fileio import atomic_write_text, ensure_folder
+from eagle.fileio import atomic_write_text, ensure_folder, write_json
 
 
 def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -53,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from eagle import datasets, predictors
     from eagle.cli.predict import train
-    from eagle.predictors.checkpoint import load_for_prediction, read
+    from eagle.predictors.checkpoint import load_for_prediction
     from eagle.predictors.training import evaluate_on
     from eagle.spaces import get
 
@@ -62,8 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         outdir = outdir / args.exp
     ensure_folder(outdir, "--expdir")
     if args.load:
-        predictor = load_for_prediction(args.load)
-        config, _ = read(args.load)
+        predictor, config = load_for_prediction(args.load)
         ds = datasets.load_measurement(args.measurement, metric=args.metric)
         exclude = config.get("trained_on", []) if config.get("measurement") == ds.name else []
         metrics: dict[str, Any] | None
@@ -92,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         values = ds.by_index("s") if ds.metric == "latency" else ds.by_index()
         true = values[idx]
     if metrics:
-        atomic_write_text(outdir / "metrics.json", lambda fh: fh.write(json.dumps(metrics, indent=1)))
+        write_json(outdir / "metrics.json", metrics)
     if args.log:
         space = get("nasbench201")
         lines = [f"{float(t)!r} {float(p)!r} {space.vector(int(i))}" for i, t, p in zip(idx, true, pred)]

@@ -76,6 +76,11 @@ def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def load(path: str | Path) -> Any:
     """The predictor stored at ``path``; a damaged or inconsistent checkpoint is a clear error."""
+    return load_with_config(path)[0]
+
+
+def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(predictor, checkpoint config) from one read of ``path``."""
     from eagle.costmodels.basis import DeviceBasis
 
     config, tensors = read(path)
@@ -83,7 +88,7 @@ def load(path: str | Path) -> Any:
         predictor = _build(config, tensors, path)
         if not isinstance(predictor, DeviceBasis):  # shapes that load but cannot compute fail here, not later
             predictor.predict(np.array([0]))
-        return predictor
+        return predictor, config
     except EagleError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
@@ -102,21 +107,22 @@ def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) ->
     return cls.from_state(config, tensors)
 
 
-def load_for_prediction(path: str | Path) -> Any:
-    """A checkpoint that can predict: a few-shot base (``eagle pretrain``) is refused with the fix."""
+def load_for_prediction(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(predictor, checkpoint config) of a checkpoint that can predict: a few-shot base
+    (``eagle pretrain``) is refused with the fix."""
     from eagle.costmodels.basis import DeviceBasis
 
-    predictor = load(path)
+    predictor, config = load_with_config(path)
     if isinstance(predictor, DeviceBasis):
         raise UsageError(
             f"{path} is a few-shot base: adapt it to your device first "
             "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"
         )
-    return predictor
+    return predictor, config
 
 
 def predict_finite(predictor: Any, archs: np.ndarray, source: str | Path) -> np.ndarray:
-    """``predictor.predict(archs)``, refusing NaN, infinite or non-positive-overflow results."""
+    """``predictor.predict(archs)``, refusing NaN or infinite results (a damaged checkpoint, an overflow)."""
     with np.errstate(all="ignore"):
         pred = np.asarray(predictor.predict(archs), dtype=np.float64)
     bad = ~np.isfinite(pred)

@@ -102,6 +102,7 @@ class ResultStore:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._claims: set[int] = set()
         if readonly and not self.path.is_file():
             raise UsageError(f"results store {self.path} does not exist")
         if self.path.parent and not self.path.parent.exists():
@@ -147,7 +148,12 @@ class ResultStore:
             )
 
     def close(self) -> None:
-        self.conn.close()
+        """Release this object's run claims (:meth:`claim_run`), then close the connection."""
+        try:
+            for run_id in sorted(self._claims):
+                self.release_run(run_id)
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> ResultStore:
         return self
@@ -265,6 +271,7 @@ class ResultStore:
 
         Two sweeps of the same run would both measure every pending arch (the store keeps one
         row per arch, but the work is done twice). A claim left by a killed process is taken over.
+        The claim lasts until :meth:`release_run` or :meth:`close` (the end of a ``with`` block).
         """
         me = _process_identity(os.getpid())
         with self._transaction():
@@ -280,11 +287,13 @@ class ResultStore:
                 "INSERT OR REPLACE INTO run_locks(run_id, host, pid, pid_start, since) VALUES (?, ?, ?, ?, ?)",
                 (run_id, me[0], os.getpid(), me[1], time.time()),
             )
+        self._claims.add(run_id)
 
     def release_run(self, run_id: int) -> None:
         """Drop this process's claim on ``run_id`` (if it holds it)."""
         host = _process_identity(os.getpid())[0]
         self._write("DELETE FROM run_locks WHERE run_id = ? AND host = ? AND pid = ?", (run_id, host, os.getpid()))
+        self._claims.discard(run_id)
 
     # -- plumbing ---------------------------------------------------------------------------------
     @contextmanager
