@@ -69,6 +69,39 @@ def fuzz(examples: int) -> dict:
     }
 
 
+def bombs(repeats: int = 5) -> dict:
+    """Seconds to refuse a "billion laughs" pickle (2**40 elements by shared references, 257 bytes)
+    and a YAML alias bomb, through the readers every command uses (best of ``repeats``)."""
+    import pickle
+
+    from eagle.datasets.safe_pickle import safe_loads
+    from eagle.errors import EagleError
+    from eagle.fileio import load_yaml_text
+
+    laughs: list = [1]
+    for _ in range(40):
+        laughs = [laughs, laughs]
+    blob = pickle.dumps(laughs)
+    yaml_bomb = "a: &a [1,2,3,4,5,6,7,8,9]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
+    out = {}
+    for name, refuse in (("pickle_billion_laughs_s", lambda: safe_loads(blob, "bomb")),
+                         ("yaml_alias_bomb_s", lambda: load_yaml_text(yaml_bomb, "bomb"))):  # fmt: skip
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            try:
+                refuse()
+            except EagleError:
+                best = min(best, time.perf_counter() - t0)
+            else:
+                raise SystemExit(f"{name}: the bomb was not refused")
+        out[name] = best
+    out["pickle_bytes"] = len(blob)
+    return out
+
+
 def sigkill_resume(kills: int, archs: int, seed: int = 0) -> dict:
     rng = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="eagle-kill-"))
@@ -119,7 +152,7 @@ def main() -> None:
     p.add_argument("--archs", type=int, default=120)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    report = {"fuzz": fuzz(args.examples), "sigkill": sigkill_resume(args.kills, args.archs)}
+    report = {"fuzz": fuzz(args.examples), "bombs": bombs(), "sigkill": sigkill_resume(args.kills, args.archs)}
     text = json.dumps(report, indent=1)
     print(text)
     if args.json:
