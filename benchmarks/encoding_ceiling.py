@@ -15,14 +15,11 @@ nodes and carries the one-hot arch, so no two archs share an input there.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def seed_encoding_groups() -> np.ndarray:

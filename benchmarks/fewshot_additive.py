@@ -15,14 +15,11 @@ the models' prior (centred on 1x1 0.3, pool 0.1, skip 0.03, fixed 1, path weight
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 from fewshot_bench import help_test_set, shared_devices  # noqa: E402
 

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 from predictor_bench import devices, siblings  # noqa: E402  (benchmarks/ is on the path from here)
@@ -67,7 +64,7 @@ class LinearCeiling:
     """
 
     def __init__(self, basis: object, graph: bool) -> None:
-        from eagle.predictors.encoding import eagle_tables
+        from eagle.spaces.nasbench201.encoding import eagle_tables
 
         parts = [np.ones((len(basis.features), 1)), basis.features]
         if graph:

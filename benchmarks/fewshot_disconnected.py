@@ -15,14 +15,11 @@ Eagle did before (the linear components then give every disconnected cell the sa
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 from fewshot_bench import shared_devices, siblings  # noqa: E402
 
@@ -52,7 +49,7 @@ def main() -> None:
         few = select_archs(basis, 10, candidates=np.flatnonzero(valid[:900]))
         model = FewShotPredictor(basis).fit(few, raw[few])
         now = spearmanr(model.predict(te), raw[te]).statistic
-        before = spearmanr(model._mixture(te, model.weights_)[0], raw[te]).statistic
+        before = spearmanr(model.mixture(te, model.weights_)[0], raw[te]).statistic
         rows.append((now, before))
         print(f"{test:22s} {int((~valid[te]).sum()):20d} | {now:.4f}                  | {before:.4f}", flush=True)
     m = np.mean(rows, axis=0)

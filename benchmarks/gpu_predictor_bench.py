@@ -11,14 +11,12 @@ Spearman correlation between the GPU configurations and our CPU dataset on the c
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
 DATASETS = [
     "gpu-h100-torch-fp32-b1",

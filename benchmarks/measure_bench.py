@@ -16,7 +16,6 @@ import argparse
 import json
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +60,6 @@ def main() -> None:
     ap.add_argument("--runtimes", default="onnxruntime,openvino,torch")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/measure_bench.json")
     args = ap.parse_args()
-    sys.path.insert(0, str(REPO / "src"))
     from eagle.measure.archs import select_archs
     from eagle.spaces import get
 

@@ -30,7 +30,7 @@ DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
 
 # -- spaces -----------------------------------------------------------------------------------------
 def get_space(name: str = "nasbench201") -> Any:
-    """The search space registered as ``name`` (``list_spaces()``)."""
+    """The search space registered as ``name`` (``list_spaces()``) or given as ``"module:Class"``."""
     from eagle import spaces
 
     return spaces.get(name)
@@ -80,8 +80,9 @@ def list_predictors() -> list[str]:
 
 # -- measurement ------------------------------------------------------------------------------------
 def measure(
-    archs: int | str | Sequence[int] = "valid",
+    archs: int | str | Sequence[Any] = "valid",
     *,
+    space: str | Any = "nasbench201",
     runtime: str = "onnxruntime",
     device: str = "local",
     db: str | Path = "eagle-results.sqlite",
@@ -90,15 +91,18 @@ def measure(
     dedupe: bool = True,
     timeout_s: float = 300.0,
     progress: bool = False,
+    protocol: dict[str, Any] | None = None,
     **runtime_options: Any,
 ) -> Any:
-    """Measure ``archs`` (a count of random valid archs, ``"valid"``, ``"all"``, a file, or a list
-    of NB201 indices) with ``runtime`` on ``device`` into the results store ``db`` (resumable), and
-    return the run's latencies as a dataset (seconds)."""
+    """Measure ``archs`` of ``space`` (a count of random valid archs, ``"valid"``, ``"all"``, a file,
+    or a list of archs or indices) with ``runtime`` on ``device`` into the results store ``db``
+    (resumable), and return the run's latencies as a dataset (seconds). ``protocol``: timing
+    settings (``warmup``, ``runs``, ``avg_between``, ``interval_s``, ``min_round_s``)."""
     import tempfile
 
     from eagle.datasets.importer import from_results_store
     from eagle.devices.address import check_device
+    from eagle.measure.protocol import Protocol
     from eagle.measure.runner import SweepConfig, run_sweep
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -108,16 +112,23 @@ def measure(
     check_device(device)
     spec: str
     listed = None
+    from eagle import spaces
+
+    sp = spaces.get(space)
     if isinstance(archs, (list, tuple, np.ndarray)):
-        space = get_space()
-        indices = [space.index(a) for a in archs]
+        keys = sp.keys(archs if isinstance(archs, np.ndarray) else list(archs))
         handle = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
-        handle.write("".join(f"{i}\n" for i in indices))
+        handle.write("".join(f"{k}\n" for k in keys))
         handle.close()
         spec = listed = handle.name
     else:
         spec = str(archs)
+    try:
+        timing = Protocol(**(protocol or {}))
+    except TypeError as exc:
+        raise UsageError(f"protocol: {exc}") from None
     cfg = SweepConfig(
+        protocol=timing,
         runtime=runtime,
         runtime_kwargs={"threads": threads, **runtime_options},
         device=device,
@@ -126,6 +137,7 @@ def measure(
         dedupe=dedupe,
         timeout_s=float(timeout_s),
         db=Path(db),
+        space=spaces.spec(sp),
     )
     try:
         summary = run_sweep(cfg, progress=progress)
@@ -136,26 +148,33 @@ def measure(
 
 
 # -- few-shot ---------------------------------------------------------------------------------------
-def pretrain(datasets: Sequence[str] | None = None, *, exclude: Sequence[str] = (), rank: int | None = None) -> Any:
-    """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets (default: every
-    bundled one), minus ``exclude``."""
-    from eagle.costmodels.bundled import latency_table
+def pretrain(
+    datasets: Sequence[str] | None = None,
+    *,
+    exclude: Sequence[str] = (),
+    rank: int | None = None,
+    space: str | None = None,
+) -> Any:
+    """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets of one space
+    (default: every bundled one of ``space``, NB201 unless given), minus ``exclude``."""
+    from eagle.costmodels.bundled import load_latency_table
     from eagle.fewshot import pretrain as _pretrain
 
-    table = latency_table(list(datasets) if datasets else None, list(exclude))
-    return _pretrain(table) if rank is None else _pretrain(table, rank=rank)
+    space_name, table = load_latency_table(list(datasets) if datasets else None, list(exclude), space)
+    from eagle.costmodels.basis import DEFAULT_RANK
+
+    return _pretrain(table, space=space_name, rank=DEFAULT_RANK if rank is None else rank)
 
 
-def calibrate(base: Any, archs: Sequence[int], latency_s: Sequence[float]) -> Any:
-    """Adapt a few-shot base to a new device from its measured ``latency_s`` of ``archs``; returns a
-    predictor with ``predict`` and ``predict_spread``."""
+def calibrate(base: Any, archs: Sequence[Any], latency_s: Sequence[float]) -> Any:
+    """Adapt a few-shot base to a new device from its measured ``latency_s`` of ``archs`` (arch
+    strings or indices of the base's space); returns a predictor with ``predict`` and
+    ``predict_spread``."""
     from eagle.fewshot import DeviceBasis, FewShotPredictor
 
     if not isinstance(base, DeviceBasis):
         raise UsageError("base must be a few-shot base from eagle.pretrain() or eagle.load_predictor(BASE.pt)")
-    space = get_space()
-    idx = np.array([space.index(a) for a in archs], dtype=np.int64)
-    return FewShotPredictor(base).fit(idx, latency_s)  # it checks the values (UsageError)
+    return FewShotPredictor(base).fit(archs, latency_s)  # it checks archs and values (UsageError)
 
 
 # -- search -----------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ class NeuralHyperParameters(_Strict):
     """Every hyper-parameter of the GCN/MLP predictors, with its range (see ``neural.PRESETS``)."""
 
     model: Literal["gcn", "mlp"]
-    encoding: Literal["seed", "eagle"]
+    encoding: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")  # one of the space's encodings (checked there)
     adjacency: Literal["raw", "mean"]
     readout: Literal["global", "global+mean+features"]
     hidden: int = Field(ge=1, le=8192)

@@ -156,7 +156,7 @@ def test_import_csv_with_each_key_column(tmp_path):
         ("nb201_index,latency_ms\n1,abc\n", "not a number"),
         ("nb201_index,latency_ms\n1,-2\n", "negative"),
         ("arch_str,latency_ms\n|bad~0|,2\n", "malformed arch_str"),
-        ("index,latency_ms\n1,2\n", "needs a column nb201_index"),
+        ("index,latency_ms\n1,2\n", "needs a column arch"),
         ("nb201_index,a,b\n1,2,3\n", "--column"),
         ("", "holds no rows"),
     ],

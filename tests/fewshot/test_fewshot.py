@@ -334,7 +334,7 @@ def test_commands_end_to_end(tmp_path):
     r = run_cli("select", "--base", str(base), "--k", "10", "--below", "900", "--output", str(sel))
     assert r.returncode == 0, r.stderr
     space = get("nasbench201")
-    few = [int(line.split()[0]) for line in sel.read_text().splitlines()]
+    few = [space.index(line.strip()) for line in sel.read_text().splitlines()]  # one arch_str per line
     assert len(few) == 10 and max(few) < 900
     v = D.load("help/titanx_1").by_index("s")
     few_pickle = tmp_path / "FEW.pickle"

@@ -9,7 +9,6 @@ error", the output file untouched, and no payload executed (no marker file).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import pickle
@@ -205,7 +204,9 @@ def _sweep_args(**kw):
         db=Path("x.sqlite"), order="index", executor="local", address=None, ray_actors=None,
     )  # fmt: skip
     base.update(kw)
-    return argparse.Namespace(**base)
+    from eagle.measure.config import MeasureOptions
+
+    return MeasureOptions.from_mapping(base)
 
 
 @FUZZ
@@ -298,7 +299,6 @@ _PARSE_ONLY = [
 def test_fuzz_cli_values(case, value, capsys, tmp_path, monkeypatch):
     """Every numeric, device and option value: parsed and validated as the command would, before it runs."""
     from eagle.cli.main import build_parser
-    from eagle.measure.config import sweep_config
 
     monkeypatch.chdir(tmp_path)
     command, option, rest = case
@@ -311,8 +311,10 @@ def test_fuzz_cli_values(case, value, capsys, tmp_path, monkeypatch):
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         return
     if command == "measure":
+        from eagle.cli.measure import sweep_config_from_args
+
         try:
-            cfg = sweep_config(args, None)
+            cfg = sweep_config_from_args(args, None)
             from eagle.measure.runner import plan
 
             plan(cfg)

@@ -135,25 +135,25 @@ def test_op_cost_input_is_fitted_to_the_training_archs(tmp_path, data):
 
     v, tr, te = data
     p = predictors.create("gcn", seed=0, **FAST).fit(tr, v[tr])
-    assert p.op_cost_model_ in MODELS and p.op_cost_feature_.shape == (15625, 1)
+    assert p.op_cost_model_ in MODELS and p.op_cost_.table.shape == (15625, 1)
     # the physical model is fitted to the training archs alone (the i7 runs branches concurrently)
     assert p.op_cost_model_ == fit_best(tr, np.log(v[tr])).model == "critical-path"
-    assert spearmanr(p.op_cost_feature_[te, 0], v[te]).statistic > 0.9  # the input alone ranks the test archs
+    assert spearmanr(p.op_cost_.table[te, 0], v[te]).statistic > 0.9  # the input alone ranks the test archs
     # it travels in the checkpoint; a model without it (or saved before it existed) loads without
     predictors.save(p, tmp_path / "op.pt")
     q = predictors.load(tmp_path / "op.pt")
     assert q.op_cost_model_ == p.op_cost_model_
     np.testing.assert_allclose(q.predict(te), p.predict(te), rtol=1e-6)
     plain = predictors.create("gcn", seed=0, op_costs=False, **FAST).fit(tr, v[tr])
-    assert plain.op_cost_feature_ is None
+    assert plain.op_cost_ is None
     predictors.save(plain, tmp_path / "plain.pt")
     q = predictors.load(tmp_path / "plain.pt")
-    assert q.op_cost_feature_ is None and q.config["op_costs"] is False
+    assert q.op_cost_ is None and q.config["op_costs"] is False
     np.testing.assert_allclose(q.predict(te), plain.predict(te), rtol=1e-6)
     # fine-tuning keeps the input (the weights expect it) but refits it to the new data
     tuned = predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=p)
-    assert tuned.op_cost_feature_ is not None and not np.array_equal(tuned.op_cost_feature_, p.op_cost_feature_)
-    assert predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=plain).op_cost_feature_ is None
+    assert tuned.op_cost_ is not None and not np.array_equal(tuned.op_cost_.table, p.op_cost_.table)
+    assert predictors.create("gcn", seed=1, **FAST).fit(tr[:50], v[tr[:50]], init=plain).op_cost_ is None
 
 
 def test_init_and_transfer(data):

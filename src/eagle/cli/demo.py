@@ -37,12 +37,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from eagle.measure.worker import ModelConfig
     from eagle.plots import prediction_plot
     from eagle.predictors.metrics import evaluate
-    from eagle.spaces import get
+    from eagle.spaces.nasbench201 import NASBench201
     from eagle.store import ResultStore
 
     out = args.output_dir
     ensure_folder(out, "--output-dir")
-    space = get("nasbench201")
+    space = NASBench201()
     print(f"== 1/4 measure {args.archs} random NB201 archs with {args.runtime} on this CPU ==")
     cfg = SweepConfig(
         runtime=args.runtime,

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pt.add_argument("--exclude", nargs="+", default=[], help="dataset names to leave out (e.g. the target device)")
     pt.add_argument("--rank", type=count(1, 64), default=None, help="size of the learned device basis (default 8)")
+    pt.add_argument("--space", help="search space of the datasets (default: that of --measurement, else nasbench201)")
     pt.add_argument("--save", type=Path, required=True, help="base checkpoint to write (BASE.pt)")
     add_compute_options(pt)
     pt.set_defaults(func=cmd_pretrain)
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     se = sub.add_parser("select", help="the k archs to measure on a new device for the best few-shot adaptation")
     se.add_argument("--k", type=count(1, 15625), default=10)
     se.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
-    se.add_argument("--below", type=count(1), help="only NB201 indices below this (HELP's protocol uses 900)")
+    se.add_argument("--below", type=count(1), help="only arch indices below this (HELP's NB201 protocol uses 900)")
     se.add_argument("--output", "-o", type=Path, help="write the archs as a file for 'eagle measure --archs'")
     se.add_argument(
         "--criterion", default="v", choices=("v", "d"), help="v: representative archs (default); d: extreme archs"
@@ -53,12 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.set_defaults(func=cmd_calibrate, db=None)
 
 
-def pretrain_from(specs: list[str] | None, exclude: list[str], rank: int | None = None) -> Any:
-    from eagle.costmodels.bundled import latency_table
+def pretrain_from(
+    specs: list[str] | None, exclude: list[str], rank: int | None = None, space: str | None = None
+) -> Any:
+    from eagle.costmodels.bundled import load_latency_table
     from eagle.fewshot import pretrain
 
-    table = latency_table(specs, exclude)
-    return pretrain(table) if rank is None else pretrain(table, rank=rank)
+    space_name, table = load_latency_table(specs, exclude, space)
+    return pretrain(table, space=space_name) if rank is None else pretrain(table, rank=rank, space=space_name)
 
 
 def _base(path: Path | None) -> Any:
@@ -77,7 +80,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     from eagle import predictors
 
     t0 = time.perf_counter()
-    basis = pretrain_from(args.measurement, args.exclude, args.rank)
+    basis = pretrain_from(args.measurement, args.exclude, args.rank, args.space)
     predictors.save(basis, args.save)
     print(
         f"pretrained a rank-{basis.rank} device basis on {len(basis.devices)} latency datasets "
@@ -96,26 +99,25 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_arch_file(path: Path, archs: list[int]) -> None:
+def write_arch_file(path: Path, archs: list[int], space: Any) -> None:
+    """One arch per line as its key (``eagle measure --archs`` and ``eagle predict --archs`` read it)."""
     from eagle.fileio import atomic_write_text
-    from eagle.spaces import get
 
-    space = get("nasbench201")
-    atomic_write_text(path, lambda fh: fh.write("".join(f"{i}  # {space.arch_str(i)}\n" for i in archs)))
+    atomic_write_text(path, lambda fh: fh.write("".join(f"{space.arch_at(i)}\n" for i in archs)))
 
 
 def cmd_select(args: argparse.Namespace) -> int:
+    from eagle import spaces
     from eagle.fewshot import select_archs
-    from eagle.spaces import get
 
     basis = _base(args.base)
+    space = spaces.get(basis.space)
     candidates = np.arange(args.below) if args.below is not None else None
     archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion)
-    space = get("nasbench201")
     for i in archs:
-        print(f"{i:6d}  {space.arch_str(i)}")
+        print(f"{i:6d}  {space.arch_at(i)}")
     if args.output:
-        write_arch_file(args.output, archs)
+        write_arch_file(args.output, archs, space)
         print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure --archs {args.output})")
     return 0
 
@@ -141,7 +143,7 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import tempfile
 
-    from eagle import predictors
+    from eagle import predictors, spaces
     from eagle.cli.measure import sweep_config_from_args
     from eagle.fewshot import select_archs
     from eagle.measure.runner import run_sweep
@@ -149,11 +151,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     basis = _base(args.base)
+    space = spaces.get(basis.space)
     archs = select_archs(basis, args.k)
     with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
         arch_file = Path(tmp) / f"calibrate-k{args.k}.txt"
-        write_arch_file(arch_file, archs)
+        write_arch_file(arch_file, archs, space)
         args.archs = str(arch_file)
+        args.space = spaces.spec(space)
         if args.db is None:
             args.db = args.save.with_suffix(".sqlite")
         cfg = sweep_config_from_args(args, None)

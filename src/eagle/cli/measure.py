@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
+    p.add_argument("--space", default="nasbench201", help="search space (eagle.spaces name or module:Class)")
+    p.add_argument("--model", choices=("nasbench201",), help=argparse.SUPPRESS)  # the seed's spelling of --space
     p.add_argument("--runtime", default="onnxruntime", choices=runtimes.names())
     p.add_argument(
         "--device",
@@ -80,7 +81,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="runtime option, e.g. cuda_graph=true (torch), graph_optimization=basic (onnxruntime)",
     )
-    p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per NB201 class")
+    p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per class (NB201)")
     p.add_argument("--warmup", type=count(0))
     p.add_argument("--runs", type=count(1))
     p.add_argument("--avg-between", type=count(1))
@@ -96,9 +97,10 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None = None) -> Any:
-    from eagle.measure.config import sweep_config
+    from eagle.measure.config import MeasureOptions, sweep_config
 
-    return sweep_config(args, yaml_cfg)
+    options = MeasureOptions.from_mapping({**vars(args), "space": args.model or args.space})
+    return sweep_config(options, yaml_cfg)
 
 
 def cmd_measure(args: argparse.Namespace) -> int:

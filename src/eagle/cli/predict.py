@@ -13,13 +13,20 @@ import numpy as np
 from eagle import progress
 from eagle.cli.argtypes import add_compute_options, count
 from eagle.errors import EagleError
+from eagle.spaces.nasbench201 import NASBench201
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     tr = sub.add_parser("train", help="train a latency/accuracy predictor on measurements")
     tr.add_argument("--predictor", default="gcn", help="gcn (default), mlp, flops, params, lut, ridge, gbt")
     tr.add_argument("--preset", default=None, help="eagle (default) or brp-nas (the seed's recipe)")
-    tr.add_argument("--measurement", nargs="+", required=True, help="dataset name(s) or seed pickle file(s)")
+    tr.add_argument(
+        "--measurement",
+        nargs="+",
+        required=True,
+        help="dataset name, results store, seed pickle, or CSV (columns arch,latency_ms or latency_s)",
+    )
+    tr.add_argument("--space", help="search space of the measurement (default: read from it)")
     tr.add_argument("--cfg", type=Path, help="the seed's predictor YAML")
     tr.add_argument("--training-points", type=count(1))
     tr.add_argument("--validation-points", type=count(0))
@@ -43,9 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_compute_options(tr)
     tr.set_defaults(func=cmd_train)
 
-    pr = sub.add_parser("predict", help="predict every NB201 arch with a trained predictor")
+    pr = sub.add_parser("predict", help="predict archs (default: every arch of an enumerable space) with a predictor")
     pr.add_argument("--load", type=Path, required=True)
-    pr.add_argument("--output", "-o", type=Path, required=True, help="CSV, 15625 rows")
+    pr.add_argument(
+        "--archs", type=Path, help="CSV with an 'arch' column, or one arch per line (default: the whole space)"
+    )
+    pr.add_argument("--output", "-o", type=Path, required=True, help="CSV: one row per arch")
     add_compute_options(pr)
     pr.set_defaults(func=cmd_predict)
 
@@ -72,7 +82,7 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
 
     if len(args.measurement) > 1:
         raise EagleError("training one predictor on several devices at once is 'eagle pretrain' (few-shot)")
-    ds = datasets.load_measurement(args.measurement[0])
+    ds = datasets.load_measurement(args.measurement[0], space=getattr(args, "space", None))
     yaml_cfg = read_predictor_yaml(args.cfg) if args.cfg else None
     name = args.predictor
     preset = args.preset or (yaml_cfg["preset"] if yaml_cfg else "eagle")
@@ -99,7 +109,7 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
     )
     split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
     split = random_split(ds, training_points, validation_points, split_seed)
-    predictor = predictors.create(name, **kwargs)
+    predictor = predictors.create(name, space=ds.space, **kwargs)
     progress.stage(
         f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs of {ds.name}"
     )
@@ -117,9 +127,17 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
         "metric": ds.metric,
         "unit": "s" if ds.metric == "latency" else ds.unit,
         "measurement": ds.name,
-        "trained_on": sorted(int(i) for i in np.concatenate([split.train, split.validation])),
+        "trained_on": _trained_on(ds, np.concatenate([split.train, split.validation])),
+        "space": ds.metadata["space"],
     }
     return predictor, metrics, extra
+
+
+def _trained_on(ds: Any, ids: np.ndarray) -> list[Any]:
+    """The training archs for the checkpoint: indices (enumerable spaces) or arch keys."""
+    if ds.archs is None:
+        return sorted(int(i) for i in ids)
+    return sorted(ds.archs[int(i)] for i in ids)
 
 
 def _fewshot_base(path: Path | None) -> Any:
@@ -209,30 +227,66 @@ def _value_column(config: dict[str, Any]) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     from eagle.fileio import atomic_write_text
     from eagle.predictors.checkpoint import load_for_prediction, predict_finite
-    from eagle.spaces import get
 
     predictor, config = load_for_prediction(args.load)
-    space = get("nasbench201")
-    progress.stage(f"predicting {space.num_archs} archs with {args.load}")
-    pred = predict_finite(predictor, np.arange(space.num_archs), args.load)
+    space = predictor_space(predictor)
     column = _value_column(config)
-    spread = predictor.predict_spread(np.arange(space.num_archs))
+    ident_header, ident, archs = _rows_to_predict(space, args.archs)
+    progress.stage(f"predicting {len(archs)} {space.name} archs with {args.load}")
+    pred = predict_finite(predictor, archs, args.load)
+    spread = predictor.predict_spread(archs)
     # (for a log-target ensemble the spread is prediction x std of the members' log predictions)
 
     def write(fh: Any) -> None:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            ["nb201_index", "arch_str", "arch_vector", column] + ([f"{column}_std"] if spread is not None else [])
-        )
-        for i, vec in enumerate(space.archs()):
-            row = [i, space.arch_str(vec), str(vec), repr(float(pred[i]))]
+        w.writerow(ident_header + [column] + ([f"{column}_std"] if spread is not None else []))
+        for i, row in enumerate(ident):
+            out = [*row, repr(float(pred[i]))]
             if spread is not None:
-                row.append(repr(float(spread[i])))
-            w.writerow(row)
+                out.append(repr(float(spread[i])))
+            w.writerow(out)
 
     atomic_write_text(args.output, write)
     print(f"wrote {len(pred)} predictions ({column}) to {args.output}")
     return 0
+
+
+def _rows_to_predict(space: Any, path: Path | None) -> tuple[list[str], list[list[Any]], Any]:
+    """(identifying columns, their values per output row, the archs to predict)."""
+    from eagle.measure.archs import read_arch_rows
+
+    if path is not None:
+        name, texts = read_arch_rows(path)
+        keys = [_parse_row(space, text, path, n) for n, text in enumerate(texts, start=2 if name else 1)]
+        if not keys:
+            raise EagleError(f"{path} lists no architectures")
+        return [name or "arch"], [[t] for t in texts], space.indices(keys) if space.enumerable else keys
+    if not space.enumerable:
+        raise EagleError(f"{space.name} is too large to predict whole: give --archs FILE (one arch per row)")
+    idx = np.arange(int(space.size))
+    if isinstance(space, NASBench201):  # the seed-era columns
+        return (
+            ["nb201_index", "arch_str", "arch_vector"],
+            [[int(i), space.arch_at(int(i)), str(space.vector(int(i)))] for i in idx],
+            idx,
+        )
+    return ["arch"], [[space.arch_at(int(i))] for i in idx], idx
+
+
+def predictor_space(predictor: Any) -> Any:
+    """The search space a fitted predictor predicts (every predictor carries one)."""
+    from eagle import spaces
+
+    return spaces.resolve(getattr(predictor, "space", None))
+
+
+def _parse_row(space: Any, text: str, path: Path, line: int) -> str:
+    from eagle.errors import InvalidArchError
+
+    try:
+        return str(space.parse(text.strip()))
+    except InvalidArchError as exc:
+        raise EagleError(f"{path}: line {line}: {exc}") from None
 
 
 def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
@@ -243,7 +297,7 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
     """
     from eagle.predictors.prior import same_data
 
-    if ds.metric != "latency":
+    if ds.metric != "latency" or not ds.space.enumerable:
         return "", []
     idx = ds.present()
     idx = idx[:: max(1, len(idx) // 2000)]  # a spread-out sample is enough to recognise the data
@@ -256,7 +310,7 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
     if names:
         from eagle.predictors.prior import bundled_table
 
-        table = bundled_table()
+        table = bundled_table(predictor_space(predictor).name)
         return "the arch prior", same_data(idx, y, {n: table[n] for n in names if n in table})
     return "", []
 
@@ -271,7 +325,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     progress.stage(f"evaluating {args.load} on {ds.name}")
     # an arch the model was fitted on is never scored, whichever dataset it came from
     fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k
-    trained_on = np.intersect1d(np.asarray(fitted, dtype=np.int64), ds.present())
+    if predictor_space(predictor) is not ds.space:
+        raise EagleError(f"{args.load} predicts {predictor_space(predictor).name} archs; {ds.name} is {ds.space.name}")
+    trained_on: Any = (
+        np.unique(ds.ids_of([int(f) if isinstance(f, (int, np.integer)) else f for f in fitted])) if fitted else []
+    )
     metrics, pred, true = evaluate_on(predictor, ds, exclude=trained_on)
     excluded = f" ({len(trained_on)} training archs excluded)" if len(trained_on) else ""
     _print_metrics(f"{ds.name}: {metrics['n']} archs{excluded}", metrics)

@@ -18,7 +18,7 @@ DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="latency-constrained NAS with BRP-NAS or a baseline (also: search simulate)")
-    p.add_argument("--model", default="nasbench201", choices=("nasbench201",))
+    p.add_argument("--model", default="nasbench201", choices=("nasbench201",), help=argparse.SUPPRESS)
     p.add_argument("--accuracy", default=DEFAULT_ACCURACY, help="accuracy dataset name or seed pickle")
     p.add_argument("--method", default="brp", choices=METHODS)
     p.add_argument("--budget", type=count(1), default=100, help="models trained (accuracy queries)")
@@ -82,9 +82,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         transfer=args.transfer,
         options=_options(args),
     )
-    write_trace(res, args.output)
+    from eagle import spaces
+
+    space = spaces.get(res.stats["space"])
+    write_trace(res, args.output, space)
     if args.log:
-        write_log(res, acc, args.log)
+        write_log(res, acc, args.log, space)
     st = res.stats
     print(
         f"{args.method}: {len(res.queried)} models trained of {st['candidates']} candidates in {res.seconds:.1f} s; "
@@ -92,22 +95,18 @@ def cmd_search(args: argparse.Namespace) -> int:
         + (f"; {st['violations']} trained models violated the latency limit" if "violations" in st else "")
     )
     best_idx = max(res.queried, key=lambda i: acc[i])
-    from eagle.spaces import get
-
-    print(f"best trained arch: NB201 index {best_idx}, {get('nasbench201').arch_str(best_idx)} ({acc[best_idx]:.2f})")
+    print(f"best trained arch: {space.name} index {best_idx}, {space.arch_at(best_idx)} ({acc[best_idx]:.2f})")
     print(f"trace: {args.output}" + (f", log: {args.log}" if args.log else ""))
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from eagle.nas.run import accuracy_values, plot_curves, simulate
+    from eagle.nas.run import accuracy_dataset, plot_curves, simulate
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     curves, seconds = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations, _options(args))
-    acc = accuracy_values(args.accuracy)
-    from eagle.spaces import get
-
-    best = float(np.nanmax(acc[get("nasbench201").valid_mask()]))
+    ds = accuracy_dataset(args.accuracy)
+    best = float(np.nanmax(ds.by_index()[ds.space.valid_mask()]))
     summary = {}
     for method, rows in curves.items():
         final = rows[:, -1]

@@ -20,6 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from eagle.spaces.base import SearchSpace
+
 #: ops that launch a kernel: nor_conv_1x1, nor_conv_3x3, avg_pool_3x3 (none and skip do not)
 KERNEL_OPS = (2, 3, 4)
 #: fixed work outside the cells, as a fraction of the median arch's FLOPs / in kernels per cell
@@ -88,3 +90,19 @@ def analytic_latency() -> dict[str, np.ndarray]:
     for values in out.values():
         values.setflags(write=False)
     return out
+
+
+def reference_latency(space: SearchSpace) -> dict[str, np.ndarray]:
+    """The analytic reference devices of an enumerable ``space``, by arch index.
+
+    NB201 has its own (:func:`analytic_latency`: FLOPs, kernels live and all, eager kernels, and
+    their mixes); any other space gets the FLOPs-bound device and a size-bound one (parameters).
+    """
+    if space.name == "nasbench201":
+        return analytic_latency()
+    costs = space.costs(np.arange(space._need_enumerable("analytic references")))
+    macs, params = costs[:, 0], costs[:, 1]
+    return {
+        "analytic/flops": macs + FLOPS_OVERHEAD * np.median(macs) + 1.0,
+        "analytic/params": params + FLOPS_OVERHEAD * np.median(params) + 1.0,
+    }

@@ -2,7 +2,7 @@
 
 Pretraining (:func:`pretrain`) stacks the log latencies of D known devices into an
 (arch x device) matrix, centres each device, fills the holes (partial datasets) by iterative
-low-rank SVD, and keeps a rank-r factorisation ``L ~ F W^T``: ``F`` (15625 x r) are learned arch
+low-rank SVD, and keeps a rank-r factorisation ``L ~ F W^T``: ``F`` (archs x r) are learned arch
 features shared by every device, ``W`` (D x r) the known devices' coefficients. With it come the
 analytic reference devices (:mod:`eagle.costmodels.analytic`) and the per-op cost models with
 priors learned from the known devices (:mod:`eagle.costmodels.opcost`).
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from eagle import progress
-from eagle.costmodels.opcost import MODELS, component_name, learn_priors
+from eagle.costmodels.opcost import MODELS, OP_COST_SPACE, component_name, learn_priors
 from eagle.errors import EagleError, NotFittedError
+from eagle.spaces.base import SearchSpace
 
-NUM_ARCHS = 15625
 #: size of the learned device basis
 DEFAULT_RANK = 8
 
@@ -34,23 +34,33 @@ __all__ = ["DEFAULT_RANK", "DeviceBasis", "NotFittedError", "pretrain"]
 class DeviceBasis:
     """What pretraining learns: arch features, the known devices, the priors."""
 
-    features: np.ndarray  # (15625, r) basis features; zero rows where no device has data
-    device_latency: np.ndarray  # (15625, D) completed, centred log latency of the known devices
-    covered: np.ndarray  # (15625,) bool: archs the basis has data for
+    features: np.ndarray  # (N, r) basis features by arch index; zero rows where no device has data
+    device_latency: np.ndarray  # (N, D) completed, centred log latency of the known devices
+    covered: np.ndarray  # (N,) bool: archs the basis has data for
     prior_cov: np.ndarray  # (r, r) covariance of the known devices' basis coefficients
     noise_var: float  # median residual variance of the known devices (log latency)
     devices: list[str] = field(default_factory=list)
     #: prior std of the scale b and prior scale of the correction (fraction of prior_cov)
     scale_std: float = 0.3
     correction: float = 0.3
-    #: (15625, R) centred log latency of the analytic reference devices, and their names
-    reference_latency: np.ndarray = field(default_factory=lambda: np.zeros((NUM_ARCHS, 0)))
+    #: (N, R) centred log latency of the analytic reference devices, and their names
+    reference_latency: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     references: list[str] = field(default_factory=list)
     #: the per-op cost models (:data:`eagle.costmodels.opcost.MODELS`) that join the mixture
     op_cost_models: list[str] = field(default_factory=list)
     #: their priors learned from the known devices (:func:`eagle.costmodels.opcost.learn_priors`);
     #: a model without one keeps the default prior
     op_cost_priors: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    #: the search space (registry name or "module:Class") whose arch indices the arrays follow
+    space: str = "nasbench201"
+
+    def __post_init__(self) -> None:
+        if self.reference_latency.shape[0] != len(self.features):
+            self.reference_latency = np.zeros((len(self.features), self.reference_latency.shape[1]))
+
+    @property
+    def num_archs(self) -> int:
+        return len(self.features)
 
     @property
     def rank(self) -> int:
@@ -71,7 +81,7 @@ class DeviceBasis:
 
     @cached_property
     def component_latency(self) -> np.ndarray:
-        """(15625, D + R): :attr:`device_latency` and :attr:`reference_latency` side by side."""
+        """(N, D + R): :attr:`device_latency` and :attr:`reference_latency` side by side."""
         return np.hstack([self.device_latency, self.reference_latency])
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -92,6 +102,7 @@ class DeviceBasis:
             "references": self.references,
             "op_cost_models": self.op_cost_models,
             "op_cost_priors": {m: [list(mean), list(std)] for m, (mean, std) in self.op_cost_priors.items()},
+            "space": self.space,
         }
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -112,12 +123,13 @@ class DeviceBasis:
             scale_std=float(settings["scale_std"]),
             correction=float(settings["correction"]),
             # checkpoints from before the analytic references have none
-            reference_latency=np.asarray(arrays.get("reference_latency", np.zeros((NUM_ARCHS, 0))), dtype=np.float64),
+            reference_latency=np.asarray(arrays.get("reference_latency", np.zeros((0, 0))), dtype=np.float64),
             references=list(settings.get("references", [])),
             op_cost_models=list(settings.get("op_cost_models", [])),  # none before they existed
             op_cost_priors={
                 m: (list(mean), list(std)) for m, (mean, std) in settings.get("op_cost_priors", {}).items()
             },
+            space=str(settings.get("space", "nasbench201")),
         )
 
 
@@ -141,12 +153,18 @@ def pretrain(
     shrinkage: float = 0.1,
     min_archs: int = 50,
     analytic: bool = True,
+    space: str | SearchSpace = "nasbench201",
 ) -> DeviceBasis:
-    """Learn the device basis from ``{device name: latency by NB201 index (NaN = absent)}``.
+    """Learn the device basis from ``{device name: latency by arch index of space (NaN = absent)}``.
 
     Latencies may be in any unit (each device is centred in log space, so units cancel).
-    ``analytic`` adds the analytic reference devices and the per-op cost models to the mixture.
+    ``analytic`` adds the analytic reference devices and the per-op cost models (those the space
+    has) to the mixture. The space must be enumerable.
     """
+    from eagle import spaces
+
+    sp = spaces.get(space)
+    num_archs = sp._need_enumerable("a few-shot basis")
     small = sorted(n for n, v in latencies.items() if np.isfinite(np.asarray(v, dtype=float)).sum() < min_archs)
     if small:
         raise EagleError(f"too few measured archs (< {min_archs}) to pretrain on: {', '.join(small)}")
@@ -156,11 +174,11 @@ def pretrain(
     cols = []
     for n in names:
         v = np.asarray(latencies[n], dtype=np.float64)
-        if v.shape != (NUM_ARCHS,):
-            raise EagleError(f"{n}: expected values for all {NUM_ARCHS} NB201 indices, got shape {v.shape}")
+        if v.shape != (num_archs,):
+            raise EagleError(f"{n}: expected values for all {num_archs} {sp.name} arch indices, got shape {v.shape}")
         bad = np.isfinite(v) & (v <= 0)
         if bad.any():
-            raise EagleError(f"{n}: {int(bad.sum())} non-positive latencies (e.g. NB201 index {int(np.argmax(bad))})")
+            raise EagleError(f"{n}: {int(bad.sum())} non-positive latencies (e.g. arch index {int(np.argmax(bad))})")
         cols.append(np.log(np.where(np.isfinite(v), v, np.nan)))  # non-finite = absent; finite ones are > 0
     log_lat = np.stack(cols, axis=1)
     covered = np.isfinite(log_lat).any(axis=1)
@@ -176,14 +194,15 @@ def pretrain(
     resid = filled - feats @ coefs.T
     observed = np.isfinite(rows)
     noise = [float(np.mean(resid[observed[:, d], d] ** 2)) for d in range(len(names))]
-    features = np.zeros((NUM_ARCHS, rank))
+    features = np.zeros((num_archs, rank))
     features[covered] = feats
-    device_latency = np.zeros((NUM_ARCHS, len(names)))
+    device_latency = np.zeros((num_archs, len(names)))
     device_latency[covered] = filled
     cov = np.cov(coefs, rowvar=False).reshape(rank, rank)
     cov += shrinkage * np.mean(np.diag(cov)) * np.eye(rank)
-    references, reference_latency = _analytic_columns(covered) if analytic else ([], np.zeros((NUM_ARCHS, 0)))
-    op_cost_priors = learn_priors(latencies) if analytic else {}
+    references, reference_latency = _analytic_columns(sp, covered) if analytic else ([], np.zeros((num_archs, 0)))
+    op_cost_models = list(MODELS) if analytic and sp.name == OP_COST_SPACE else []
+    op_cost_priors = learn_priors(latencies) if op_cost_models else {}
     return DeviceBasis(
         features=features,
         device_latency=device_latency,
@@ -193,17 +212,18 @@ def pretrain(
         devices=names,
         reference_latency=reference_latency,
         references=references,
-        op_cost_models=list(MODELS) if analytic else [],
+        op_cost_models=op_cost_models,
         op_cost_priors=op_cost_priors,
+        space=spaces.spec(sp),
     )
 
 
-def _analytic_columns(covered: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Names and (15625, R) centred log latency of the analytic reference devices (0 off ``covered``)."""
-    from eagle.costmodels.analytic import analytic_latency
+def _analytic_columns(space: SearchSpace, covered: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Names and (N, R) centred log latency of the analytic reference devices (0 off ``covered``)."""
+    from eagle.costmodels.analytic import reference_latency
 
-    refs = analytic_latency()
+    refs = reference_latency(space)
     log_v = np.log(np.stack([v[covered] for v in refs.values()], axis=1))
-    columns = np.zeros((NUM_ARCHS, len(refs)))
+    columns = np.zeros((len(covered), len(refs)))
     columns[covered] = log_v - log_v.mean(axis=0)
     return list(refs), columns

@@ -1,4 +1,4 @@
-"""The bundled latency datasets as one ``{name: latency_s by NB201 index}`` table, for pretraining."""
+"""A search space's bundled latency datasets as one ``{name: latency_s by arch index}`` table, for pretraining."""
 
 from __future__ import annotations
 
@@ -9,22 +9,37 @@ import numpy as np
 from eagle.errors import EagleError
 
 
-def bundled_latency_datasets() -> list[str]:
-    """Names of every latency dataset that ships with Eagle (the seed's, HELP's, ours)."""
+def bundled_latency_datasets(space: str = "nasbench201") -> list[str]:
+    """Names of every latency dataset of ``space`` that ships with Eagle (the seed's, HELP's, ours)."""
     from eagle.datasets.catalog import bundled_catalog
 
-    return [n for n, meta in bundled_catalog().items() if meta.get("metric") == "latency"]
+    return [
+        n
+        for n, meta in bundled_catalog().items()
+        if meta.get("metric") == "latency" and meta.get("space", "nasbench201") == space
+    ]
 
 
-def latency_table(specs: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> dict[str, np.ndarray]:
-    """``{dataset name: latency in seconds by NB201 index (NaN = not measured)}``.
+def latency_table(
+    specs: Iterable[str] | None = None, exclude: Iterable[str] = (), space: str | None = None
+) -> dict[str, np.ndarray]:
+    """``{dataset name: latency in seconds by arch index of ``space`` (NaN = not measured)}``."""
+    return load_latency_table(specs, exclude, space)[1]
 
-    ``specs``: dataset names or files (default: every bundled latency dataset); ``exclude``:
-    names among them to leave out (an unknown name is an error, so a typo cannot leak a device).
+
+def load_latency_table(
+    specs: Iterable[str] | None = None, exclude: Iterable[str] = (), space: str | None = None
+) -> tuple[str, dict[str, np.ndarray]]:
+    """(space name, ``{dataset name: latency in seconds by arch index (NaN = not measured)}``).
+
+    ``specs``: dataset names or files (default: every bundled latency dataset of ``space``, NB201
+    when not given); with ``specs`` and no ``space`` the first dataset's space is used, and every
+    dataset must share it. ``exclude``: names among them to leave out (an unknown name is an
+    error, so a typo cannot leak a device).
     """
     from eagle import datasets
 
-    names = list(specs) if specs else bundled_latency_datasets()
+    names = list(specs) if specs else bundled_latency_datasets(space or "nasbench201")
     exclude = set(exclude)
     unknown = sorted(exclude - set(names))
     if unknown:
@@ -34,7 +49,10 @@ def latency_table(specs: Iterable[str] | None = None, exclude: Iterable[str] = (
         if spec in exclude:
             continue
         ds = datasets.load_measurement(spec)
+        space = space or ds.space.name
         if ds.metric != "latency":
             raise EagleError(f"{ds.name} holds {ds.metric}, not latency: pretrain on latency datasets")
+        if ds.space.name != space:
+            raise EagleError(f"{ds.name} holds {ds.space.name} archs, not {space}: pretrain on one space's datasets")
         table[ds.name] = ds.by_index("s")
-    return table
+    return space or "nasbench201", table

@@ -41,6 +41,8 @@ from eagle import progress
 from eagle.errors import EagleError
 
 #: the op-cost models; each is one component of the few-shot mixture
+#: the space these per-op cost models describe (they count NB201's edges and paths)
+OP_COST_SPACE = "nasbench201"
 MODELS = ("all-edges", "all-edges+none", "live-edges", "critical-path")
 #: the parts of a network that cost: its fixed part, then one op of each kind
 PARTS = ("fixed", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -230,7 +232,7 @@ class OpCostPosterior:
         return out
 
 
-def fit_at_best_noise(posterior: Any, idx: np.ndarray, log_y: np.ndarray, noises: Any) -> float:
+def fit_at_best_noise(posterior: Any, idx: np.ndarray, log_y: np.ndarray, noises: Sequence[float]) -> float:  # noqa: ANN401 - an op-cost or a few-shot linear posterior (duck-typed fit)
     """Fit ``posterior`` (anything with ``fit(idx, log_y, noise) -> log evidence``: an op-cost or a
     few-shot linear posterior) at the noise variance of highest evidence among ``noises``, and
     return that evidence."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle.datasets.dataset import Dataset, values_sha256
+from eagle.datasets.dataset import Dataset, keys_sha256, values_sha256
 from eagle.errors import EagleError, UnknownNameError, UsageError
 
 #: A user dataset name: letters, digits and ``._-``, optionally one ``namespace/`` in front; each
@@ -121,19 +121,26 @@ def _close(name: str) -> list[str]:
 def load(name: str) -> Dataset:
     """Load the dataset registered as ``name`` (bundled or user-imported)."""
     meta = _entry(name)
+    archs: list[str] | None = None
     if "_npz" not in meta:  # bundled
-        values = _bundled_arrays(meta["file"])[meta["key"]]
+        arrays = _bundled_arrays(meta["file"])
+        values = arrays[meta["key"]]
+        if "archs_key" in meta:  # a space too large to enumerate: arch keys beside the values
+            archs = [str(a) for a in arrays[meta["archs_key"]]]
     else:
         path = Path(meta["_npz"])
         try:
             with np.load(path, allow_pickle=False) as npz:
                 values = npz["values"]
+                if "archs" in npz.files:
+                    archs = [str(a) for a in npz["archs"]]
         except (OSError, KeyError, ValueError) as exc:
             raise EagleError(f"user dataset {name!r} is damaged ({path}: {exc}); import it again") from None
-    if values_sha256(values) != meta.get("sha256"):
+    digest = values_sha256(values) if archs is None else keys_sha256(archs, values)
+    if digest != meta.get("sha256"):
         raise EagleError(f"dataset {name!r} does not match its recorded sha256: the stored file is damaged")
-    meta = {k: v for k, v in meta.items() if k not in ("file", "key", "_npz")}
-    return Dataset(name=name, values=values, metadata=meta)
+    meta = {k: v for k, v in meta.items() if k not in ("file", "key", "_npz", "archs_key")}
+    return Dataset(name=name, values=values, metadata=meta, archs=archs)
 
 
 def save_user_dataset(dataset: Dataset, *, overwrite: bool = False) -> Path:
@@ -151,7 +158,11 @@ def save_user_dataset(dataset: Dataset, *, overwrite: bool = False) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EagleError(f"cannot create the user data folder {folder}: {exc.strerror or exc}") from None
-    atomic_write(npz_path, lambda fh: np.savez_compressed(fh, values=dataset.values))
+    if dataset.archs is None:
+        atomic_write(npz_path, lambda fh: np.savez_compressed(fh, values=dataset.values))
+    else:
+        archs = np.array(dataset.archs)
+        atomic_write(npz_path, lambda fh: np.savez_compressed(fh, values=dataset.values, archs=archs))
     meta = {**dataset.metadata, "name": name}
     atomic_write(meta_path, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))
     return npz_path

@@ -1,4 +1,9 @@
-"""A named dataset: one value per NB201 architecture plus the metadata that says what it is."""
+"""A named dataset: one value per architecture of a search space, plus the metadata that says what it is.
+
+Keyed by (space, arch key): ``metadata["space"]`` names the space (NB201 when absent, as in every
+file written before spaces were plug-ins). For an enumerable space the values are a dense array by
+arch index (NaN where absent): the fast path every predictor uses. A space too large to enumerate
+keeps the measured arch keys beside their values."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from eagle.errors import EagleError
-from eagle.spaces.nasbench201.arch import NUM_ARCHS, all_vectors, format_arch_str
+from eagle.errors import EagleError, UsageError
+from eagle.spaces.base import Archs
 
 #: Units per metric and their factor to the metric's base unit (seconds, fraction, count, joule).
 UNITS: dict[str, dict[str, float]] = {
@@ -33,6 +38,7 @@ UNIT_SUFFIX = {
 
 METADATA_FIELDS = (
     "name",
+    "space",
     "device",
     "device_class",
     "runtime",
@@ -62,26 +68,64 @@ def values_sha256(values: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(values, dtype="<f8").tobytes()).hexdigest()
 
 
+def keys_sha256(keys: list[str], values: np.ndarray) -> str:
+    """sha256 of a sparse dataset: its arch keys (one per line) then its values as in :func:`values_sha256`."""
+    digest = hashlib.sha256("\n".join(keys).encode())
+    digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 @dataclass
 class Dataset:
-    """One value per NB201 architecture, indexed by NB201 index (NaN where absent).
+    """One value per architecture of ``metadata["space"]`` (NB201 by default).
 
+    Enumerable spaces: ``values`` by arch index (NaN where absent); ``archs`` may be given
+    instead, with one value per arch, and the values are scattered to their indices. Other
+    spaces: ``archs`` (keys or anything the space parses) and ``values`` side by side.
     ``values`` are in ``metadata["unit"]``; :meth:`to_seed_dict` converts latency to seconds.
     """
 
     name: str
     values: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    archs: list[str] | None = None
 
     def __post_init__(self) -> None:
+        from eagle import spaces
+
+        space = spaces.get(str(self.metadata.get("space") or "nasbench201"))
         values = np.asarray(self.values, dtype=np.float64)
-        if values.shape != (NUM_ARCHS,):
-            raise EagleError(f"dataset {self.name!r} must hold {NUM_ARCHS} values by NB201 index, got {values.shape}")
+        if self.archs is not None:
+            if len(self.archs) != len(values) or values.ndim != 1:
+                raise EagleError(f"dataset {self.name!r}: {len(self.archs)} archs but {values.shape} values")
+            keys = space.keys(list(self.archs))
+            if len(set(keys)) != len(keys):
+                raise EagleError(f"dataset {self.name!r} lists an arch twice")
+            if space.enumerable:
+                dense = np.full(int(space.size or 0), np.nan)
+                dense[space.indices(keys)] = values
+                values, self.archs = dense, None
+            else:
+                keep = np.isfinite(values)
+                self.archs = [k for k, ok in zip(keys, keep) if ok]
+                values = values[keep]
+        elif values.shape != (space.size,):
+            size = space.size if space.enumerable else "one value per listed arch (give archs=)"
+            raise EagleError(f"dataset {self.name!r} must hold {size} values by {space.name} index, got {values.shape}")
+        self.space = space
         self.values = values
         self.values.setflags(write=False)
         check_unit(self.metric, self.unit)
-        self.metadata = {**self.metadata, "name": self.name, "num_archs": int(np.isfinite(values).sum())}
-        self.metadata.setdefault("sha256", values_sha256(values))
+        self.metadata = {
+            **self.metadata,
+            "name": self.name,
+            "space": spaces.spec(space),
+            "num_archs": int(np.isfinite(values).sum()),
+        }
+        if self.archs is None:
+            self.metadata.setdefault("sha256", values_sha256(values))
+        else:
+            self.metadata.setdefault("sha256", keys_sha256(self.archs, values))
 
     @property
     def metric(self) -> str:
@@ -101,12 +145,51 @@ class Dataset:
         return f"{self.metric}_{UNIT_SUFFIX[self.unit]}"
 
     def present(self) -> np.ndarray:
-        """NB201 indices that have a value, ascending."""
+        """Arch indices that have a value, ascending (enumerable spaces)."""
+        self.space._need_enumerable(f"dataset {self.name!r} by index")
         return np.nonzero(np.isfinite(self.values))[0]
 
     def by_index(self, unit: str | None = None) -> np.ndarray:
-        """float64 array over NB201 indices (NaN where absent), in ``unit`` (default: the dataset's)."""
+        """float64 array over arch indices (NaN where absent), in ``unit`` (default: the dataset's)."""
+        self.space._need_enumerable(f"dataset {self.name!r} by index")
         return self.values * self._factor(unit)
+
+    # -- one way to address archs for every space: "arch ids" --------------------------------------
+    def arch_ids(self) -> np.ndarray:
+        """The archs with a value: arch indices for an enumerable space, else positions in :attr:`archs`."""
+        return self.present() if self.archs is None else np.arange(len(self.archs))
+
+    def values_by_id(self, unit: str | None = None) -> np.ndarray:
+        """Values indexable by :meth:`arch_ids` (dense by index, or aligned with :attr:`archs`)."""
+        return self.values * self._factor(unit)
+
+    def archs_for(self, ids: np.ndarray) -> Archs:
+        """What predictors take for these arch ids: the indices themselves (enumerable) or the keys."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return ids if self.archs is None else [self.archs[int(i)] for i in ids]
+
+    def ids_of(self, archs: Archs) -> np.ndarray:
+        """Arch ids of ``archs`` (keys or indices) that this dataset holds, in the given order."""
+        if self.archs is None:
+            idx = self.space.indices(archs)
+            return idx[np.isfinite(self.values[idx])]
+        pos = {k: i for i, k in enumerate(self.archs)}
+        return np.array([pos[k] for k in self.space.keys(archs) if k in pos], dtype=np.int64)
+
+    def items(self, unit: str | None = None) -> tuple[list[str], np.ndarray]:
+        """(arch keys, values in ``unit``) of every arch with a value: works for every space."""
+        if self.archs is not None:
+            return list(self.archs), self.values * self._factor(unit)
+        idx = self.present()
+        return [self.space.arch_at(int(i)) for i in idx], self.values[idx] * self._factor(unit)
+
+    def values_for(self, archs: Archs, unit: str | None = None) -> np.ndarray:
+        """Values of ``archs`` (keys, or indices of an enumerable space), NaN where absent."""
+        if self.archs is None:
+            return self.by_index(unit)[self.space.indices(archs)]
+        pos = {k: i for i, k in enumerate(self.archs)}
+        vals = self.values * self._factor(unit)
+        return np.array([vals[pos[k]] if k in pos else np.nan for k in self.space.keys(archs)])
 
     def _factor(self, unit: str | None) -> float:
         if unit is None or unit == self.unit:
@@ -116,7 +199,13 @@ class Dataset:
         return table[self.unit] / table[unit]
 
     def to_seed_dict(self) -> dict[tuple[int, ...], float]:
-        """The seed's format ``{arch_vector: value}``; latency in seconds, only archs with a value."""
+        """The seed's format ``{arch_vector: value}`` (NB201 only); latency in seconds, only archs with a value."""
+        if self.space.name != "nasbench201":
+            raise UsageError(
+                f"the seed's pickle format holds NB201 archs; {self.name!r} is a {self.space.name} dataset"
+            )
+        from eagle.spaces.nasbench201.arch import all_vectors
+
         factor = self._factor("s") if self.metric == "latency" else 1.0
         vectors = all_vectors()
         out: dict[tuple[int, ...], float] = {}
@@ -126,8 +215,14 @@ class Dataset:
         return out
 
     def to_pandas(self):  # noqa: ANN201 - pandas is imported lazily
-        """DataFrame with ``nb201_index, arch_str, arch_vector, <metric>_<unit>`` for present archs."""
+        """DataFrame of present archs: NB201 ``nb201_index, arch_str, arch_vector, <metric>_<unit>``;
+        other spaces ``arch, <metric>_<unit>``."""
         import pandas as pd
+
+        if self.space.name != "nasbench201":
+            keys, vals = self.items()
+            return pd.DataFrame({"arch": keys, self.value_column: vals})
+        from eagle.spaces.nasbench201.arch import all_vectors, format_arch_str
 
         idx = self.present()
         vectors = all_vectors()

@@ -25,15 +25,26 @@ def import_file(
     hw_metric: str | None = None,
     hw_dataset: str = "cifar10",
     extra: dict[str, Any] | None = None,
+    space: str | None = None,
 ) -> Dataset:
     """Read ``path`` in ``fmt`` (eagle|help|hwnasbench|csv) into a dataset named ``name``.
 
-    The whole file is validated first; nothing is stored here (see ``save_user_dataset``).
+    A CSV with an ``arch`` column holds archs of any search space: ``space`` names it, or it is
+    the one registered space that reads every arch string. The whole file is validated first;
+    nothing is stored here (see ``save_user_dataset``).
     """
     path = Path(path)
     if not path.exists():
         raise UsageError(f"file not found: {path}")
-    if fmt == "eagle":
+    archs: list[str] | None = None
+    if fmt == "csv":
+        found_archs = readers.read_arch_csv(path, metric, column)
+        if found_archs is not None:
+            archs, values, suffix = found_archs
+            space = infer_space(archs, path, space)
+    if archs is not None:
+        unit = _csv_unit(path, metric, unit, suffix)
+    elif fmt == "eagle":
         values = readers.read_seed_pickle(path, metric)
         unit = unit or DEFAULT_UNIT.get(metric, "s")
     elif fmt == "help":
@@ -48,13 +59,7 @@ def import_file(
         unit = unit or native
     elif fmt == "csv":
         values, suffix = readers.read_csv(path, metric, column)
-        found = _SUFFIX_TO_UNIT.get(suffix) if suffix else None
-        if suffix and found is None:
-            known = ", ".join(f"{metric}_{UNIT_SUFFIX[u]}" for u in UNITS.get(metric, {}))
-            raise EagleError(f"{path}: column {metric}_{suffix} names an unknown unit {suffix!r}; use one of {known}")
-        if unit and found and unit != found:
-            raise EagleError(f"{path}: column says unit {found!r} but --unit says {unit!r}")
-        unit = unit or found or DEFAULT_UNIT.get(metric, "s")
+        unit = _csv_unit(path, metric, unit, suffix)
     else:
         raise EagleError(f"unknown import format {fmt!r}; valid formats: {', '.join(readers.FORMATS)}")
     check_unit(metric, unit)
@@ -72,12 +77,74 @@ def import_file(
         "notes": None,
         **(extra or {}),
     }
+    if archs is not None:
+        meta["space"] = space
+        from eagle.errors import InvalidArchError
+
+        try:
+            return Dataset(name=name, values=values, metadata=meta, archs=archs)
+        except InvalidArchError as exc:
+            raise EagleError(f"{path}: {exc}") from None
     return Dataset(name=name, values=values, metadata=meta)
 
 
-def load_measurement(spec: str, *, metric: str = "latency") -> Dataset:
+def _csv_unit(path: Path, metric: str, unit: str | None, suffix: str | None) -> str:
+    found = _SUFFIX_TO_UNIT.get(suffix) if suffix else None
+    if suffix and found is None:
+        known = ", ".join(f"{metric}_{UNIT_SUFFIX[u]}" for u in UNITS.get(metric, {}))
+        raise EagleError(f"{path}: column {metric}_{suffix} names an unknown unit {suffix!r}; use one of {known}")
+    if unit and found and unit != found:
+        raise EagleError(f"{path}: column says unit {found!r} but --unit says {unit!r}")
+    return unit or found or DEFAULT_UNIT.get(metric, "s")
+
+
+def infer_space(archs: list[str], path: Path, space: str | None = None) -> str:
+    """``space`` checked against the arch strings, or the one registered space that reads them all."""
+    from eagle import spaces
+    from eagle.errors import InvalidArchError
+
+    def reads_all(candidate: spaces.SearchSpace) -> int | None:
+        for line, arch in enumerate(archs, start=2):
+            try:
+                candidate.parse(arch)
+            except InvalidArchError:
+                return line
+        return None
+
+    if space is not None:
+        chosen = spaces.get(space)
+        bad = reads_all(chosen)
+        if bad is not None:
+            try:
+                chosen.parse(archs[bad - 2])
+            except InvalidArchError as exc:
+                raise EagleError(f"{path}: line {bad}: {exc}") from None
+        return spaces.spec(chosen)
+    fits = [name for name in spaces.names() if reads_all(spaces.get(name)) is None]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise EagleError(
+            f"{path}: no search space reads every arch in its 'arch' column (spaces: {', '.join(spaces.names())}); "
+            "check the strings, or name the space (--space)"
+        )
+    raise UsageError(f"{path}: the archs read as {' and '.join(fits)}; name the space with --space")
+
+
+def load_measurement(spec: str, *, metric: str = "latency", space: str | None = None) -> Dataset:
     """A ``FILE_OR_NAME`` argument: a dataset name, a seed pickle / HELP .pt / CSV file, or an
-    Eagle results store (``X.sqlite``: its latest run; ``X.sqlite#run=N``: run N)."""
+    Eagle results store (``X.sqlite``: its latest run; ``X.sqlite#run=N``: run N). With ``space``
+    the data must be archs of that space (a CSV's ``arch`` column is read as such)."""
+    ds = _load_measurement(spec, metric, space)
+    if space is not None:
+        from eagle import spaces
+
+        if ds.space is not spaces.get(space):
+            raise UsageError(f"{spec} holds {ds.space.name} archs, not {space}")
+    return ds
+
+
+def _load_measurement(spec: str, metric: str, space: str | None) -> Dataset:
     if spec in names():
         return load(spec)
     store_path, _, run = spec.partition("#run=")
@@ -87,7 +154,7 @@ def load_measurement(spec: str, *, metric: str = "latency") -> Dataset:
     if not path.exists():
         raise UsageError(f"{spec!r} is neither a dataset name ('eagle dataset list') nor an existing file")
     fmt = {".pt": "help", ".csv": "csv"}.get(path.suffix.lower(), "eagle")
-    return import_file(path, fmt, path.stem, metric=metric)
+    return import_file(path, fmt, path.stem, metric=metric, space=space)
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -104,7 +171,7 @@ def from_results_store(path: Path, run: str | None = None) -> Dataset:
     """The ok latencies of one run of a results store (``eagle measure --db``) as a dataset, in seconds."""
     import numpy as np
 
-    from eagle.spaces.nasbench201.arch import NUM_ARCHS
+    from eagle import spaces
     from eagle.store import ResultStore
 
     if run is not None and not (run.isascii() and run.isdigit()):
@@ -115,13 +182,17 @@ def from_results_store(path: Path, run: str | None = None) -> Dataset:
             raise EagleError(f"{path} holds no measurement runs")
         info = store.run(int(run)) if run is not None else runs[-1]
         results = store.results_by_arch(info.id)
-    values = np.full(NUM_ARCHS, np.nan)
+        keys = store.arch_keys(info.id)
+    space_name = str(info.row.get("space") or "nasbench201")
+    size = spaces.get(space_name).size
+    values = np.full(size if size is not None else len(keys), np.nan)
     for idx, res in results.items():
         if res["status"] == "ok" and res["latency_s"] is not None and res["latency_s"] > 0:
             values[idx] = float(res["latency_s"])
     if not np.isfinite(values).any():
         raise EagleError(f"run {info.id} of {path} has no successful measurement yet")
     meta = {
+        "space": space_name,
         "metric": "latency",
         "unit": "s",
         "source": f"results store {path.name}, run {info.id}",
@@ -135,4 +206,6 @@ def from_results_store(path: Path, run: str | None = None) -> Dataset:
         "notes": f"{len(runs)} run(s) in the store" if len(runs) > 1 else None,
     }
     name = f"{path.stem}#run={info.id}" if len(runs) > 1 else path.stem
+    if size is None:  # a space too large to enumerate: the run's keys give the archs
+        return Dataset(name=name, values=values, metadata=meta, archs=keys)
     return Dataset(name=name, values=values, metadata=meta)

@@ -177,30 +177,16 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
     gives ``"ms"``.
     """
     path = Path(path)
-    from eagle.fileio import read_text_file
-
-    text = read_text_file(path, "CSV file")
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        rows = list(reader)
-        fields = [f for f in (reader.fieldnames or []) if f is not None]
-    except csv.Error as exc:
-        raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
+    rows, fields = _csv_rows(path)
     if not rows:
         raise EagleError(f"{path} holds no rows")
     key = next((k for k in ("nb201_index", "arch_str", "arch_vector") if k in fields), None)
     if key is None:
-        raise EagleError(f"{path} needs a column nb201_index, arch_str or arch_vector; it has {', '.join(fields)}")
-    if column is None:
-        candidates = [f for f in fields if f.startswith(f"{metric}_") or f in (metric, "value")]
-        if len(candidates) != 1:
-            raise EagleError(
-                f"{path}: cannot tell which column holds the {metric}; name it with --column "
-                f"(columns: {', '.join(fields)})"
-            )
-        column = candidates[0]
-    elif column not in fields:
-        raise EagleError(f"{path} has no column {column!r}; columns: {', '.join(fields)}")
+        raise EagleError(
+            f"{path} needs a column arch (any search space), nb201_index, arch_str or arch_vector; "
+            f"it has {', '.join(fields)}"
+        )
+    column = _value_column(path, fields, metric, column)
     pairs = []
     for line, row in enumerate(rows, start=2):
         if None in row:
@@ -224,3 +210,60 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
         pairs.append((arch, value))
     unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
     return values_from_pairs(pairs, str(path), metric), unit
+
+
+def read_arch_csv(
+    path: str | Path, metric: str, column: str | None = None
+) -> tuple[list[str], np.ndarray, str | None] | None:
+    """A CSV with an ``arch`` column (arch strings of any search space) and one value column:
+    (arch texts, values, unit suffix of the value column or None); None when there is no ``arch``
+    column (then it is an NB201 CSV for :func:`read_csv`)."""
+    path = Path(path)
+    rows, fields = _csv_rows(path)
+    if "arch" not in fields:
+        return None
+    if not rows:
+        raise EagleError(f"{path} holds no rows")
+    column = _value_column(path, fields, metric, column)
+    archs, values = [], []
+    for line, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise EagleError(f"{path}: line {line} does not have one field per header column; quote values with commas")
+        try:
+            value = float(row[column])
+        except (TypeError, ValueError):
+            raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a number") from None
+        if not math.isfinite(value) or (metric == "latency" and value <= 0):
+            raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a valid {metric}")
+        archs.append(str(row["arch"]).strip())
+        values.append(value)
+    unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
+    return archs, np.array(values), unit
+
+
+def _csv_rows(path: Path) -> tuple[list[dict[Any, Any]], list[str]]:
+    """(rows as dicts, header fields) of a CSV file read with the bounded reader."""
+    from eagle.fileio import read_text_file
+
+    text = read_text_file(path, "CSV file")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        return rows, [f for f in (reader.fieldnames or []) if f is not None]
+    except csv.Error as exc:
+        raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
+
+
+def _value_column(path: Path, fields: list[str], metric: str, column: str | None) -> str:
+    """The column holding ``metric``: ``column`` if given (and present), else the one named for it."""
+    if column is None:
+        candidates = [f for f in fields if f.startswith(f"{metric}_") or f in (metric, "value")]
+        if len(candidates) != 1:
+            raise EagleError(
+                f"{path}: cannot tell which column holds the {metric}; name it with --column "
+                f"(columns: {', '.join(fields)})"
+            )
+        return candidates[0]
+    if column not in fields:
+        raise EagleError(f"{path} has no column {column!r}; columns: {', '.join(fields)}")
+    return column

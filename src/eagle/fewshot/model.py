@@ -26,10 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from eagle.costmodels.basis import DEFAULT_RANK, NUM_ARCHS, DeviceBasis, pretrain
+from eagle import spaces
+from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis, pretrain
 from eagle.costmodels.opcost import OpCostPosterior, fit_at_best_noise
 from eagle.errors import EagleError, NotFittedError, UsageError
+from eagle.spaces.base import Archs
 
 __all__ = ["DEFAULT_RANK", "DeviceBasis", "FewShotPredictor", "pretrain", "select_archs"]
 
@@ -94,9 +97,22 @@ class FewShotPredictor:
         self.trained_on_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.values_: np.ndarray = np.zeros(0)
 
-    def fit(self, archs: Any, y: Any) -> FewShotPredictor:
-        """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (NB201 indices)."""
-        idx = np.asarray(archs, dtype=np.int64).ravel()
+    @property
+    def space(self) -> spaces.SearchSpace:
+        return spaces.get(self.basis.space)
+
+    def _indices(self, archs: Archs) -> np.ndarray:
+        arr = np.asarray(archs) if not isinstance(archs, list | tuple) else None
+        if arr is not None and arr.dtype.kind in "iu":
+            idx = arr.astype(np.int64).ravel()
+            if len(idx) and (idx.min() < 0 or idx.max() >= self.basis.num_archs):
+                raise UsageError(f"{self.space.name} arch indices must be in 0..{self.basis.num_archs - 1}")
+            return idx
+        return self.space.indices(list(archs))
+
+    def fit(self, archs: Archs, y: ArrayLike) -> FewShotPredictor:
+        """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (arch strings or indices)."""
+        idx = self._indices(archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
             raise UsageError(
@@ -104,13 +120,11 @@ class FewShotPredictor:
             )
         if not np.all(np.isfinite(y) & (y > 0)):
             raise UsageError("few-shot latencies must be positive finite numbers")
-        if idx.min() < 0 or idx.max() >= NUM_ARCHS:
-            raise UsageError(f"NB201 indices must be in 0..{NUM_ARCHS - 1}")
         unknown = idx[~self.basis.covered[idx]]
         if len(unknown):
             raise EagleError(
-                f"NB201 indices {unknown[:5].tolist()} are outside the pretrained basis (disconnected cells "
-                "have no latency); measure connected archs"
+                f"arch indices {unknown[:5].tolist()} are outside the pretrained basis (no pretraining dataset "
+                "holds them; NB201's disconnected cells have no latency); measure other archs"
             )
         b = self.basis
         ly = np.log(y)
@@ -144,7 +158,7 @@ class FewShotPredictor:
         if not len(self.weights_):
             raise NotFittedError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
-    def predict_log(self, archs: Any) -> tuple[np.ndarray, np.ndarray]:
+    def predict_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
         """Posterior predictive mean and std of log latency (mixture over the components).
 
         Archs outside the basis (disconnected cells, which no pretraining dataset holds, yet
@@ -153,17 +167,18 @@ class FewShotPredictor:
         evidence (without op-cost models, as every other arch).
         """
         self._check()
-        idx = np.asarray(archs, dtype=np.int64).ravel()
-        mean, std = self._mixture(idx, self.weights_)
+        idx = self._indices(archs)
+        mean, std = self.mixture(idx, self.weights_)
         op_cost = np.array([isinstance(c, OpCostPosterior) for c in self.components_])
         outside = ~self.basis.covered[idx]
         if outside.any() and op_cost.any():
             ev = np.where(op_cost, self.evidence_, -np.inf)
             w = np.exp(ev - ev.max())
-            mean[outside], std[outside] = self._mixture(idx[outside], w / w.sum())
+            mean[outside], std[outside] = self.mixture(idx[outside], w / w.sum())
         return mean, std
 
-    def _mixture(self, idx: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def mixture(self, idx: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of log latency at arch indices ``idx`` when the components are mixed with ``weights``."""
         first = np.zeros(len(idx))
         second = np.zeros(len(idx))
         kept = np.flatnonzero(weights >= MIN_WEIGHT)
@@ -175,11 +190,11 @@ class FewShotPredictor:
         first, second = first / total, second / total
         return first, np.sqrt(np.maximum(second - first**2, 0.0))
 
-    def predict(self, archs: Any) -> np.ndarray:
+    def predict(self, archs: Archs) -> np.ndarray:
         """Predicted latency (exp of the posterior mean of log latency), in the unit fitted on."""
         return np.exp(self.predict_log(archs)[0])
 
-    def predict_spread(self, archs: Any) -> np.ndarray:
+    def predict_spread(self, archs: Archs) -> np.ndarray:
         """One standard deviation of the prediction, same unit (log-normal approximation)."""
         mean, std = self.predict_log(archs)
         return np.exp(mean) * np.sqrt(np.expm1(std**2))

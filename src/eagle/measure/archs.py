@@ -1,25 +1,30 @@
-"""Which architectures a measurement covers: ``all``, ``valid``, ``N`` random valid, or a FILE."""
+"""Which architectures a measurement covers: ``all``, ``valid``, ``N`` random valid, or a FILE.
+
+Archs are indices of an enumerable search space (NB201 by default)."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+from eagle import spaces
 from eagle.errors import EagleError, InvalidArchError, UsageError
-from eagle.spaces.nasbench201.space import NASBench201
+from eagle.spaces.base import SearchSpace
 
 
-def select_archs(spec: str, seed: int = 0) -> list[int]:
-    """NB201 indices for ``spec`` (sorted for all/valid/N; file order for a FILE).
+def select_archs(spec: str, seed: int = 0, space: str | SearchSpace | None = None) -> list[int]:
+    """Arch indices for ``spec`` (sorted for all/valid/N; file order for a FILE).
 
     ``N`` means N valid archs drawn at random with ``seed`` (same seed, same archs). A FILE holds
-    one arch per line (arch_str, NB201 index or vector); a CSV with an ``nb201_index`` or
-    ``arch_str`` column also works. Blank lines and ``#`` comments are ignored.
+    one arch per line (any form the space parses: NB201 arch_str, index or vector); a CSV with an
+    ``arch``, ``nb201_index`` or ``arch_str`` column also works. Blank lines and ``#`` comments
+    are ignored.
     """
-    space = NASBench201()
+    space = spaces.resolve(space)
+    size = space._need_enumerable("arch indices")
     spec = str(spec).strip()
     if spec == "all":
-        return list(range(space.num_archs))
+        return list(range(size))
     if spec == "valid":
         return [i for i, ok in enumerate(space.valid_mask()) if ok]
     if spec.isascii() and spec.isdigit():
@@ -34,13 +39,13 @@ def select_archs(spec: str, seed: int = 0) -> list[int]:
     return _read_arch_file(path, space)
 
 
-def _read_arch_file(path: Path, space: NASBench201) -> list[int]:
+def _read_arch_file(path: Path, space: SearchSpace) -> list[int]:
     from eagle.fileio import read_text_file
 
     text = read_text_file(path, "file of archs")
     lines = text.splitlines()
     header = lines[0].split(",") if lines else []
-    column = next((c for c in ("nb201_index", "arch_str") if c in header), None)
+    column = next((c for c in ("arch", "nb201_index", "arch_str") if c in header), None)
     if column is not None:
         import csv
         import io
@@ -68,3 +73,53 @@ def _read_arch_file(path: Path, space: NASBench201) -> list[int]:
     if not out:
         raise EagleError(f"{path} lists no architectures")
     return out
+
+
+def read_arch_rows(path: Path) -> tuple[str, list[str]]:
+    """(column name, one arch text per row) of a CSV with an ``arch`` (or ``arch_str``,
+    ``nb201_index``) column, or of a plain file with one arch per line (column name "").
+    Rows are kept as they are, in order, duplicates too; blank lines and ``#`` comments are skipped
+    in plain files."""
+    from eagle.fileio import read_text_file
+
+    text = read_text_file(path, "file of archs")
+    lines = text.splitlines()
+    header = lines[0].split(",") if lines else []
+    column = next((c for c in ("arch", "arch_str", "nb201_index") if c in header), None)
+    if column is None:
+        rows = [line.split("#", 1)[0].strip() for line in lines]
+        return "", [r for r in rows if r]
+    import csv
+    import io
+
+    try:
+        return column, [row[column] or "" for row in csv.DictReader(io.StringIO(text, newline=""))]
+    except csv.Error as exc:
+        raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
+
+
+def select_keys(spec: str, seed: int, space: SearchSpace) -> list[str]:
+    """Arch keys for ``spec`` in a space too large to enumerate: ``N`` distinct random archs (by
+    ``seed``) or a FILE of archs (a CSV ``arch`` column, or one per line), in file order, without
+    repeats."""
+    spec = str(spec).strip()
+    if spec.isascii() and spec.isdigit():
+        n = int(spec)
+        if not 1 <= n <= 1_000_000:
+            raise UsageError(f"--archs {n}: choose between 1 and 1000000 random archs")
+        import numpy as np
+
+        return space.sample(n, np.random.default_rng(seed))
+    path = Path(spec)
+    if not spec or not path.is_file():
+        raise UsageError(f"--archs {spec!r}: {space.name} is too large for all/valid; give a number or a file of archs")
+    name, texts = read_arch_rows(path)
+    keys: dict[str, None] = {}
+    for line, text in enumerate(texts, start=2 if name else 1):
+        try:
+            keys.setdefault(space.parse(text.strip()), None)
+        except InvalidArchError as exc:
+            raise EagleError(f"{path}: line {line}: {exc}") from None
+    if not keys:
+        raise EagleError(f"{path} lists no architectures")
+    return list(keys)

@@ -1,9 +1,14 @@
-"""Sweep configuration from the seed's YAML and/or command-line options (options win)."""
+"""Sweep configuration from the seed's YAML and/or explicit options (options win).
+
+:class:`MeasureOptions` is what a caller (the CLI, ``eagle.device_runner``, a script) decides;
+:func:`sweep_config` merges it with the seed's measurement YAML into a :class:`SweepConfig`.
+"""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,43 @@ from eagle.errors import EagleError, UsageError
 from eagle.measure.protocol import Protocol
 from eagle.measure.runner import SweepConfig
 from eagle.measure.worker import ModelConfig
+
+
+@dataclass
+class MeasureOptions:
+    """One sweep's options; None means "the YAML's value, else the default"."""
+
+    runtime: str | None = None
+    device: str = "local"
+    space: str = "nasbench201"
+    archs: str = "valid"
+    seed: int = 0
+    threads: int = 1
+    precision: str | None = None
+    runtime_device: str | None = None
+    runtime_option: list[str] = field(default_factory=list)  # KEY=VALUE
+    no_dedupe: bool = False
+    warmup: int | None = None
+    runs: int | None = None
+    avg_between: int | None = None
+    interval: float | None = None
+    min_round: float | None = None
+    batch_size: int | None = None
+    timeout: float = 300.0
+    pin: str | None = None  # "0" or "0,1"
+    limit: int | None = None
+    retry_failed: bool = False
+    db: Path = Path("eagle-results.sqlite")
+    order: str = "index"
+    executor: str = "local"
+    address: str | None = None
+    ray_actors: int | None = None
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> MeasureOptions:
+        """The options among ``values`` (e.g. ``vars(argparse_namespace)``); other keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -37,10 +79,12 @@ def model_config_from_yaml(model: dict[str, Any], seed: int) -> ModelConfig:
     if int(c) != 3:
         raise EagleError(f"model.input_size has {c} channels; NB201 networks take 3")
     return ModelConfig(
-        num_classes=int(model.get("num_classes", 10)),
-        cells_count=int(model.get("cells_count", 5)),
-        stacks_count=int(model.get("stacks_count", 3)),
-        input_size=(int(h), int(w)),
+        network={
+            "num_classes": int(model.get("num_classes", 10)),
+            "cells_count": int(model.get("cells_count", 5)),
+            "stacks_count": int(model.get("stacks_count", 3)),
+            "input_size": (int(h), int(w)),
+        },
         batch_size=int(batch),
         channels_last=fmt == "channels_last",
         seed=seed,
@@ -63,21 +107,21 @@ def parse_pin(text: str) -> tuple[int, ...]:
     try:
         cores = tuple(int(c) for c in text.split(","))
     except ValueError:
-        raise UsageError(f"--pin takes CPU core numbers separated by commas (e.g. 0 or 0,1), got {text!r}") from None
+        raise UsageError(f"pin takes CPU core numbers separated by commas (e.g. 0 or 0,1), got {text!r}") from None
     have = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
     bad = [c for c in cores if c not in have]
     if bad:
-        raise UsageError(f"--pin {text}: core(s) {bad} are not available here (available: {have})")
+        raise UsageError(f"pin {text}: core(s) {bad} are not available here (available: {have})")
     return cores
 
 
 def _option_value(text: str) -> Any:
     from eagle.fileio import load_yaml_text
 
-    return load_yaml_text(text, f"--runtime-option value {text!r}")
+    return load_yaml_text(text, f"runtime option value {text!r}")
 
 
-def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> SweepConfig:
+def sweep_config(args: MeasureOptions, yaml_cfg: dict[str, Any] | None) -> SweepConfig:
     yaml_cfg = yaml_cfg or {}
     dev = yaml_cfg.get("device") or {}
     target = dev.get("target_args") or {}
@@ -96,7 +140,7 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
     protocol = Protocol.from_target_args({**target, **extra.get("protocol", {})}, **overrides)
     model = model_config_from_yaml(yaml_cfg["model"], args.seed) if "model" in yaml_cfg else ModelConfig(seed=args.seed)
     if args.batch_size:
-        model = ModelConfig(**{**model.__dict__, "batch_size": args.batch_size})
+        model = dataclasses.replace(model, batch_size=args.batch_size)
     runtime_device = args.runtime_device or (str(target.get("device")) if target.get("device") else None)
     if runtime_device == "gpu":
         runtime_device = "cuda"
@@ -105,20 +149,23 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
         runtime_kwargs["precision"] = args.precision
     if runtime_device:
         runtime_kwargs["device"] = runtime_device
-    for item in getattr(args, "runtime_option", None) or []:
+    for item in args.runtime_option or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--runtime-option expects KEY=VALUE, got {item!r}")
+            raise UsageError(f"a runtime option is KEY=VALUE, got {item!r}")
         runtime_kwargs[key] = _option_value(value)
     device = args.device if args.device != "local" or not dev else device_from_yaml(dev)
     from eagle.devices.address import check_device
 
-    check_device(device, getattr(args, "executor", "local"))  # refuse a bad address before anything starts
+    check_device(device, args.executor)  # refuse a bad address before anything starts
     pin = parse_pin(args.pin) if args.pin else None
     if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        raise UsageError(f"timeout must be a positive number of seconds, got {args.timeout}")
+    from eagle import spaces
+
+    space = spaces.spec(spaces.get(args.space))  # an unknown space is refused here
     return SweepConfig(
-        runtime=getattr(args, "runtime", None) or extra.get("runtime", "onnxruntime"),
+        runtime=args.runtime or extra.get("runtime", "onnxruntime"),
         runtime_kwargs=runtime_kwargs,
         device=device,
         protocol=protocol,
@@ -131,8 +178,9 @@ def sweep_config(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None) -> S
         db=args.db,
         limit=args.limit,
         retry_failed=args.retry_failed,
-        order=getattr(args, "order", "index"),
-        executor=getattr(args, "executor", "local"),
-        ray_address=getattr(args, "address", None),
-        ray_actors=getattr(args, "ray_actors", None),
+        order=args.order,
+        executor=args.executor,
+        ray_address=args.address,
+        ray_actors=args.ray_actors,
+        space=space,
     )

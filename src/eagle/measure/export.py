@@ -6,22 +6,38 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from eagle.errors import EagleError
+from eagle import spaces
+from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write, atomic_write_text
-from eagle.spaces.nasbench201.space import NASBench201
+from eagle.spaces.nasbench201 import NASBench201
 from eagle.store import ResultStore
 
 
+def run_space(store: ResultStore, run_id: int) -> spaces.SearchSpace:
+    return spaces.get(str(store.run(run_id).row.get("space") or "nasbench201"))
+
+
 def run_rows(store: ResultStore, run_id: int) -> list[dict[str, Any]]:
-    """One row per requested arch that has a result (its class representative's when deduped)."""
-    space = NASBench201()
+    """One row per requested arch that has a result (its canonical arch's when deduped).
+
+    NB201 rows keep the seed-era columns (``nb201_index, arch_str, arch_vector``); other spaces
+    have ``arch_index, arch``."""
+    space = run_space(store, run_id)
+    keys = store.arch_keys(run_id) if not space.enumerable else []
     rows = []
     for idx, res in sorted(store.results_by_arch(run_id).items()):
+        ident: dict[str, Any]
+        if isinstance(space, NASBench201):
+            ident = {
+                "nb201_index": idx,
+                "arch_str": space.arch_at(idx),
+                "arch_vector": str(space.vector(idx)),
+            }
+        else:
+            ident = {"arch_index": idx, "arch": keys[idx] if keys else space.arch_at(idx)}
         rows.append(
             {
-                "nb201_index": idx,
-                "arch_str": space.arch_str(idx),
-                "arch_vector": str(space.vector(idx)),
+                **ident,
                 "measured_index": res["nb201_index"],
                 "status": res["status"],
                 "latency_s": res["latency_s"],
@@ -37,7 +53,9 @@ def run_rows(store: ResultStore, run_id: int) -> list[dict[str, Any]]:
 def export_run(store: ResultStore, run_id: int, fmt: str, output: Path) -> int:
     rows = run_rows(store, run_id)
     if fmt == "pickle":
-        space = NASBench201()
+        space = run_space(store, run_id)
+        if not isinstance(space, NASBench201):
+            raise UsageError(f"the seed's pickle format holds NB201 archs; run {run_id} is {space.name}: use csv")
         data = {space.vector(r["nb201_index"]): float(r["latency_s"]) for r in rows if r["status"] == "ok"}
         if not data:
             raise EagleError(f"run {run_id} has no successful measurement to export")

@@ -9,6 +9,7 @@ Re-running the same sweep resumes it: archs already stored are skipped, none is 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eagle import __version__
-from eagle.measure.archs import select_archs
+import numpy as np
+
+from eagle import __version__, spaces
+from eagle.errors import UsageError
+from eagle.measure.archs import select_archs, select_keys
 from eagle.measure.protocol import Protocol
 from eagle.measure.worker import ModelConfig, WorkerConfig
-from eagle.spaces.nasbench201.space import NASBench201
 from eagle.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -43,14 +46,19 @@ class SweepConfig:
     db: Path = Path("eagle-results.sqlite")
     limit: int | None = None
     retry_failed: bool = False
+    #: the search space (registry name or "module:Class"); the model config follows it
     space: str = "nasbench201"
-    #: "index" (NB201 index order) or "seed" (the seed's enumeration: first edge fastest)
+    #: "index" (the space's index order) or "seed" (NB201 only: the seed's enumeration, first edge fastest)
     order: str = "index"
     #: "local" (one worker for ``device``) or "ray" (actors on the cluster's ``device:<device>``)
     executor: str = "local"
     #: Ray: cluster address ("auto", "HOST:PORT", "ray://HOST:PORT"); actors (None = one per device unit)
     ray_address: str | None = None
     ray_actors: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.model.space != self.space:
+            self.model = dataclasses.replace(self.model, space=self.space)
 
 
 @dataclass
@@ -76,15 +84,31 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def plan(cfg: SweepConfig) -> tuple[list[int], list[tuple[int, int]], list[int]]:
-    """(requested indices, (requested, measured) pairs, indices to measure in order)."""
-    space = NASBench201()
-    requested = select_archs(cfg.archs, cfg.seed)
+def arch_keys(cfg: SweepConfig) -> tuple[str, ...] | None:
+    """The sweep's arch keys when its space is too large to enumerate (indices are positions), else None."""
+    space = spaces.get(cfg.space)
+    return None if space.enumerable else tuple(select_keys(cfg.archs, cfg.seed, space))
+
+
+def plan(cfg: SweepConfig, keys: tuple[str, ...] | None = None) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """(requested indices, (requested, measured) pairs, indices to measure in order); for a space
+    too large to enumerate the indices are positions in ``keys`` (:func:`arch_keys`)."""
+    space = spaces.get(cfg.space)
+    if not space.enumerable:
+        keys = keys if keys is not None else arch_keys(cfg)
+        assert keys is not None
+        first: dict[str, int] = {}
+        pairs = [(i, first.setdefault(space.canonical(k) if cfg.dedupe else k, i)) for i, k in enumerate(keys)]
+        return list(range(len(keys))), pairs, list(dict.fromkeys(m for _, m in pairs))
+    requested = select_archs(cfg.archs, cfg.seed, space)
     if cfg.order == "seed":
-        requested = sorted(requested, key=space.code)
+        code = getattr(space, "code", None)
+        if code is None:
+            raise UsageError(f"order='seed' is NB201's enumeration; {space.name} archs go in index order")
+        requested = sorted(requested, key=code)
     pairs = []
     for idx in requested:
-        measured = space.index(space.representative(idx)) if cfg.dedupe else idx
+        measured = space.index(space.canonical(idx)) if cfg.dedupe else idx
         pairs.append((idx, measured))
     to_measure = list(dict.fromkeys(m for _, m in pairs))
     return requested, pairs, to_measure
@@ -115,12 +139,15 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     from eagle.measure.executors import open_executor
 
     started = time.perf_counter()
-    space = NASBench201()
-    requested, pairs, to_measure = plan(cfg)
+    space = spaces.get(cfg.space)
+    keys = arch_keys(cfg)
+    requested, pairs, to_measure = plan(cfg, keys)
     runtimes.create(cfg.runtime, **cfg.runtime_kwargs)  # validates options before a worker starts
     # converter logs are captured in the worker; 'eagle -v' shows them
     env = {"EAGLE_WORKER_VERBOSE": "1"} if logging.getLogger("eagle").isEnabledFor(logging.DEBUG) else {}
-    worker_cfg = WorkerConfig(cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity, env)
+    worker_cfg = WorkerConfig(
+        cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity, env, keys
+    )
     with ResultStore(cfg.db) as store, open_executor(cfg, worker_cfg) as executor:
         device_desc = executor.identity()
         runtime_desc = executor.runtime_description()
@@ -147,6 +174,8 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
         log.info("%s run %d in %s", "started" if created else "resuming", run.id, cfg.db)
         store.claim_run(run.id)  # refuses a second live sweep of this run; released when the store closes
         store.add_run_archs(run.id, pairs)
+        if keys is not None:
+            store.add_arch_keys(run.id, keys)
         if cfg.retry_failed:
             n = store.delete_measurements(run.id, ("error", "timeout"))
             log.info("retrying %d failed archs", n)
@@ -158,7 +187,7 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
         store.set_run_status(run.id, "running")
         measured_now = 0
         bar = _progress_bar(len(to_measure), already_done, cfg, progress)
-        valid = space.valid_mask()
+        valid = space.valid_mask() if space.enumerable else np.ones(len(requested), dtype=bool)
         invalid = {"status": "invalid", "error": "disconnected cell: not measured"}
         try:
             for idx in [i for i in pending if not valid[i]]:

@@ -1,8 +1,10 @@
 """The long-lived measurement worker: builds, converts, loads and times one model at a time.
 
-It runs in its own process (spawned once per device), so per-model process start-up is never
+It runs in its own process (started once per device: a child process locally, through ``ssh``
+on a remote host, inside a Ray actor on a cluster), so per-model process start-up is never
 timed and a crash or hang of one model cannot take the sweep down: the driver kills and
-restarts it. Messages are plain dicts over a ``multiprocessing`` pipe.
+restarts it. It speaks JSON lines on its stdin/stdout (:func:`stdio_main`): the config first,
+then one ``{"index": i}`` per arch of the config's search space, one result line each.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from eagle.measure.protocol import Protocol, time_inferences
@@ -23,22 +25,38 @@ from eagle.measure.stats import summarize
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The measured network: NB201 macro skeleton and input (the seed's ``model:`` keys)."""
+    """The measured networks: their search space, its build config, and the input batch.
 
-    num_classes: int = 10
-    cells_count: int = 5
-    stacks_count: int = 3
-    channels: int = 16
-    input_size: tuple[int, int] = (32, 32)
+    ``network`` is the space's build config (:meth:`SearchSpace.network_defaults` lists its
+    keys; NB201: the seed's ``model:`` keys ``num_classes, cells_count, stacks_count, channels,
+    input_size`` and ``calibration_batch``); what is not given takes the space's default.
+    """
+
+    space: str = "nasbench201"
+    network: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 1
     channels_last: bool = False
     seed: int = 0
-    calibration_batch: int = 4
+
+    def resolved_network(self) -> dict[str, Any]:
+        """The space's defaults updated with :attr:`network` (unknown keys refused by the space)."""
+        from eagle import spaces
+
+        return spaces.get(self.space).network_config(self.network)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["input_size"] = list(self.input_size)
+        """Flat, JSON-able and stable: NB201 sweeps keep the keys they had before spaces were plug-ins."""
+        net = {k: list(v) if isinstance(v, tuple) else v for k, v in self.resolved_network().items()}
+        d = {**net, "batch_size": self.batch_size, "channels_last": self.channels_last, "seed": self.seed}
+        if self.space != "nasbench201":
+            d["space"] = self.space
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        d = dict(d)
+        outer = {k: d.pop(k) for k in ("space", "batch_size", "channels_last", "seed") if k in d}
+        return cls(network=d, **outer)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,8 @@ class WorkerConfig:
     model: ModelConfig
     cpu_affinity: tuple[int, ...] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: a space too large to enumerate: the sweep's arch keys (an index is a position in this list)
+    archs: tuple[str, ...] | None = None
 
 
 def setup(config: WorkerConfig) -> Any:
@@ -105,30 +125,30 @@ def captured_output() -> Iterator[_Captured]:
             sys.stderr.flush()
 
 
-def measure_one(runtime: Any, config: WorkerConfig, nb201_index: int) -> dict[str, Any]:
-    """Build, convert, load and time one arch; failures come back as ``status='error'``."""
+def measure_one(runtime: Any, config: WorkerConfig, index: int, arch: str | None = None) -> dict[str, Any]:
+    """Build, convert, load and time one arch (``arch`` key, or the space's arch at ``index``);
+    failures come back as ``status='error'``."""
     import torch
 
-    from eagle.spaces.nasbench201.builder import build_model
+    from eagle import spaces
 
     m = config.model
-    result: dict[str, Any] = {"nb201_index": nb201_index, "worker_pid": os.getpid()}
+    result: dict[str, Any] = {"nb201_index": index, "worker_pid": os.getpid()}
     stage = "build"
     try:
         t0 = time.perf_counter()
-        model = build_model(
-            nb201_index,
-            m.num_classes,
-            mode="pruned",
-            cells_count=m.cells_count,
-            stacks_count=m.stacks_count,
-            channels=m.channels,
-            input_size=m.input_size,
-            seed=m.seed,
-            calibration_batch=m.calibration_batch,
-        )
+        space = spaces.get(m.space)
+        if arch is not None:
+            key = space.parse(arch)
+        elif config.archs is not None:
+            key = config.archs[index]
+        else:
+            key = space.arch_at(index)
+        network = m.resolved_network()
+        model = space.build_for_measurement(key, network, seed=m.seed)
+        model.eagle_index = index  # type: ignore[assignment]  # which arch: for harness runtimes (null's faults)
         gen = torch.Generator().manual_seed(m.seed)
-        example = torch.randn(m.batch_size, 3, *m.input_size, generator=gen)
+        example = torch.randn(m.batch_size, *space.input_shape(key, **network), generator=gen)
         if m.channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             example = example.contiguous(memory_format=torch.channels_last)
@@ -168,22 +188,28 @@ def config_to_json(config: WorkerConfig) -> dict[str, Any]:
         "runtime": config.runtime,
         "runtime_kwargs": config.runtime_kwargs,
         "protocol": config.protocol.to_dict(),
-        "model": config.model.to_dict(),
+        "model": {
+            "space": config.model.space,
+            "network": config.model.resolved_network(),
+            "batch_size": config.model.batch_size,
+            "channels_last": config.model.channels_last,
+            "seed": config.model.seed,
+        },
         "cpu_affinity": list(config.cpu_affinity) if config.cpu_affinity else None,
         "env": config.env,
+        "archs": list(config.archs) if config.archs is not None else None,
     }
 
 
 def config_from_json(d: dict[str, Any]) -> WorkerConfig:
-    model = dict(d["model"])
-    model["input_size"] = tuple(model["input_size"])
     return WorkerConfig(
         runtime=d["runtime"],
         runtime_kwargs=dict(d["runtime_kwargs"]),
         protocol=Protocol(**d["protocol"]),
-        model=ModelConfig(**model),
+        model=ModelConfig(**d["model"]),
         cpu_affinity=tuple(d["cpu_affinity"]) if d.get("cpu_affinity") else None,
         env=dict(d.get("env") or {}),
+        archs=tuple(d["archs"]) if d.get("archs") is not None else None,
     )
 
 
@@ -236,7 +262,7 @@ def stdio_main() -> None:
         msg = json.loads(line)
         if msg is None:
             return
-        send(measure_one(runtime, config, int(msg["index"])))
+        send(measure_one(runtime, config, int(msg["index"]), msg.get("arch")))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from eagle import spaces
+from eagle.predictors.features import graph_inputs
 from eagle.predictors.gcn import GCN
-from eagle.predictors.neural import _inputs
+from eagle.spaces.base import SearchSpace
 
 
 class BRPModel(nn.Module):
@@ -62,6 +64,7 @@ class BinaryRelationPredictor:
         weight_decay: float = 1e-4,
         seed: int = 0,
         encoding: str = "seed",
+        space: str | SearchSpace | None = None,
     ) -> None:
         if head not in ("twoway", "oneway"):
             raise ValueError(f"head must be twoway or oneway, got {head!r}")
@@ -70,19 +73,19 @@ class BinaryRelationPredictor:
         self.epochs, self.batch_size = epochs, batch_size
         self.lr, self.weight_decay = lr, weight_decay
         self.seed = seed
-        self.encoding = encoding
+        self.space = spaces.resolve(space)
+        self.encoding = encoding if encoding in self.space.encodings else self.space.encodings[0]
         self.model_: BRPModel | None = None
 
     def _tensors(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
-        adj, feat, glob = _inputs(self.encoding, "mean")
-        return torch.from_numpy(adj[idx]), torch.from_numpy(feat[idx]), torch.from_numpy(glob[idx])
+        enc = graph_inputs(self.space, np.asarray(idx, dtype=np.int64), self.encoding, "mean")
+        return torch.from_numpy(enc.adjacency), torch.from_numpy(enc.nodes), torch.from_numpy(enc.globals)
 
     def new_model(self) -> BRPModel:
-        _adj, feat, glob = _inputs(self.encoding, "mean")
-        trunk = GCN(
-            feat.shape[2], self.hidden, self.layers, 0.0, readout="global+mean+features", n_global=glob.shape[1]
-        )
-        return BRPModel(trunk, 2 * self.hidden + glob.shape[1], self.head)
+        enc = graph_inputs(self.space, np.zeros(1, dtype=np.int64), self.encoding, "mean")
+        n_feat, n_glob = enc.nodes.shape[2], enc.globals.shape[1]
+        trunk = GCN(n_feat, self.hidden, self.layers, 0.0, readout="global+mean+features", n_global=n_glob)
+        return BRPModel(trunk, 2 * self.hidden + n_glob, self.head)
 
     def fit(
         self,

@@ -11,40 +11,60 @@ from eagle import progress
 from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write_text
 from eagle.nas.search import SearchResult, search
-from eagle.spaces.nasbench201.space import NASBench201
+from eagle.spaces.base import SearchSpace
 
 
-def accuracy_values(spec: str) -> np.ndarray:
-    """Accuracy by NB201 index from a dataset name or a seed pickle ``{arch_vector: accuracy}``."""
+def accuracy_dataset(spec: str) -> Any:
+    """The accuracy dataset ``spec`` (a dataset name or a seed pickle ``{arch_vector: accuracy}``);
+    its space is the space searched."""
     from eagle.datasets import load_measurement
 
     ds = load_measurement(spec, metric="accuracy")
     if ds.metric != "accuracy":
         raise EagleError(f"{spec!r} holds {ds.metric}, not accuracy")
-    return ds.by_index()
+    ds.space._need_enumerable("a search")
+    return ds
 
 
-def latency_values(spec: str | None, predictor: str | None) -> np.ndarray | None:
-    """Latency in seconds by NB201 index: measured (dataset/pickle) or predicted (checkpoint)."""
+def accuracy_values(spec: str) -> np.ndarray:
+    """Accuracy by arch index from a dataset name or a seed pickle."""
+    return accuracy_dataset(spec).by_index()
+
+
+def latency_values(spec: str | None, predictor: str | None, space: SearchSpace | None = None) -> np.ndarray | None:
+    """Latency in seconds by arch index of ``space`` (NB201 by default): measured (dataset/pickle)
+    or predicted (checkpoint)."""
+    from eagle import spaces
+
+    sp = spaces.resolve(space)
     if spec and predictor:
-        raise EagleError("give --latency or --latency-predictor, not both")
+        raise EagleError("give a latency dataset or a latency predictor, not both")
     if spec:
         from eagle.datasets import load_measurement
 
         ds = load_measurement(spec)
         if ds.metric != "latency":
             raise EagleError(f"{spec!r} holds {ds.metric}, not latency")
+        if ds.space.name != sp.name:
+            raise EagleError(f"{spec!r} holds {ds.space.name} archs; the search is over {sp.name}")
         return ds.by_index("s")
     if predictor:
         from eagle.predictors.checkpoint import load_for_prediction, predict_finite
 
-        return predict_finite(load_for_prediction(predictor)[0], np.arange(NASBench201.num_archs), predictor)
+        model = load_for_prediction(predictor)[0]
+        model_space = getattr(model, "space", sp)
+        if model_space.name != sp.name:
+            raise EagleError(f"{predictor} predicts {model_space.name} archs; the search is over {sp.name}")
+        return predict_finite(model, np.arange(int(sp.size or 0)), predictor)
     return None
 
 
-def candidates_for(acc: np.ndarray, latency: np.ndarray | None, limit: float | None) -> np.ndarray:
-    space = NASBench201()
-    ok = space.valid_mask() & np.isfinite(acc)
+def candidates_for(
+    acc: np.ndarray, latency: np.ndarray | None, limit: float | None, space: SearchSpace | None = None
+) -> np.ndarray:
+    from eagle import spaces
+
+    ok = spaces.resolve(space).valid_mask() & np.isfinite(acc)
     if limit is not None:
         if latency is None:
             raise EagleError("--latency-limit needs --latency or --latency-predictor")
@@ -69,10 +89,11 @@ def run_search(
     transfer: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> tuple[SearchResult, np.ndarray, np.ndarray | None]:
-    acc = accuracy_values(accuracy)
-    lat = latency_values(latency, latency_predictor)
-    cands = candidates_for(acc, lat, latency_limit)
-    kw: dict[str, Any] = method_options(method, options or {})
+    ds = accuracy_dataset(accuracy)
+    space, acc = ds.space, ds.by_index()
+    lat = latency_values(latency, latency_predictor, space)
+    cands = candidates_for(acc, lat, latency_limit, space)
+    kw: dict[str, Any] = {**method_options(method, options or {}), "space": space}
     if transfer:
         if method != "brp":
             raise EagleError("--transfer initialises the BRP's graph encoder: use it with --method brp")
@@ -81,7 +102,7 @@ def run_search(
         _config, tensors = read(transfer)
         kw["trunk_init"] = {k[len("m0.") :]: v for k, v in tensors.items() if k.startswith("m0.") and "head" not in k}
     res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed, **kw)
-    truth = latency_values(true_latency, None) if true_latency else (lat if latency else None)
+    truth = latency_values(true_latency, None, space) if true_latency else (lat if latency else None)
     if truth is not None and latency_limit is not None:
         q = np.array(res.queried)
         res.stats["violations"] = int((truth[q] > latency_limit).sum())
@@ -93,20 +114,28 @@ def run_search(
             "search_seconds": res.seconds,
         }
     )
+    from eagle import spaces
+
+    res.stats["space"] = spaces.spec(space)
     return res, acc, lat
 
 
-def write_trace(res: SearchResult, path: Path) -> None:
-    space = NASBench201()
-    atomic_write_text(path, lambda fh: fh.write("".join(space.arch_str(int(i)) + "\n" for i in res.trace)))
+def write_trace(res: SearchResult, path: Path, space: SearchSpace | None = None) -> None:
+    """One arch key per line (NB201: arch_str), queried first."""
+    from eagle import spaces
+
+    sp = spaces.resolve(space)
+    atomic_write_text(path, lambda fh: fh.write("".join(sp.arch_at(int(i)) + "\n" for i in res.trace)))
 
 
-def write_log(res: SearchResult, acc: np.ndarray, path: Path) -> None:
+def write_log(res: SearchResult, acc: np.ndarray, path: Path, space: SearchSpace | None = None) -> None:
     """The seed's log: ``GT predicted model_id`` lines, ``---``, explored archs, ``---``, statistics."""
-    space = NASBench201()
+    from eagle import spaces
+
+    sp = spaces.resolve(space)
     lines = [f"{float(acc[i])!r} {float(res.predicted.get(i, float('nan')))!r} {i}" for i in res.queried]
     lines.append("---")
-    lines += [space.arch_str(i) for i in res.queried]
+    lines += [sp.arch_at(i) for i in res.queried]
     lines.append("---")
     lines += [f"{k}: {v}" for k, v in res.stats.items()]
     atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
@@ -133,8 +162,9 @@ def simulate(
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise UsageError(f"unknown search method(s) {unknown or methods}; valid: {', '.join(METHODS)}")
-    acc = accuracy_values(accuracy)
-    cands = candidates_for(acc, None, None)
+    ds = accuracy_dataset(accuracy)
+    acc = ds.by_index()
+    cands = candidates_for(acc, None, None, ds.space)
     curves: dict[str, np.ndarray] = {}
     seconds: dict[str, list[float]] = {}
     outer = progress.bar(len(methods) * seeds, "simulate", "search")
@@ -150,6 +180,7 @@ def simulate(
                     budget=budget,
                     iterations=iterations,
                     seed=seed,
+                    space=ds.space,
                     **method_options(method, options or {}),
                 )
             outer.update(1)

@@ -1,4 +1,4 @@
-"""Predictor-based NAS over NB201 with a query budget: BRP-NAS and baselines.
+"""Predictor-based NAS over an enumerable search space (NB201 by default) with a query budget.
 
 Every method "trains" (queries the accuracy of) at most ``budget`` distinct candidate archs and
 returns a trace: the queried archs in query order, then every other candidate in the method's
@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from eagle import progress
+from eagle import progress, spaces
 from eagle.errors import EagleError
+from eagle.spaces.base import SearchSpace
 
 METHODS = ("brp", "gcn", "random", "evolution")
 #: fraction of each iteration's picks taken from the best-ranked untrained archs (the rest are
@@ -40,7 +41,7 @@ ENSEMBLE = 3
 @dataclass
 class SearchResult:
     method: str
-    trace: list[int]  # NB201 indices: queried first (``budget`` of them), then the rest
+    trace: list[int]  # arch indices: queried first (``budget`` of them), then the rest
     queried: list[int]
     predicted: dict[int, float] = field(default_factory=dict)  # last predictor score per queried arch
     stats: dict[str, Any] = field(default_factory=dict)
@@ -118,6 +119,7 @@ def brp_search(
     encoding: str = "seed",
     ensemble: int = ENSEMBLE,
     exploit: float = EXPLOIT,
+    space: str | SearchSpace | None = None,
 ) -> SearchResult:
     import torch
 
@@ -129,7 +131,10 @@ def brp_search(
     acc01 = accuracy / 100.0 if np.nanmax(accuracy) > 1.0 else accuracy
 
     def make() -> list[BinaryRelationPredictor]:
-        return [BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding) for m in range(ensemble)]
+        return [
+            BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding, space=space)
+            for m in range(ensemble)
+        ]
 
     def fit(models: list[BinaryRelationPredictor], idx: np.ndarray, _acc: np.ndarray, it: int, total: int) -> None:
         ep = max(1, round(epochs * it / total))
@@ -167,6 +172,7 @@ def gcn_search(
     iterations: int,
     seed: int,
     exploit: float = EXPLOIT,
+    space: str | SearchSpace | None = None,
 ) -> SearchResult:
     from eagle.predictors.neural import NeuralPredictor
 
@@ -183,6 +189,7 @@ def gcn_search(
             epochs=max(10, round(100 * it / total)),
             prior=None,
             op_costs=False,
+            space=space,
         ).fit(idx, acc)
 
     res = iterative_search(
@@ -213,10 +220,10 @@ def evolution_search(
     seed: int,
     population: int = 20,
     tournament: int = 5,
+    space: str | SearchSpace | None = None,
     **_: Any,
 ) -> SearchResult:
-    from eagle.spaces.nasbench201.arch import index_to_vector, vector_to_index
-
+    sp = spaces.resolve(space)
     rng = np.random.default_rng(seed)
     allowed = set(candidates.tolist())
     queried: list[int] = []
@@ -232,10 +239,7 @@ def evolution_search(
         attempts += 1
         sample = rng.choice(len(pop), size=min(tournament, len(pop)), replace=False)
         parent = max((pop[i] for i in sample), key=lambda a: accuracy[a])
-        vec = list(index_to_vector(parent))
-        edge = int(rng.integers(6))
-        vec[edge] = int(rng.choice([op for op in range(5) if op != vec[edge]]))
-        child = vector_to_index(vec)
+        child = sp.index(sp.mutate(sp.arch_at(parent), rng))
         if child in seen or child not in allowed:
             continue
         seen.add(child)
@@ -256,7 +260,8 @@ def search(
     seed: int = 0,
     **kw: Any,
 ) -> SearchResult:
-    """Run ``method`` over ``candidates`` (NB201 indices) with ``accuracy`` by NB201 index."""
+    """Run ``method`` over ``candidates`` (arch indices of ``space=``, NB201 by default) with
+    ``accuracy`` by arch index."""
     if method not in METHODS:
         raise EagleError(f"unknown search method {method!r}; valid: {', '.join(METHODS)}")
     if budget < 2 or budget > len(candidates):

@@ -1,7 +1,7 @@
 """The predictor contract every Eagle predictor satisfies, and the checkpoint kinds.
 
-A predictor is an estimator over architectures (NB201 indices, or anything the space's
-``index`` accepts): ``fit(archs, y) -> self``, ``predict(archs) -> values`` in ``y``'s unit,
+A predictor is an estimator over the architectures of one search space (``space``: arch
+strings, or indices of an enumerable space): ``fit(archs, y) -> self``, ``predict(archs) -> values`` in ``y``'s unit,
 ``predict_spread(archs) -> uncertainty or None``. It saves as ``state() -> (JSON config with a
 "kind", named arrays or tensors)`` and loads with the class method ``from_state(config,
 tensors)``, the class found by the config's kind in :data:`CHECKPOINT_KINDS` (one checkpoint
@@ -15,9 +15,11 @@ import importlib
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from eagle.errors import NotFittedError
 from eagle.registry import Registry
+from eagle.spaces.base import Archs, SearchSpace
 
 __all__ = ["CHECKPOINT_KINDS", "NotFittedError", "Predictor", "checkpoint_class"]
 
@@ -25,15 +27,18 @@ __all__ = ["CHECKPOINT_KINDS", "NotFittedError", "Predictor", "checkpoint_class"
 class Predictor(Protocol):
     """What ``eagle train/predict/evaluate`` and the library need from a predictor."""
 
-    def fit(self, archs: Any, y: Any) -> Any:
+    #: the search space whose archs it predicts
+    space: SearchSpace
+
+    def fit(self, archs: Archs, y: ArrayLike) -> Predictor:
         """Fit on ``archs`` with targets ``y`` (seconds for latency); returns ``self``."""
         ...
 
-    def predict(self, archs: Any) -> np.ndarray:
+    def predict(self, archs: Archs) -> np.ndarray:
         """One prediction per arch, in the targets' unit."""
         ...
 
-    def predict_spread(self, archs: Any) -> np.ndarray | None:
+    def predict_spread(self, archs: Archs) -> np.ndarray | None:
         """Uncertainty per arch in the prediction's unit, or None when the predictor has none."""
         ...
 

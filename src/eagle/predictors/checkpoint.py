@@ -20,6 +20,7 @@ from eagle import __version__
 from eagle.errors import EagleError, UnknownNameError, UsageError, show
 from eagle.fileio import atomic_write
 from eagle.predictors.base import checkpoint_class
+from eagle.spaces.base import Archs
 
 FORMAT = "eagle-predictor"
 
@@ -87,7 +88,8 @@ def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
     try:
         predictor = _build(config, tensors, path)
         if not isinstance(predictor, DeviceBasis):  # shapes that load but cannot compute fail here, not later
-            predictor.predict(np.array([0]))
+            space = predictor.space
+            predictor.predict(np.array([0]) if space.enumerable else space.sample(1, np.random.default_rng(0)))
         return predictor, config
     except EagleError:
         raise
@@ -121,7 +123,7 @@ def load_for_prediction(path: str | Path) -> tuple[Any, dict[str, Any]]:
     return predictor, config
 
 
-def predict_finite(predictor: Any, archs: np.ndarray, source: str | Path) -> np.ndarray:
+def predict_finite(predictor: Any, archs: Archs, source: str | Path) -> np.ndarray:
     """``predictor.predict(archs)``, refusing NaN or infinite results (a damaged checkpoint, an overflow)."""
     with np.errstate(all="ignore"):
         pred = np.asarray(predictor.predict(archs), dtype=np.float64)
@@ -129,8 +131,7 @@ def predict_finite(predictor: Any, archs: np.ndarray, source: str | Path) -> np.
     if bad.any():
         raise EagleError(
             f"{source} predicts non-finite values (NaN or inf) for {int(bad.sum())} of {len(pred)} archs, "
-            "e.g. NB201 index "
-            f"{int(np.asarray(archs)[bad][0])}: the checkpoint is damaged or was trained on extreme values; "
-            "train it again"
+            f"e.g. arch {archs[int(np.flatnonzero(bad)[0])]}: the checkpoint is damaged or was trained on "
+            "extreme values; train it again"
         )
     return pred

@@ -1,127 +1,30 @@
 """Neural predictors (GCN, MLP) as estimators: ``fit(archs, y) -> self``, ``predict(archs)``.
 
-``archs`` are NB201 indices (ints) or anything :meth:`NASBench201.index` accepts; ``y`` are the
-metric values in the dataset's unit (seconds for latency). Target transforms (log, standardise)
-happen inside ``fit`` and are undone in ``predict``: callers never see them.
-
-Presets:
-
-``eagle`` (default)
-    the cell graph with skip edges kept and dead edges flagged, global features (MACs, params,
-    op counts, one-hot), mean-normalised adjacency, hidden 64 x 3 layers, log targets
-    standardised, L1 loss, batched float32 AdamW, warm-up then cosine decay over 50 epochs (longer
-    training overfits the noisy devices), an ensemble of 3 models averaged in log space, the
-    arch prior of :mod:`eagle.predictors.prior` (rank-8 features learned from the bundled latency
-    datasets) as extra global inputs (``prior=None`` turns it off), and one more input: the log
-    latency that a per-op cost model fitted to the training data gives each arch
-    (:func:`eagle.costmodels.opcost.fit_best`: whole-cell, live-part or critical-path costs, by
-    evidence; ``op_costs=False`` turns it off). The GCN then learns what that physical model
-    misses.
-``brp-nas``
-    the seed's recipe as released: seed graph encoding, 4 x 600, raw-second targets, L1 (sum)
-    loss, batch size 1, float64, AdamW 4e-4 / wd 5e-4, 250 epochs with ReduceLROnPlateau
-    (factor 0.5, patience 10, threshold 0.01, after epoch 20) and early stopping (patience 35,
-    after epoch 20) on a validation split, best-validation weights kept.
+``archs`` are arch strings of the predictor's search space (``space=``, NB201 by default) or,
+for an enumerable space, its indices; ``y`` are the metric values in the dataset's unit (seconds
+for latency). Target transforms (log, standardise) happen inside ``fit`` and are undone in
+``predict``: callers never see them. Presets: :mod:`eagle.predictors.presets`; inputs:
+:mod:`eagle.predictors.features`; the training loop: :mod:`eagle.predictors.loop`.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from eagle import progress
+from eagle import progress, spaces
 from eagle.errors import EagleError, UsageError
 from eagle.predictors.base import NotFittedError
+from eagle.predictors.features import OpCostFeature, graph_inputs
+from eagle.predictors.loop import train_member
+from eagle.predictors.presets import PREDICT_CHUNK, PRESETS
+from eagle.spaces.base import Archs, SearchSpace
 from eagle.threads import limited_threads
 
-#: archs per forward pass when predicting
-PREDICT_CHUNK = 1024
-_EAGLE_GCN: dict[str, Any] = {
-    "model": "gcn",
-    "encoding": "eagle",
-    "adjacency": "mean",
-    "readout": "global+mean+features",
-    "hidden": 64,
-    "layers": 3,
-    "dropout": 0.0,
-    "target": "log",
-    "loss": "l1",
-    "batch_size": 32,
-    "epochs": 50,
-    "lr": 2e-3,
-    "weight_decay": 1e-4,
-    "scheduler": "cosine",
-    "dtype": "float32",
-    "ensemble": 3,
-    "validation_fraction": 0.0,
-    "early_stopping": None,
-    "prior": "bundled",
-    "prior_rank": 8,
-    "prior_exclude": [],
-    "op_costs": True,
-}
-# The seed's recipe (BRP-NAS as released), shared by its GCN and MLP.
-_BRP_NAS: dict[str, Any] = {
-    "model": "gcn",
-    "encoding": "seed",
-    "adjacency": "raw",
-    "readout": "global",
-    "hidden": 600,
-    "layers": 4,
-    "dropout": 0.002,
-    "target": "raw",
-    "loss": "l1sum",
-    "batch_size": 1,
-    "epochs": 250,
-    "lr": 4e-4,
-    "weight_decay": 5e-4,
-    "scheduler": "plateau",
-    "dtype": "float64",
-    "ensemble": 1,
-    "validation_fraction": 0.1,
-    "early_stopping": 35,
-    "prior": None,
-    "prior_rank": 8,
-    "prior_exclude": [],
-    "op_costs": False,
-}
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "gcn": {"eagle": _EAGLE_GCN, "brp-nas": _BRP_NAS},
-    "mlp": {
-        "eagle": {
-            **_EAGLE_GCN,
-            "model": "mlp",
-            "adjacency": "raw",
-            "readout": "global",
-            "hidden": 128,
-            "lr": 1e-3,
-            "ensemble": 1,
-            "prior": None,
-            "op_costs": False,
-        },
-        "brp-nas": {**_BRP_NAS, "model": "mlp"},
-    },
-}
-
-
-def _inputs(encoding: str, adjacency: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from eagle.predictors.encoding import eagle_tables, seed_tables
-    from eagle.predictors.gcn import normalise_rows
-
-    if encoding == "seed":
-        adj, feat = seed_tables()
-        glob = np.zeros((len(adj), 0), dtype=np.float32)
-    elif encoding == "eagle":
-        adj, feat, glob = eagle_tables()
-    else:
-        raise EagleError(f"unknown encoding {encoding!r}; valid: seed, eagle")
-    if adjacency == "mean":
-        adj = normalise_rows(adj).astype(np.float32)
-    return adj, feat, glob
+__all__ = ["MLP", "PRESETS", "NeuralPredictor"]
 
 
 class MLP:
@@ -142,10 +45,17 @@ class MLP:
 
 
 class NeuralPredictor:
-    """GCN or MLP predictor; see the module docstring for presets."""
+    """GCN or MLP predictor over one search space; see :mod:`eagle.predictors.presets`."""
 
     def __init__(
-        self, kind: str = "gcn", *, preset: str = "eagle", seed: int = 0, threads: int | None = None, **overrides: Any
+        self,
+        kind: str = "gcn",
+        *,
+        preset: str = "eagle",
+        seed: int = 0,
+        threads: int | None = None,
+        space: str | SearchSpace | None = None,
+        **overrides: Any,
     ) -> None:
         if kind not in PRESETS:
             raise EagleError(f"unknown neural predictor {kind!r}; valid: {', '.join(PRESETS)}")
@@ -165,32 +75,41 @@ class NeuralPredictor:
         self.seed = int(seed)
         #: compute threads for fit/predict (None: eagle.threads.default_threads(), i.e. 1 unless asked)
         self.threads = threads
+        self.space = spaces.resolve(space)
         self.config: dict[str, Any] = {**PRESETS[kind][preset], **overrides}
         validate(NeuralHyperParameters, self.config, f"{kind} hyper-parameters")
+        if self.config["encoding"] not in self.space.encodings:
+            if "encoding" in overrides and self.config["encoding"] not in ("seed", "eagle"):
+                self.space.check_encoding(self.config["encoding"])  # raises, naming the valid ones
+            self.config["encoding"] = self.space.encodings[0]  # NB201's names on another space: its default
         self.models_: list[Any] | None = None
         self.target_mean_: float = 0.0
         self.target_std_: float = 1.0
         self.train_seconds_: float = 0.0
-        self.prior_features_: np.ndarray | None = None  # (15625, r) extra global inputs
+        self.prior_features_: np.ndarray | None = None  # (space size, r) extra global inputs
         self.prior_devices_: list[str] = []
-        self.op_cost_feature_: np.ndarray | None = None  # (15625, 1) the fitted op-cost model's log latency
-        self.op_cost_model_: str = ""
+        self.op_cost_: OpCostFeature | None = None
+
+    @property
+    def op_cost_model_(self) -> str:
+        return self.op_cost_.model if self.op_cost_ is not None else ""
 
     # -- data ---------------------------------------------------------------------------------
-    def _tensors(self, idx: np.ndarray) -> tuple[Any, Any, Any]:
+    def _tensors(self, archs: Archs) -> tuple[Any, Any, Any]:
         import torch
 
-        adj, feat, glob = _inputs(self.config["encoding"], self.config["adjacency"])
-        glob = glob[idx]
+        enc = graph_inputs(self.space, archs, self.config["encoding"], self.config["adjacency"])
+        parts = [enc.globals]
         if self.prior_features_ is not None:
-            glob = np.hstack([glob, self.prior_features_[idx]])
-        if self.op_cost_feature_ is not None:
-            glob = np.hstack([glob, self.op_cost_feature_[idx]])
+            parts.append(self.prior_features_[self.space.indices(archs)])
+        if self.op_cost_ is not None:
+            parts.append(self.op_cost_.values(self.space, archs))
+        glob = np.hstack(parts) if len(parts) > 1 else enc.globals
         dtype = torch.float64 if self.config["dtype"] == "float64" else torch.float32
         return (
-            torch.from_numpy(adj[idx]).to(dtype),
-            torch.from_numpy(feat[idx]).to(dtype),
-            torch.from_numpy(glob).to(dtype),
+            torch.from_numpy(np.ascontiguousarray(enc.adjacency)).to(dtype),
+            torch.from_numpy(np.ascontiguousarray(enc.nodes)).to(dtype),
+            torch.from_numpy(np.ascontiguousarray(glob)).to(dtype),
         )
 
     def _forward(self, model: Any, a: Any, x: Any, g: Any) -> Any:
@@ -206,17 +125,18 @@ class NeuralPredictor:
     def _inverse(self, z: np.ndarray) -> np.ndarray:
         return np.exp(z) if self.config["target"] == "log" else z
 
+    def _example(self) -> list[str]:
+        return [self.space.arch_at(0)] if self.space.enumerable else self.space.sample(1, np.random.default_rng(0))
+
     def _build(self) -> Any:
         from eagle.predictors.gcn import make_gcn
 
-        adj, feat, glob = _inputs(self.config["encoding"], self.config["adjacency"])
-        n_global = glob.shape[1] + sum(
-            0 if f is None else f.shape[1] for f in (self.prior_features_, self.op_cost_feature_)
-        )
+        a, x, g = self._tensors(self._example())
+        n_global = g.shape[1]
         if self.config["model"] == "mlp":
-            model = MLP.make(self.config, feat.shape[1] * feat.shape[2] + adj.shape[1] * adj.shape[2] + n_global)
+            model = MLP.make(self.config, x.shape[1] * x.shape[2] + a.shape[1] * a.shape[2] + n_global)
         else:
-            model = make_gcn(self.config, feat.shape[2], n_global)
+            model = make_gcn(self.config, x.shape[2], n_global)
         if self.config["dtype"] == "float64":
             model = model.double()
         return model
@@ -224,58 +144,60 @@ class NeuralPredictor:
     # -- estimator API ------------------------------------------------------------------------------
     def fit(
         self,
-        archs: Any,
-        y: Any,
+        archs: Archs,
+        y: ArrayLike,
         *,
         validation: tuple[Any, Any] | None = None,
         init: NeuralPredictor | None = None,
         reset_head: bool = False,
     ) -> NeuralPredictor:
-        """Train on ``archs`` (NB201 indices) with targets ``y``; returns self.
+        """Train on ``archs`` with targets ``y``; returns self.
 
         ``init``: start every ensemble member from that fitted predictor's weights (same
         architecture); ``reset_head`` re-initialises the final layer (the seed's ``--transfer``).
         """
         import torch
 
-        idx = _indices(archs)
+        keys = self._archs(archs)
         y = np.asarray(y, dtype=np.float64)
-        if len(idx) != len(y):
-            raise EagleError(f"fit got {len(idx)} archs but {len(y)} targets")
-        if len(idx) < 2:
+        if len(keys) != len(y):
+            raise EagleError(f"fit got {len(keys)} archs but {len(y)} targets")
+        if len(keys) < 2:
             raise EagleError("fit needs at least 2 measured archs")
         if self.config["target"] == "log" and (y <= 0).any():
             raise EagleError("log-target training needs positive values")
+        if init is not None and init.space.name != self.space.name:
+            raise EagleError(f"--init was trained on {init.space.name}, not {self.space.name}")
         t0 = time.perf_counter()
         # the inputs learned from the measurements see every measured arch (validation ones too)
-        seen_idx, seen_y = idx, y
+        seen, seen_y = keys, y
         if validation is not None:
-            seen_idx = np.concatenate([idx, _indices(validation[0])])
+            seen = _concat(keys, self._archs(validation[0]))
             seen_y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
-        self._set_prior(init, seen_idx, seen_y)
-        self._set_op_cost_feature(init, seen_idx, seen_y)
+        self._set_prior(init, seen, seen_y)
+        self._set_op_cost_feature(init, seen, seen_y)
         rng = np.random.default_rng(self.seed)
-        if validation is None and self.config["validation_fraction"] > 0 and len(idx) >= 20:
-            perm = rng.permutation(len(idx))
-            n_val = max(1, round(len(idx) * self.config["validation_fraction"]))
-            val_idx, val_y = idx[perm[:n_val]], y[perm[:n_val]]
-            idx, y = idx[perm[n_val:]], y[perm[n_val:]]
+        if validation is None and self.config["validation_fraction"] > 0 and len(keys) >= 20:
+            perm = rng.permutation(len(keys))
+            n_val = max(1, round(len(keys) * self.config["validation_fraction"]))
+            val_archs, val_y = _take(keys, perm[:n_val]), y[perm[:n_val]]
+            keys, y = _take(keys, perm[n_val:]), y[perm[n_val:]]
         elif validation is not None:
-            val_idx, val_y = _indices(validation[0]), np.asarray(validation[1], dtype=np.float64)
+            val_archs, val_y = self._archs(validation[0]), np.asarray(validation[1], dtype=np.float64)
         else:
-            val_idx, val_y = None, None
+            val_archs, val_y = None, None
         z = self._transform(y)
         normalise = self.config["target"] == "log"
         self.target_mean_ = float(z.mean()) if normalise else 0.0
         self.target_std_ = float(z.std()) or 1.0 if normalise else 1.0
         zn = (z - self.target_mean_) / self.target_std_
-        tensors = self._tensors(idx)
+        tensors = self._tensors(keys)
         dtype = tensors[0].dtype
         target = torch.tensor(zn, dtype=dtype)
         val = None
-        if val_idx is not None:
+        if val_archs is not None and val_y is not None:
             vz = (self._transform(val_y) - self.target_mean_) / self.target_std_
-            val = (self._tensors(val_idx), torch.tensor(vz, dtype=dtype))
+            val = (self._tensors(val_archs), torch.tensor(vz, dtype=dtype))
         self.models_ = []
         members, epochs = int(self.config["ensemble"]), int(self.config["epochs"])
         with limited_threads(self.threads), progress.bar(members * epochs, f"training {self.kind}", "epoch") as bar:
@@ -287,11 +209,19 @@ class NeuralPredictor:
                         raise EagleError("--init needs a fitted checkpoint of the same predictor kind")
                     start = init.models_[member % len(init.models_)].state_dict()
                 rng = np.random.default_rng([self.seed, member])
-                self.models_.append(self._train_one(tensors, target, val, rng, start, reset_head, bar))
+                self.models_.append(
+                    train_member(self, self._build(), tensors, target, val, rng, start, reset_head, bar)
+                )
         self.train_seconds_ = time.perf_counter() - t0
         return self
 
-    def _set_prior(self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray) -> None:
+    def _archs(self, archs: Archs) -> Archs:
+        """Enumerable spaces work on indices (the dense fast path); others on keys."""
+        if self.space.enumerable:
+            return self.space.indices(archs)
+        return self.space.keys(archs)
+
+    def _set_prior(self, init: NeuralPredictor | None, archs: Archs, y: np.ndarray) -> None:
         """Arch prior features: the init checkpoint's (its weights expect them), else per config."""
         if init is not None:
             self.prior_features_, self.prior_devices_ = init.prior_features_, list(init.prior_devices_)
@@ -306,135 +236,43 @@ class NeuralPredictor:
         from eagle.predictors.prior import prior_features
 
         # the datasets equal to the measured data are judged on all of it
-        self.prior_features_, self.prior_devices_ = prior_features(
-            int(self.config["prior_rank"]), self.config["prior_exclude"], idx, y
-        )
+        found = prior_features(self.space, int(self.config["prior_rank"]), self.config["prior_exclude"], archs, y)
+        if found is None:  # the space has no bundled latency datasets to learn a prior from
+            self.config["prior"] = None
+            self.prior_features_, self.prior_devices_ = None, []
+        else:
+            self.prior_features_, self.prior_devices_ = found
 
-    def _set_op_cost_feature(self, init: NeuralPredictor | None, idx: np.ndarray, y: np.ndarray) -> None:
+    def _set_op_cost_feature(self, init: NeuralPredictor | None, archs: Archs, y: np.ndarray) -> None:
         """The op-cost model's standardised log latency of every arch, fitted to this training data.
 
         With ``init`` it follows the init checkpoint (its weights expect the input or not), but is
         always refitted to the data at hand: it describes the device being trained on.
         """
         if init is not None:
-            self.config["op_costs"] = init.op_cost_feature_ is not None
-        if not self.config["op_costs"]:
-            self.op_cost_feature_, self.op_cost_model_ = None, ""
-            return
-        if (y <= 0).any():
-            raise EagleError("the op-cost input needs positive targets (latency); set op_costs=False")
-        from eagle.costmodels.opcost import fit_best
+            self.config["op_costs"] = init.op_cost_ is not None
+        self.op_cost_ = OpCostFeature.fit(self.space, archs, y) if self.config["op_costs"] else None
 
-        log_y = np.log(y)
-        posterior = fit_best(idx, log_y)
-        mean, _ = posterior.predict(np.arange(15625))
-        self.op_cost_feature_ = ((mean - log_y.mean()) / (log_y.std() or 1.0)).astype(np.float32)[:, None]
-        self.op_cost_model_ = posterior.model
-
-    def _train_one(
-        self,
-        tensors: Any,
-        target: Any,
-        val: Any,
-        rng: np.random.Generator,
-        start: Any = None,
-        reset_head: bool = False,
-        bar: Any = None,
-    ) -> Any:
-        import torch
-
-        cfg = self.config
-        model = self._build()
-        if start is not None:
-            fresh = {k: v.clone() for k, v in model.state_dict().items()}
-            try:
-                model.load_state_dict(start)
-            except RuntimeError as exc:
-                raise EagleError(f"--init checkpoint does not fit this predictor's shape: {exc}") from None
-            if reset_head:
-                prefix = "head." if hasattr(model, "head") else f"{len(model) - 1}."
-                model.load_state_dict(
-                    {**model.state_dict(), **{k: v for k, v in fresh.items() if k.startswith(prefix)}}
-                )
-        opt = _adamw(model, cfg["lr"], cfg["weight_decay"])
-        n = len(target)
-        bs = int(cfg["batch_size"])
-        steps_per_epoch = math.ceil(n / bs)
-        epochs = int(cfg["epochs"])
-        if cfg["scheduler"] == "cosine":
-            total = max(1, epochs * steps_per_epoch)
-            warm = max(1, total // 10)
-
-            def warmup_cosine(step: int) -> float:
-                if step < warm:
-                    return (step + 1) / warm
-                return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
-
-            sched: Any = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine)
-        else:
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10, threshold=0.01)
-        a, x, g = tensors
-        best = (math.inf, None)
-        since_best = 0
-        for epoch in range(epochs):
-            if bar is not None:
-                bar.update(1)
-            model.train()
-            order = torch.from_numpy(rng.permutation(n))
-            for s in range(steps_per_epoch):
-                b = order[s * bs : (s + 1) * bs]
-                pred = self._forward(model, a[b], x[b], g[b])
-                diff = (pred - target[b]).abs()
-                if cfg["loss"] == "mse":
-                    loss = (diff**2).mean()
-                else:
-                    loss = diff.sum() if cfg["loss"] == "l1sum" else diff.mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if cfg["scheduler"] == "cosine":
-                    sched.step()
-            if val is not None:
-                model.eval()
-                with torch.no_grad():
-                    (va, vx, vg), vy = val
-                    vloss = float((self._forward(model, va, vx, vg) - vy).abs().mean())
-                if cfg["scheduler"] == "plateau" and epoch >= 20:
-                    sched.step(vloss)
-                if vloss < best[0]:
-                    best = (vloss, copy.deepcopy(model.state_dict()))
-                    since_best = 0
-                else:
-                    since_best += 1
-                if cfg["early_stopping"] and epoch >= 20 and since_best >= cfg["early_stopping"]:
-                    if bar is not None:
-                        bar.update(epochs - epoch - 1)
-                    break
-        if best[1] is not None:
-            model.load_state_dict(best[1])
-        model.eval()
-        return model
-
-    def _member_outputs(self, archs: Any) -> np.ndarray:
+    def _member_outputs(self, archs: Archs) -> np.ndarray:
         import torch
 
         if self.models_ is None:
             raise NotFittedError(f"this {self.kind} predictor is not fitted yet: call fit() or load a checkpoint")
-        a, x, g = self._tensors(_indices(archs))
-        outs = np.zeros((len(self.models_), len(a)))
+        a, x, g = self._tensors(self._archs(archs))
+        outs = np.zeros((len(self.models_), len(g)))
         with torch.no_grad(), limited_threads(self.threads):
-            # chunks that stay in cache: all 15625 archs at once is 4x slower (memory-bound)
-            for start in range(0, len(a), PREDICT_CHUNK):
+            # chunks that stay in cache: all 15625 NB201 archs at once is 4x slower (memory-bound)
+            for start in range(0, len(g), PREDICT_CHUNK):
                 part = slice(start, start + PREDICT_CHUNK)
                 for i, model in enumerate(self.models_):
                     outs[i, part] = self._forward(model, a[part], x[part], g[part]).double().numpy()
         return outs * self.target_std_ + self.target_mean_
 
-    def predict(self, archs: Any) -> np.ndarray:
+    def predict(self, archs: Archs) -> np.ndarray:
         """Predictions in the training targets' unit, one per arch (ensemble mean in target space)."""
         return self._inverse(self._member_outputs(archs).mean(axis=0))
 
-    def predict_spread(self, archs: Any) -> np.ndarray | None:
+    def predict_spread(self, archs: Archs) -> np.ndarray | None:
         """Ensemble disagreement per arch in the prediction's unit (None for a single model)."""
         z = self._member_outputs(archs)
         if len(z) < 2:
@@ -452,6 +290,7 @@ class NeuralPredictor:
             "kind": self.kind,
             "preset": self.preset,
             "seed": self.seed,
+            "space": spaces.spec(self.space),
             "config": self.config,
             "target_mean": self.target_mean_,
             "target_std": self.target_std_,
@@ -461,14 +300,22 @@ class NeuralPredictor:
         import torch
 
         tensors = {f"m{i}.{k}": v for i, m in enumerate(self.models_) for k, v in m.state_dict().items()}
-        for name, values in (("prior_features", self.prior_features_), ("op_cost_feature", self.op_cost_feature_)):
-            if values is not None:
+        if self.prior_features_ is not None:
+            tensors["prior_features"] = torch.from_numpy(np.array(self.prior_features_))
+        if self.op_cost_ is not None:
+            for name, values in self.op_cost_.arrays().items():
                 tensors[name] = torch.from_numpy(np.array(values))
         return config, tensors
 
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, Any]) -> NeuralPredictor:
-        obj = cls(config["kind"], preset=config["preset"], seed=config["seed"], **config["config"])
+        obj = cls(
+            config["kind"],
+            preset=config["preset"],
+            seed=config["seed"],
+            space=config.get("space", "nasbench201"),  # checkpoints from before spaces were plug-ins
+            **config["config"],
+        )
         obj.target_mean_ = float(config["target_mean"])
         obj.target_std_ = float(config["target_std"])
         if "prior_features" in tensors:
@@ -476,10 +323,11 @@ class NeuralPredictor:
             obj.prior_devices_ = list(config.get("prior_devices", []))
         else:  # trained without the prior (or saved before Eagle had one)
             obj.config["prior"] = None
-        if "op_cost_feature" in tensors:
-            obj.op_cost_feature_ = tensors["op_cost_feature"].numpy().astype(np.float32)
-            obj.op_cost_model_ = str(config.get("op_cost_model", ""))
-        else:  # trained without it (or saved before Eagle had it)
+        arrays: dict[str, np.ndarray] = {
+            k: tensors[k].numpy() for k in ("op_cost_feature", "op_cost_coef") if k in tensors
+        }
+        obj.op_cost_ = OpCostFeature.from_arrays(str(config.get("op_cost_model", "")), arrays)
+        if obj.op_cost_ is None:  # trained without it (or saved before Eagle had it)
             obj.config["op_costs"] = False
         obj.models_ = []
         for i in range(int(obj.config["ensemble"])):
@@ -491,23 +339,13 @@ class NeuralPredictor:
         return obj
 
 
-def _adamw(model: Any, lr: float, weight_decay: float) -> Any:
-    """AdamW, fused into one kernel where torch has it (2.5x faster at the seed's batch size 1)."""
-    import torch
-
-    try:
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError):  # a device or dtype without the fused kernel
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+def _concat(a: Archs, b: Archs) -> Archs:
+    if isinstance(a, np.ndarray):
+        return np.concatenate([a, np.asarray(b, dtype=np.int64)])
+    return [*a, *b]
 
 
-def _indices(archs: Any) -> np.ndarray:
-    arr = np.asarray(archs)
-    if arr.dtype.kind in "iu" and arr.ndim == 1:
-        if len(arr) and (arr.min() < 0 or arr.max() >= 15625):
-            raise EagleError("NB201 indices must be in 0..15624")
-        return arr.astype(np.int64)
-    from eagle.spaces.nasbench201.space import NASBench201
-
-    space = NASBench201()
-    return np.array([space.index(a) for a in archs], dtype=np.int64)
+def _take(archs: Archs, positions: np.ndarray) -> Archs:
+    if isinstance(archs, np.ndarray):
+        return archs[positions]
+    return [archs[int(i)] for i in positions]

@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from eagle.errors import EagleError
+from eagle.spaces.base import Archs, SearchSpace
 
 #: a bundled dataset whose log latency differs from the training targets by a constant with a
 #: spread below this is the same data (unit conversions and rounding stay far below it)
@@ -38,22 +39,23 @@ def same_data(train_idx: np.ndarray, train_y: np.ndarray, table: dict[str, np.nd
     return out
 
 
-@lru_cache(maxsize=1)
-def bundled_table() -> dict[str, np.ndarray]:
-    """Every bundled latency dataset, read once per process (arrays read-only: shared)."""
+@lru_cache(maxsize=4)
+def bundled_table(space: str = "nasbench201") -> dict[str, np.ndarray]:
+    """Every bundled latency dataset of ``space``, read once per process (arrays read-only: shared)."""
     from eagle.costmodels.bundled import latency_table
 
-    table = latency_table()
+    table = latency_table(space=space)
     for values in table.values():
         values.setflags(write=False)
     return table
 
 
 @lru_cache(maxsize=8)
-def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
+def _features(space: str, excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[str, ...]]:
     from eagle.costmodels.basis import pretrain
 
-    basis = pretrain({n: v for n, v in bundled_table().items() if n not in excluded}, rank=rank, analytic=False)
+    table = {n: v for n, v in bundled_table(space).items() if n not in excluded}
+    basis = pretrain(table, rank=rank, analytic=False, space=space)
     f = basis.features
     scale = f[basis.covered].std(axis=0)
     f = (f / np.where(scale > 0, scale, 1.0)).astype(np.float32)
@@ -62,23 +64,33 @@ def _features(excluded: frozenset[str], rank: int) -> tuple[np.ndarray, tuple[st
 
 
 def prior_features(
-    rank: int, exclude: Iterable[str] = (), train_idx: np.ndarray | None = None, train_y: np.ndarray | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """(features [15625, rank] float32, names of the datasets they were learned from).
+    space: SearchSpace,
+    rank: int,
+    exclude: Iterable[str] = (),
+    train_archs: Archs | None = None,
+    train_y: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[str]] | None:
+    """(features [space size, rank] float32, names of the datasets they were learned from), or
+    None when ``space`` has no bundled latency datasets (or is not enumerable).
 
     ``exclude``: bundled dataset names to leave out (e.g. the device under test and its
-    relatives, for a strict benchmark); datasets equal to (``train_idx``, ``train_y``) are left
+    relatives, for a strict benchmark); datasets equal to (``train_archs``, ``train_y``) are left
     out as well.
     """
-    table = bundled_table()
+    if not space.enumerable:
+        return None
+    table = bundled_table(space.name)
+    if not table:
+        return None
     names = set(table)
     excluded = set(exclude)
     unknown = sorted(excluded - names)
     if unknown:
         raise EagleError(f"prior_exclude: {', '.join(unknown)} are not bundled latency datasets")
-    if train_idx is not None and train_y is not None:
-        excluded |= set(same_data(np.asarray(train_idx), np.asarray(train_y, dtype=np.float64), table))
+    if train_archs is not None and train_y is not None:
+        train_idx = space.indices(train_archs)
+        excluded |= set(same_data(train_idx, np.asarray(train_y, dtype=np.float64), table))
     if len(names - excluded) < 2:
         raise EagleError("the arch prior needs at least 2 bundled latency datasets that are not excluded")
-    features, devices = _features(frozenset(excluded), int(rank))
+    features, devices = _features(space.name, frozenset(excluded), int(rank))
     return features, list(devices)

@@ -21,10 +21,10 @@ class Split:
 
 
 def target_values(ds: Dataset) -> tuple[np.ndarray, str]:
-    """Values by NB201 index in the unit predictors train on (seconds for latency)."""
+    """Values by arch id (:meth:`Dataset.arch_ids`) in the unit predictors train on (seconds for latency)."""
     if ds.metric == "latency":
-        return ds.by_index("s"), "latency_s"
-    return ds.by_index(), ds.value_column
+        return ds.values_by_id("s"), "latency_s"
+    return ds.values_by_id(), ds.value_column
 
 
 def random_split(ds: Dataset, training_points: int | None, validation_points: int, seed: int | None) -> Split:
@@ -33,7 +33,7 @@ def random_split(ds: Dataset, training_points: int | None, validation_points: in
     Without ``training_points`` every arch is used for training (validation carved out of it
     only when ``validation_points`` > 0); the test set is then empty.
     """
-    present = ds.present()
+    present = ds.arch_ids()
     rng = np.random.default_rng(seed)
     perm = rng.permutation(present)
     if training_points is None:
@@ -53,13 +53,13 @@ def random_split(ds: Dataset, training_points: int | None, validation_points: in
 
 
 def index_split(ds: Dataset, train: Any, validation: Any = ()) -> Split:
-    """A fixed split by NB201 indices; the test set is every other arch with a value."""
+    """A fixed split by arch ids (NB201: indices); the test set is every other arch with a value."""
     train = np.asarray(list(train), dtype=np.int64)
     validation = np.asarray(list(validation), dtype=np.int64)
-    present = set(ds.present().tolist())
+    present = set(ds.arch_ids().tolist())
     missing = [int(i) for i in np.concatenate([train, validation]) if int(i) not in present]
     if missing:
-        raise EagleError(f"{ds.name} has no value for NB201 indices {missing[:5]}")
+        raise EagleError(f"{ds.name} has no value for arch ids {missing[:5]}")
     used = set(train.tolist()) | set(validation.tolist())
     test = np.array(sorted(present - used), dtype=np.int64)
     return Split(train, validation, test)
@@ -70,11 +70,11 @@ def fit_on_split(predictor: Any, ds: Dataset, split: Split, **fit_kwargs: Any) -
     check_informative(values[split.train], ds.name)
     from eagle.predictors.neural import NeuralPredictor
 
+    train = ds.archs_for(split.train)
     if isinstance(predictor, NeuralPredictor) and len(split.validation):
-        return predictor.fit(
-            split.train, values[split.train], validation=(split.validation, values[split.validation]), **fit_kwargs
-        )
-    return predictor.fit(split.train, values[split.train], **fit_kwargs)
+        validation = (ds.archs_for(split.validation), values[split.validation])
+        return predictor.fit(train, values[split.train], validation=validation, **fit_kwargs)
+    return predictor.fit(train, values[split.train], **fit_kwargs)
 
 
 def check_informative(y: np.ndarray, source: str) -> None:
@@ -90,12 +90,16 @@ def check_informative(y: np.ndarray, source: str) -> None:
 
 
 def evaluate_on(predictor: Any, ds: Dataset, exclude: Any = ()) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics over every arch of ``ds`` not in ``exclude`` (e.g. the training archs)."""
+    """Metrics over every arch of ``ds`` not in ``exclude`` (arch ids, or arch keys / indices: e.g.
+    the training archs)."""
     values, _ = target_values(ds)
-    idx = np.setdiff1d(ds.present(), np.asarray(list(exclude), dtype=np.int64))
+    excluded = list(exclude)
+    if excluded and isinstance(excluded[0], str):
+        excluded = ds.ids_of(excluded).tolist()
+    idx = np.setdiff1d(ds.arch_ids(), np.asarray(excluded, dtype=np.int64))
     if len(idx) < 2:
         raise EagleError(f"{ds.name} has fewer than 2 archs that the predictor was not trained on")
     from eagle.predictors.checkpoint import predict_finite
 
-    pred = predict_finite(predictor, idx, "the predictor")
+    pred = predict_finite(predictor, ds.archs_for(idx), "the predictor")
     return evaluate(pred, values[idx]), pred, values[idx]

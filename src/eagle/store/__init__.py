@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS run_archs (
     measure_index INTEGER NOT NULL,
     PRIMARY KEY (run_id, nb201_index)
 );
+CREATE TABLE IF NOT EXISTS run_arch_keys (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    arch_index INTEGER NOT NULL,
+    arch TEXT NOT NULL,
+    PRIMARY KEY (run_id, arch_index)
+);
 CREATE TABLE IF NOT EXISTS measurements (
     run_id INTEGER NOT NULL REFERENCES runs(id),
     nb201_index INTEGER NOT NULL,
@@ -201,6 +207,24 @@ class ResultStore:
             "INSERT OR IGNORE INTO run_archs(run_id, nb201_index, measure_index) VALUES (?, ?, ?)",
             [(run_id, int(a), int(m)) for a, m in pairs],
         )
+
+    def add_arch_keys(self, run_id: int, keys: Sequence[str]) -> None:
+        """Record the arch key of each position of a run over a space too large to enumerate
+        (its arch indices are positions in this list); existing ones are kept as they are."""
+        self._write_many(
+            "INSERT OR IGNORE INTO run_arch_keys(run_id, arch_index, arch) VALUES (?, ?, ?)",
+            [(run_id, i, str(k)) for i, k in enumerate(keys)],
+        )
+
+    def arch_keys(self, run_id: int) -> list[str]:
+        """The keys recorded by :meth:`add_arch_keys` (empty for runs over enumerable spaces)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT arch FROM run_arch_keys WHERE run_id = ? ORDER BY arch_index", (run_id,)
+            ).fetchall()
+        except sqlite3.OperationalError:  # a store written before the table existed
+            return []
+        return [r[0] for r in rows]
 
     def run_archs(self, run_id: int) -> list[tuple[int, int]]:
         rows = self.conn.execute(

@@ -165,12 +165,12 @@ def build_model(
     """
     import torch
 
-    from eagle.spaces.nasbench201.space import NASBench201
+    from eagle.spaces.nasbench201.arch import resolve
+    from eagle.spaces.nasbench201.classes import representative_vector
 
-    space = NASBench201()
-    vector = space.vector(arch)
+    vector = resolve(arch)
     if mode == "deployed":
-        vector = space.representative(vector)
+        vector = representative_vector(vector)
     vector = check_vector(vector)
     cfg = NetworkConfig(
         num_classes=num_classes,
@@ -239,30 +239,6 @@ def count_parameters(model: nn.Module) -> int:
 
 def count_macs(model: nn.Module, input_size: Sequence[int] = (32, 32), in_channels: int = 3) -> int:
     """Multiply-accumulates of convolutions and linear layers, measured with forward hooks."""
-    import torch
-    from torch import nn
+    from eagle.spaces.counting import count_macs_params
 
-    total = 0
-
-    def conv_hook(m: nn.Conv2d, _i: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        kh, kw = m.kernel_size
-        total += out.numel() // out.shape[0] * (m.in_channels // m.groups) * kh * kw
-
-    def linear_hook(m: nn.Linear, _i: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        total += m.in_features * m.out_features
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, nn.Linear):
-            handles.append(m.register_forward_hook(linear_hook))
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, in_channels, *input_size))
-    finally:
-        for h in handles:
-            h.remove()
-    return total
+    return count_macs_params(model, (1, in_channels, *input_size))[0]

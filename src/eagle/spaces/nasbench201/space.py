@@ -3,58 +3,124 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from eagle.errors import UsageError
+from eagle.spaces.base import Archs, Encoded, SearchSpace, distinct_sample
 from eagle.spaces.nasbench201 import arch as _arch
 from eagle.spaces.nasbench201 import graph as _graph
+from eagle.spaces.nasbench201.classes import tables as _tables
 from eagle.spaces.nasbench201.cost import NetworkConfig, network_cost
 
-
-@dataclass(frozen=True)
-class _Tables:
-    vectors: tuple[_arch.ArchVector, ...]  # NB201 index order
-    valid: np.ndarray  # bool per index
-    keys: tuple[str, ...]
-    class_id: np.ndarray  # int per index, 0..num_classes-1 by first appearance in index order
-    representative: np.ndarray  # NB201 index of each class's representative, per class id
-    pruned_cost: np.ndarray  # (params, macs) of the pruned network per index, default config
+if TYPE_CHECKING:
+    from torch import nn
 
 
-@lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    vectors = tuple(_arch.all_vectors())
-    valid = np.array([_graph.is_valid(v) for v in vectors], dtype=bool)
-    keys = tuple(_graph.canonical_key(v) for v in vectors)
-    ids: dict[str, int] = {}
-    class_id = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
-    cost = np.array([network_cost(v, deployed=True) for v in vectors], dtype=np.int64)
-    live = np.array([sum(_graph.live_edges(v)) for v in vectors], dtype=np.int64)
-    # Representative: the cheapest member (MACs, then params, then live edges), then lowest index.
-    order = np.lexsort((np.arange(len(vectors)), live, cost[:, 0], cost[:, 1], class_id))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = class_id[order][1:] != class_id[order][:-1]
-    representative = np.empty(len(ids), dtype=np.int64)
-    representative[class_id[order][first]] = order[first]
-    for arr in (valid, class_id, representative, cost):
-        arr.setflags(write=False)
-    return _Tables(vectors, valid, keys, class_id, representative, cost)
-
-
-class NASBench201:
+class NASBench201(SearchSpace):
     """NAS-Bench-201: 6 edges x 5 ops = 15625 cells, 15284 valid, 6466 computation classes.
 
     Every method taking ``arch`` accepts an arch_str, an NB201 index, an arch vector (or its
-    text form) and raises :class:`eagle.errors.InvalidArchError` on anything else.
+    text form) and raises :class:`eagle.errors.InvalidArchError` on anything else. The key
+    (:meth:`parse`) is NB201's arch_str; the index is the official NB201 index; ``canonical``
+    is the arch_str of the computation class's representative.
     """
 
     name = "nasbench201"
+    size = _arch.NUM_ARCHS
+    encodings = ("eagle", "seed", "onehot")
+    #: per-op cost models count live edges of each op (see :mod:`eagle.costmodels.opcost`)
+    op_vocabulary = tuple(f"edge{e}:{op}" for e in range(6) for op in _arch.OPS)
     ops = _arch.OPS
     edges = _arch.EDGES
     num_archs = _arch.NUM_ARCHS
+
+    # -- the SearchSpace contract ----------------------------------------------------------------
+    def parse(self, arch: object) -> str:
+        return _arch.format_arch_str(self.vector(arch))
+
+    def canonical(self, arch: object) -> str:
+        return _arch.format_arch_str(self.representative(arch))
+
+    def _index(self, key: str) -> int:
+        return self.index(key)
+
+    def _arch_at(self, index: int) -> str:
+        return _arch.format_arch_str(_tables().vectors[index])
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` distinct valid (connected) cells."""
+        return [self._arch_at(int(i)) for i in distinct_sample(n, self.num_archs, rng, _tables().valid)]
+
+    def mutate(self, arch: object, rng: np.random.Generator) -> str:
+        """One edge's op replaced by another op (uniformly)."""
+        vec = list(self.vector(arch))
+        edge = int(rng.integers(6))
+        vec[edge] = int(rng.choice([op for op in range(5) if op != vec[edge]]))
+        return _arch.format_arch_str(vec)
+
+    def input_shape(self, arch: object | None = None, **network: object) -> tuple[int, ...]:
+        size = network.get("input_size", (32, 32))
+        return (3, *(int(v) for v in size))  # type: ignore[attr-defined]
+
+    def network_defaults(self) -> dict[str, object]:
+        """The seed's ``model:`` keys (see :class:`NetworkConfig`) and the calibration batch."""
+        return {
+            "num_classes": 10,
+            "cells_count": 5,
+            "stacks_count": 3,
+            "channels": 16,
+            "input_size": (32, 32),
+            "calibration_batch": 4,
+        }
+
+    def network_config(self, overrides: dict[str, object] | None = None) -> dict[str, object]:
+        """The build config, its network part validated by :class:`NetworkConfig` (one network type)."""
+        cfg = super().network_config(overrides)
+        size = cfg["input_size"]
+        if not isinstance(size, list | tuple) or len(size) != 2:
+            raise UsageError(f"input_size must be (height, width), got {size!r}")
+        fields = {k: cfg[k] for k in ("num_classes", "cells_count", "stacks_count", "channels")}
+        try:
+            NetworkConfig(**fields, input_size=(int(size[0]), int(size[1])))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"NB201 network: {exc}") from None
+        batch = cfg["calibration_batch"]
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise UsageError(f"calibration_batch must be a whole number >= 1, got {batch!r}")
+        return cfg
+
+    def build_for_measurement(self, arch: object, network: dict[str, object], *, seed: int = 0) -> nn.Module:
+        """The pruned network (dead edges removed) of ``arch`` itself: a sweep deduplicates to
+        class representatives before it gets here, unless asked not to."""
+        from eagle.spaces.nasbench201.builder import build_model
+
+        net = dict(network)
+        size = net.pop("input_size", (32, 32))
+        return build_model(arch, mode="pruned", seed=seed, input_size=tuple(size), **net)  # type: ignore[arg-type]
+
+    def costs(self, archs: Archs) -> np.ndarray:
+        """MACs and parameters of the arch's pruned network (live edges only), default config."""
+        return _tables().pruned_cost[self.indices(archs)][:, ::-1].astype(np.float64)
+
+    def encode(self, archs: Archs, encoding: str | None = None) -> Encoded:
+        """``eagle`` (default), ``seed`` (the seed's 9-node graph) or ``onehot`` (globals only)."""
+        from eagle.spaces.nasbench201.encoding import encode
+
+        return encode(self.indices(archs), self.check_encoding(encoding))
+
+    def op_counts(self, archs: Archs) -> np.ndarray:
+        """Per edge and op: 1 where the edge is live and runs that op (30 columns)."""
+        from eagle.spaces.nasbench201.encoding import live_op_table
+
+        return live_op_table()[self.indices(archs)]
+
+    def features(self, archs: Archs) -> np.ndarray:
+        """The 30-d one-hot arch vector (every edge, live or not)."""
+        from eagle.spaces.nasbench201.encoding import onehot_table
+
+        return onehot_table()[self.indices(archs)].astype(np.float64)
 
     # -- conversions ------------------------------------------------------------------------
     def vector(self, arch: object) -> _arch.ArchVector:
@@ -68,6 +134,15 @@ class NASBench201:
     def index(self, arch: object) -> int:
         """Official NB201 index."""
         return _arch.vector_to_index(self.vector(arch))
+
+    def indices(self, archs: Archs) -> np.ndarray:
+        """NB201 indices of ``archs`` (integer arrays are range-checked, anything else resolved)."""
+        arr = np.asarray(archs) if isinstance(archs, np.ndarray) or len(archs) else np.zeros(0, dtype=np.int64)
+        if arr.dtype.kind in "iu" and arr.ndim == 1:
+            if len(arr) and (arr.min() < 0 or arr.max() >= self.num_archs):
+                raise _arch.InvalidArchError(f"NB201 indices must be in 0..{self.num_archs - 1}")
+            return arr.astype(np.int64)
+        return np.array([self.index(a) for a in archs], dtype=np.int64)
 
     def code(self, arch: object) -> int:
         """Position in the seed's enumeration order (base 5, first edge fastest)."""
@@ -144,11 +219,11 @@ class NASBench201:
             raise ValueError(f"unknown build mode {mode!r}; valid modes: reference, pruned, deployed")
         return network_cost(vec, config, deployed=mode != "reference")
 
-    def build_model(self, arch: object, num_classes: int = 10, **kwargs: Any) -> Any:
+    def build_model(self, arch: object, *, seed: int = 0, **network: object) -> nn.Module:
         """Build the PyTorch network (see :func:`eagle.spaces.nasbench201.builder.build_model`)."""
         from eagle.spaces.nasbench201.builder import build_model
 
-        return build_model(arch, num_classes, **kwargs)
+        return build_model(arch, seed=seed, **network)  # type: ignore[arg-type]  # checked by the builder
 
     def describe(self, arch: object) -> dict[str, Any]:
         """Every representation and fact of one arch, as a plain dict."""

@@ -1,4 +1,4 @@
-"""Arch encodings for predictors, computed once for all 15625 NB201 archs and cached.
+"""NB201's arch encodings for predictors, computed once for all 15625 archs and cached.
 
 * ``seed``: the seed's GCN input (9x9 adjacency with global node, 9x6 one-hot features).
 * ``eagle``: the pruned cell graph *without* contracting skip connections (a skip edge is an
@@ -14,9 +14,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from eagle.spaces.nasbench201.arch import EDGES, NUM_ARCHS, NUM_OPS
+from eagle.spaces.base import Encoded
+from eagle.spaces.nasbench201.arch import EDGES, NUM_ARCHS, NUM_OPS, all_vectors
+from eagle.spaces.nasbench201.cost import network_cost
 from eagle.spaces.nasbench201.graph import live_edges, seed_encoding
-from eagle.spaces.nasbench201.space import NASBench201
 
 ENCODINGS = ("seed", "eagle", "onehot")
 # eagle node types: 0 global, 1 input, 2 output, 3 conv1x1, 4 conv3x3, 5 avgpool, 6 skip
@@ -31,10 +32,9 @@ _EDGE_PRED = {
 @lru_cache(maxsize=1)
 def seed_tables() -> tuple[np.ndarray, np.ndarray]:
     """(A [15625, 9, 9], X [15625, 9, 6]) float32 by NB201 index."""
-    space = NASBench201()
     adj = np.zeros((NUM_ARCHS, 9, 9), dtype=np.float32)
     feat = np.zeros((NUM_ARCHS, 9, 6), dtype=np.float32)
-    for i, vec in enumerate(space.archs()):
+    for i, vec in enumerate(all_vectors()):
         a, x = seed_encoding(vec)
         adj[i], feat[i] = a, x
     return adj, feat
@@ -54,7 +54,6 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     from eagle.costmodels.analytic import op_counts
 
-    space = NASBench201()
     adj = np.zeros((NUM_ARCHS, 9, 9), dtype=np.float32)
     feat = np.zeros((NUM_ARCHS, 9, 10), dtype=np.float32)
     glob = np.zeros((NUM_ARCHS, 43), dtype=np.float32)
@@ -62,7 +61,7 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     counts = op_counts()
     # live and total count of each op (skip, 1x1, 3x3, pool), as a fraction of the 6 edges
     glob[:, 5:13] = np.hstack([counts["live-edges"][:, 1:], counts["all-edges"][:, 1:]]) / 6.0
-    for i, vec in enumerate(space.archs()):
+    for i, vec in enumerate(all_vectors()):
         live = live_edges(vec)
         present = [op != 0 for op in vec]
         nodes = {0, 1, 8}
@@ -87,8 +86,8 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for n in nodes:
             adj[i, n, n] = 1
             adj[i, 0, n] = 1
-        params, macs = space.cost(vec, mode="pruned")
-        params_ref, macs_ref = space.cost(vec, mode="reference")
+        params, macs = network_cost(vec, deployed=True)  # the pruned network
+        params_ref, macs_ref = network_cost(vec, deployed=False)
         glob[i, :5] = [
             np.log(macs + 1) / 20.0,
             np.log(params) / 15.0,
@@ -103,9 +102,34 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def onehot_table() -> np.ndarray:
     """[15625, 30] float32 one-hot of the arch vector by NB201 index."""
-    space = NASBench201()
     out = np.zeros((NUM_ARCHS, 6 * NUM_OPS), dtype=np.float32)
-    for i, vec in enumerate(space.archs()):
+    for i, vec in enumerate(all_vectors()):
         for e, op in enumerate(vec):
             out[i, e * NUM_OPS + op] = 1
+    return out
+
+
+def encode(idx: np.ndarray, encoding: str) -> Encoded:
+    """The rows ``idx`` (NB201 indices) of ``encoding``'s tables."""
+    if encoding == "seed":
+        adj, feat = seed_tables()
+        return Encoded(adj[idx], feat[idx], np.zeros((len(idx), 0), dtype=np.float32))
+    if encoding == "eagle":
+        adj, feat, glob = eagle_tables()
+        return Encoded(adj[idx], feat[idx], glob[idx])
+    if encoding == "onehot":
+        n = len(idx)
+        return Encoded(np.zeros((n, 0, 0), np.float32), np.zeros((n, 0, 0), np.float32), onehot_table()[idx])
+    raise ValueError(f"unknown NB201 encoding {encoding!r}")
+
+
+@lru_cache(maxsize=1)
+def live_op_table() -> np.ndarray:
+    """[15625, 30] float64: 1 where an edge is live and runs that op (per-edge per-op counts)."""
+    out = np.zeros((NUM_ARCHS, 6 * NUM_OPS))
+    for i, vec in enumerate(all_vectors()):
+        for e, (op, live) in enumerate(zip(vec, live_edges(vec))):
+            if live:
+                out[i, e * NUM_OPS + op] = 1
+    out.setflags(write=False)
     return out

@@ -1,0 +1,115 @@
+"""Bundle HELP's FBNet and OFA-MobileNetV3 latency files (../shared/data/fbnet, ofa) as datasets
+of the ``fbnet`` and ``ofa-mbv3`` spaces.
+
+Usage: .venv/bin/python scripts/build_space_datasets.py [SHARED_DATA_DIR]
+
+Writes ``src/eagle/datasets/data/help-{fbnet,ofa}.npz`` (``archs``: the 5000 arch keys in HELP's
+order, then one float64 array of milliseconds per device, aligned with ``archs``) and replaces the
+``help-fbnet/*`` and ``help-ofa/*`` entries of ``catalog.json`` (other entries are kept). Every arch
+string is parsed by its space, so a malformed upstream row stops the build.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from eagle import spaces
+from eagle.datasets.dataset import keys_sha256
+
+DATA = Path(__file__).resolve().parents[1] / "src/eagle/datasets/data"
+HELP_SOURCE = (
+    "HELP repository (Lee et al., NeurIPS 2021); the space and pixel3 from HW-NAS-Bench (Li et al., ICLR 2021)"
+)
+HELP_CITATION = (
+    "H. Lee, S. Lee, S. Chong, S. J. Hwang. HELP: Hardware-Adaptive Efficient Latency Prediction for NAS "
+    "via Meta-Learning. NeurIPS 2021."
+)
+# column: (device, device_class, batch size or None)
+FBNET_DEVICES = {
+    "1080ti_1": ("NVIDIA GTX 1080 Ti", "desktop GPU", 1),
+    "1080ti_32": ("NVIDIA GTX 1080 Ti", "desktop GPU", 32),
+    "1080ti_64": ("NVIDIA GTX 1080 Ti", "desktop GPU", 64),
+    "titanx_1": ("NVIDIA Titan X", "desktop GPU", 1),
+    "titanx_32": ("NVIDIA Titan X", "desktop GPU", 32),
+    "titanx_64": ("NVIDIA Titan X", "desktop GPU", 64),
+    "silver_4114": ("Intel Xeon Silver 4114", "server CPU", None),
+    "silver_4210r": ("Intel Xeon Silver 4210R", "server CPU", None),
+    "gold_6240": ("Intel Xeon Gold 6240", "server CPU", None),
+    "pixel3": ("Google Pixel 3", "mobile CPU", 1),
+    "samsung_a50": ("Samsung Galaxy A50", "mobile CPU", 1),
+    "samsung_s7": ("Samsung Galaxy S7", "mobile CPU", 1),
+    "essential_ph_1": ("Essential Phone PH-1", "mobile CPU", 1),
+}
+
+
+# column: (device, device_class, batch size); HELP timed OFA subnets with PyTorch on these GPUs
+OFA_DEVICES = {
+    f"{gpu}_{batch}": (label, "desktop GPU" if gpu != "v100" else "server GPU", batch)
+    for gpu, label in (("2080ti", "NVIDIA RTX 2080 Ti"), ("titan_xp", "NVIDIA Titan Xp"), ("v100", "NVIDIA V100"))
+    for batch in (1, 32, 64)
+}
+
+
+def main(shared: Path) -> None:
+    catalog = json.loads((DATA / "catalog.json").read_text())
+    for folder, space_name, devices in (("fbnet", "fbnet", FBNET_DEVICES), ("ofa", "ofa-mbv3", OFA_DEVICES)):
+        entries = build(shared, folder, space_name, devices)
+        names = {e["name"] for e in entries}
+        catalog = [c for c in catalog if c["name"] not in names] + entries
+    (DATA / "catalog.json").write_text(json.dumps(catalog, indent=1) + "\n")
+
+
+def build(shared: Path, folder: str, space_name: str, devices: dict) -> list[dict]:
+    space = spaces.get(space_name)
+    with (shared / folder / "latency_ms.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["help_index"]) for r in rows] == list(range(len(rows)))
+    archs = [space.parse(r["arch"]) for r in rows]
+    arrays: dict[str, np.ndarray] = {"archs": np.array(archs)}
+    entries = []
+    for column, (device, dclass, batch) in devices.items():
+        values = np.array([float(r[column]) for r in rows])
+        assert np.isfinite(values).all() and (values > 0).all(), column
+        arrays[column] = values
+        notes = "Upstream values in milliseconds, HELP's arch order (help_index = position)."
+        if column in ("samsung_a50", "samsung_s7", "essential_ph_1"):
+            notes += " Integer milliseconds upstream."
+        entries.append(
+            {
+                "name": f"help-{folder}/{column}",
+                "space": space_name,
+                "device": device,
+                "device_class": dclass,
+                "runtime": "TFLite"
+                if column == "pixel3"
+                else "PyTorch"
+                if folder == "ofa"
+                else "not recorded upstream",
+                "precision": "fp32",
+                "batch_size": batch,
+                "metric": "latency",
+                "unit": "ms",
+                "source": HELP_SOURCE,
+                "licence": "MIT",
+                "citation": HELP_CITATION,
+                "notes": notes,
+                "file": f"help-{folder}.npz",
+                "key": column,
+                "archs_key": "archs",
+                "num_archs": len(values),
+                "sha256": keys_sha256(archs, values),
+            }
+        )
+    np.savez_compressed(DATA / f"help-{folder}.npz", **arrays)
+    size = (DATA / f"help-{folder}.npz").stat().st_size
+    print(f"wrote {len(entries)} {space_name} datasets of {len(archs)} archs ({size / 1e6:.2f} MB)")
+    return entries
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"))
