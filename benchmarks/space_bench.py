@@ -64,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     prefix = {"fbnet": "help-fbnet/", "ofa-mbv3": "help-ofa/"}
     result = {
-        "machine": f"{platform.processor() or platform.machine()}, {eagle.__version__ if hasattr(eagle, '__version__') else ''}",
+        "machine": platform.processor() or platform.machine(),
         "date": time.strftime("%Y-%m-%d"),
         "threads": 1,
         "spaces": {},

@@ -157,22 +157,18 @@ def pretrain(
 ) -> Any:
     """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets of one space
     (default: every bundled one of ``space``, NB201 unless given), minus ``exclude``."""
-    from eagle.costmodels.bundled import load_latency_table
-    from eagle.fewshot import pretrain as _pretrain
+    from eagle.costmodels.bundled import pretrain_base
 
-    space_name, table = load_latency_table(list(datasets) if datasets else None, list(exclude), space)
-    from eagle.costmodels.basis import DEFAULT_RANK
-
-    return _pretrain(table, space=space_name, rank=DEFAULT_RANK if rank is None else rank)
+    return pretrain_base(list(datasets) if datasets else None, list(exclude), space, rank)
 
 
 def calibrate(base: Any, archs: Sequence[Any], latency_s: Sequence[float]) -> Any:
     """Adapt a few-shot base to a new device from its measured ``latency_s`` of ``archs`` (arch
     strings or indices of the base's space); returns a predictor with ``predict`` and
     ``predict_spread``."""
-    from eagle.fewshot import DeviceBasis, FewShotPredictor
+    from eagle.fewshot import BASES, FewShotPredictor
 
-    if not isinstance(base, DeviceBasis):
+    if not isinstance(base, BASES):
         raise UsageError("base must be a few-shot base from eagle.pretrain() or eagle.load_predictor(BASE.pt)")
     return FewShotPredictor(base).fit(archs, latency_s)  # it checks archs and values (UsageError)
 

@@ -138,3 +138,56 @@ def test_measure_a_space_too_large_to_enumerate(tmp_path):
     assert [row["arch"] for row in rows] == archs
     with pytest.raises(UsageError, match="too large"):
         eagle.measure(archs="valid", space="fbnet", runtime="null", db=db)
+
+
+def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
+    """pretrain (per-op models of the other devices) -> select among candidates -> adapt -> predict,
+    through the library and the command line, with checkpoints that round-trip."""
+    import eagle
+    from eagle.fewshot import FewShotPredictor, OpDeviceBasis, select_archs
+
+    others = [n for n in datasets.names() if n.startswith("help-fbnet/") and n != "help-fbnet/pixel3"]
+    base = eagle.pretrain(others, space="fbnet")
+    assert isinstance(base, OpDeviceBasis) and base.num_archs == 5000 and len(base.devices) == 12
+    keys, y = datasets.load("help-fbnet/pixel3").items("s")
+    chosen = select_archs(base, 10, candidates=keys[:4000])
+    assert len(set(chosen)) == 10 and set(chosen) <= set(keys[:4000])
+    position = {a: i for i, a in enumerate(keys)}
+    model = eagle.calibrate(base, chosen, y[[position[a] for a in chosen]])
+    test = keys[4000:]
+    assert spearmanr(model.predict(test), y[4000:]).statistic > 0.9
+    assert (model.predict_spread(test[:5]) > 0).all()
+    new = SPACE.sample(3, np.random.default_rng(9))  # archs no dataset holds are predicted too
+    assert np.isfinite(model.predict(new)).all()
+    path = tmp_path / "T.pt"
+    predictors.save(model, path)
+    again = predictors.load(path)
+    assert isinstance(again, FewShotPredictor)
+    np.testing.assert_allclose(again.predict(test[:50]), model.predict(test[:50]), rtol=1e-9)
+    with pytest.raises(UsageError, match="candidate"):
+        select_archs(base, 10)
+    # the same through the command line
+    eagle_cli = [sys.executable, "-m", "eagle"]
+    base_pt, sel, few, t_pt, out = (tmp_path / n for n in ("BASE.pt", "SEL.csv", "FEW.csv", "T2.pt", "P.csv"))
+    pool = tmp_path / "POOL.csv"
+    pool.write_text("arch\n" + "".join(f"{a}\n" for a in keys[:4000]))
+    steps = [
+        ["pretrain", "--space", "fbnet", "--exclude", "help-fbnet/pixel3", "--save", str(base_pt)],
+        ["select", "--space", "fbnet", "--base", str(base_pt), "--k", "10", "--candidates", str(pool),
+         "--output", str(sel)],
+    ]  # fmt: skip
+    for step in steps:
+        r = subprocess.run([*eagle_cli, *step], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    picked = [row["arch"] for row in csv.DictReader(sel.open())]
+    few.write_text("arch,latency_ms\n" + "".join(f"{a},{float(y[position[a]]) * 1e3!r}\n" for a in picked))
+    for step in (
+        ["train", "--init", str(base_pt), "--measurement", str(few), "--save", str(t_pt)],
+        ["predict", "--load", str(t_pt), "--archs", str(pool), "--output", str(out)],
+    ):
+        r = subprocess.run([*eagle_cli, *step], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 4000 and "latency_s_std" in rows[0]
+    pred = np.array([float(r["latency_s"]) for r in rows])
+    assert spearmanr(pred, y[:4000]).statistic > 0.9

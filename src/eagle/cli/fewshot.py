@@ -35,7 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--k", type=count(1, 15625), default=10)
     se.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
     se.add_argument("--below", type=count(1), help="only arch indices below this (HELP's NB201 protocol uses 900)")
-    se.add_argument("--output", "-o", type=Path, help="write the archs as a file for 'eagle measure --archs'")
+    se.add_argument(
+        "--candidates",
+        type=Path,
+        help="choose among these archs (CSV 'arch' column or one per line); large spaces need it",
+    )
+    se.add_argument("--space", help="check that the base is of this search space")
+    se.add_argument("--output", "-o", type=Path, help="write the archs (CSV, column arch) for 'eagle measure --archs'")
     se.add_argument(
         "--criterion", default="v", choices=("v", "d"), help="v: representative archs (default); d: extreme archs"
     )
@@ -57,21 +63,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def pretrain_from(
     specs: list[str] | None, exclude: list[str], rank: int | None = None, space: str | None = None
 ) -> Any:
-    from eagle.costmodels.bundled import load_latency_table
-    from eagle.fewshot import pretrain
+    from eagle.costmodels.bundled import pretrain_base
 
-    space_name, table = load_latency_table(specs, exclude, space)
-    return pretrain(table, space=space_name) if rank is None else pretrain(table, rank=rank, space=space_name)
+    return pretrain_base(specs, exclude, space, rank)
 
 
 def _base(path: Path | None) -> Any:
     from eagle import predictors
-    from eagle.fewshot import DeviceBasis
+    from eagle.fewshot import BASES
 
     if path is None:
         return pretrain_from(None, [])
     base = predictors.load(path)
-    if not isinstance(base, DeviceBasis):
+    if not isinstance(base, BASES):
         raise EagleError(f"{path} is not a few-shot base checkpoint (make one with 'eagle pretrain --save')")
     return base
 
@@ -82,47 +86,65 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     basis = pretrain_from(args.measurement, args.exclude, args.rank, args.space)
     predictors.save(basis, args.save)
+    covered = int(basis.covered.sum()) if hasattr(basis, "covered") else basis.num_archs
+    how = "" if hasattr(basis, "covered") else ", each device as a per-op cost model"
     print(
-        f"pretrained a rank-{basis.rank} device basis on {len(basis.devices)} latency datasets "
-        f"({int(basis.covered.sum())} archs) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
+        f"pretrained a rank-{basis.rank} device basis on {len(basis.devices)} {basis.space} latency datasets "
+        f"({covered} archs{how}) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
     )
     print("devices: " + ", ".join(basis.devices))
-    if basis.references or basis.op_cost_models:
+    if not hasattr(basis, "covered"):
+        print(f"plus {len(basis.references)} analytic reference devices (FLOPs-bound, size-bound)")
+    elif basis.references or basis.op_cost_models:
         print(
             f"plus {len(basis.references)} analytic reference devices (FLOPs-bound, kernel-launch-bound and "
             f"mixes) and {len(basis.op_cost_models)} per-op cost models (latency = a sum of one cost per op, "
             "fitted to the device) for hardware unlike any of them"
         )
-    if basis.op_cost_priors:
+    if getattr(basis, "op_cost_priors", None):
         learned = ", ".join(sorted(basis.op_cost_priors))
         print(f"per-op cost priors learned from the devices each model fits best: {learned}")
     return 0
 
 
-def write_arch_file(path: Path, archs: list[int], space: Any) -> None:
-    """One arch per line as its key (``eagle measure --archs`` and ``eagle predict --archs`` read it)."""
+def write_arch_file(path: Path, archs: list[Any], space: Any) -> None:
+    """A CSV with an ``arch`` column, one key per row (``eagle measure --archs`` and ``eagle predict
+    --archs`` read it); ``archs`` are keys, or indices of an enumerable space."""
     from eagle.fileio import atomic_write_text
 
-    atomic_write_text(path, lambda fh: fh.write("".join(f"{space.arch_at(i)}\n" for i in archs)))
+    keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
+    atomic_write_text(path, lambda fh: fh.write("arch\n" + "".join(f"{k}\n" for k in keys)))
 
 
 def cmd_select(args: argparse.Namespace) -> int:
     from eagle import spaces
     from eagle.fewshot import select_archs
+    from eagle.measure.archs import select_keys
 
     basis = _base(args.base)
     space = spaces.get(basis.space)
-    candidates = np.arange(args.below) if args.below is not None else None
+    if args.space and spaces.get(args.space) is not space:
+        raise EagleError(f"--base {args.base} is a {space.name} base, not {args.space}")
+    candidates: Any = None
+    if args.candidates is not None:
+        candidates = select_keys(str(args.candidates), 0, space)
+        if space.enumerable:
+            candidates = space.indices(candidates)
+    if args.below is not None:
+        if not space.enumerable:
+            raise EagleError("--below takes arch indices; give the candidates of a large space with --candidates")
+        below = np.arange(args.below)
+        candidates = below if candidates is None else candidates[candidates < args.below]
     archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion)
-    for i in archs:
-        print(f"{i:6d}  {space.arch_at(i)}")
+    for a in archs:
+        print(a if isinstance(a, str) else f"{a:6d}  {space.arch_at(int(a))}")
     if args.output:
         write_arch_file(args.output, archs, space)
         print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure --archs {args.output})")
     return 0
 
 
-def adapt(basis: Any, archs: np.ndarray, latency_s: np.ndarray) -> Any:
+def adapt(basis: Any, archs: Any, latency_s: np.ndarray) -> Any:
     from eagle.fewshot import FewShotPredictor
 
     return FewShotPredictor(basis).fit(archs, latency_s)

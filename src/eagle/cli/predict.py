@@ -147,7 +147,7 @@ def _fewshot_base(path: Path | None) -> Any:
     from eagle.predictors.checkpoint import read
 
     config, _ = read(path)
-    if config.get("kind") != "fewshot-base":
+    if config.get("kind") not in ("fewshot-base", "fewshot-base-ops"):
         return None
     from eagle import predictors
 
@@ -163,9 +163,22 @@ def cmd_train_fewshot(args: argparse.Namespace, basis: Any) -> int:
 
     if len(args.measurement) != 1:
         raise EagleError("few-shot adaptation takes one --measurement (the new device's k archs)")
-    ds = datasets.load_measurement(args.measurement[0])
+    ds = datasets.load_measurement(args.measurement[0], space=basis.space)
     if ds.metric != "latency":
         raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
+    if not hasattr(basis, "covered"):  # a large space's base: every arch is described by its op counts
+        keys, latency_s = ds.items("s")
+        t0 = time.perf_counter()
+        model = adapt(basis, keys, latency_s)
+        extra_keys: dict[str, Any] = {
+            "metric": "latency",
+            "unit": "s",
+            "measurement": ds.name,
+            "trained_on": sorted(keys),
+        }
+        predictors.save(model, args.save, extra=extra_keys)
+        report_adapted(model, args.save, time.perf_counter() - t0)
+        return 0
     archs = ds.present()
     outside = archs[~basis.covered[archs]]
     if len(outside) == len(archs):

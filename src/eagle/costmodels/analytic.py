@@ -92,6 +92,12 @@ def analytic_latency() -> dict[str, np.ndarray]:
     return out
 
 
+def cost_references(costs: np.ndarray, offset: np.ndarray) -> dict[str, np.ndarray]:
+    """The FLOPs-bound and the size-bound reference device for archs of any space: MACs (column 0)
+    and parameters (column 1) of ``costs`` plus a fixed cost each (``offset``)."""
+    return {"analytic/flops": costs[:, 0] + offset[0], "analytic/params": costs[:, 1] + offset[1]}
+
+
 def reference_latency(space: SearchSpace) -> dict[str, np.ndarray]:
     """The analytic reference devices of an enumerable ``space``, by arch index.
 
@@ -101,8 +107,4 @@ def reference_latency(space: SearchSpace) -> dict[str, np.ndarray]:
     if space.name == "nasbench201":
         return analytic_latency()
     costs = space.costs(np.arange(space._need_enumerable("analytic references")))
-    macs, params = costs[:, 0], costs[:, 1]
-    return {
-        "analytic/flops": macs + FLOPS_OVERHEAD * np.median(macs) + 1.0,
-        "analytic/params": params + FLOPS_OVERHEAD * np.median(params) + 1.0,
-    }
+    return cost_references(costs, FLOPS_OVERHEAD * np.median(costs, axis=0) + 1.0)

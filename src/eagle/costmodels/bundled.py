@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -56,3 +57,39 @@ def load_latency_table(
             raise EagleError(f"{ds.name} holds {ds.space.name} archs, not {space}: pretrain on one space's datasets")
         table[ds.name] = ds.by_index("s")
     return space or "nasbench201", table
+
+
+def pretrain_base(
+    specs: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    space: str | None = None,
+    rank: int | None = None,
+) -> Any:  # noqa: ANN401 - a DeviceBasis or an OpDeviceBasis (imported lazily)
+    """The few-shot base of one space's latency datasets (default: every bundled one of ``space``,
+    NB201 unless given): the enumerable basis, or per-op models for a space too large to enumerate."""
+    from eagle import datasets, spaces
+    from eagle.costmodels.basis import DEFAULT_RANK, pretrain
+    from eagle.costmodels.op_basis import pretrain_ops
+
+    rank = DEFAULT_RANK if rank is None else rank
+    if space is None and specs:
+        first = next(iter(specs))
+        space = datasets.load_measurement(first).space.name
+    sp = spaces.get(space or "nasbench201")
+    if sp.enumerable:
+        name, table = load_latency_table(specs, exclude, sp.name)
+        return pretrain(table, space=name, rank=rank)
+    names = list(specs) if specs else bundled_latency_datasets(sp.name)
+    excluded = set(exclude)
+    unknown = sorted(excluded - set(names))
+    if unknown:
+        raise EagleError(f"--exclude {', '.join(unknown)}: not among the pretraining datasets")
+    items = {}
+    for spec in names:
+        if spec in excluded:
+            continue
+        ds = datasets.load_measurement(spec)
+        if ds.metric != "latency" or ds.space is not sp:
+            raise EagleError(f"{ds.name} is not a {sp.name} latency dataset: pretrain on one space's latency datasets")
+        items[ds.name] = ds.items("s")
+    return pretrain_ops(items, spaces.spec(sp), rank=rank)

@@ -30,11 +30,24 @@ from numpy.typing import ArrayLike
 
 from eagle import spaces
 from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis, pretrain
+from eagle.costmodels.op_basis import OpDeviceBasis, pretrain_ops
 from eagle.costmodels.opcost import OpCostPosterior, fit_at_best_noise
 from eagle.errors import EagleError, NotFittedError, UsageError
 from eagle.spaces.base import Archs
 
-__all__ = ["DEFAULT_RANK", "DeviceBasis", "FewShotPredictor", "pretrain", "select_archs"]
+__all__ = [
+    "BASES",
+    "DEFAULT_RANK",
+    "DeviceBasis",
+    "FewShotPredictor",
+    "OpDeviceBasis",
+    "pretrain",
+    "pretrain_ops",
+    "select_archs",
+]
+
+#: the few-shot bases: over an enumerable space's archs, or per-op models for a large space
+BASES = (DeviceBasis, OpDeviceBasis)
 
 #: prior variance of a new device's offset (log latency): broad, the data decide
 OFFSET_PRIOR_VAR = 100.0
@@ -89,13 +102,14 @@ class _LinearPosterior:
 class FewShotPredictor:
     """A pretrained :class:`DeviceBasis` adapted to one device from k measurements."""
 
-    def __init__(self, basis: DeviceBasis) -> None:
+    def __init__(self, basis: DeviceBasis | OpDeviceBasis) -> None:
         self.basis = basis
         self.components_: list[Any] = []  # one fitted posterior per basis component
         self.weights_: np.ndarray = np.zeros(0)  # posterior weight per component; empty until fit
         self.evidence_: np.ndarray = np.zeros(0)  # log evidence of each component
         self.trained_on_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.values_: np.ndarray = np.zeros(0)
+        self.train_keys_: list[str] = []  # a large space: the measured archs' keys
 
     @property
     def space(self) -> spaces.SearchSpace:
@@ -112,6 +126,13 @@ class FewShotPredictor:
 
     def fit(self, archs: Archs, y: ArrayLike) -> FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (arch strings or indices)."""
+        if isinstance(self.basis, OpDeviceBasis):
+            keys = self.space.keys(list(archs))
+            inner = FewShotPredictor(self.basis.table_for(keys)).fit(np.arange(len(keys)), y)
+            self.components_, self.weights_, self.evidence_ = inner.components_, inner.weights_, inner.evidence_
+            self.train_keys_, self.values_ = keys, inner.values_
+            self.trained_on_ = keys  # type: ignore[assignment]
+            return self
         idx = self._indices(archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
@@ -146,11 +167,18 @@ class FewShotPredictor:
         """The basis plus the k measurements: loading re-runs the (deterministic, ms) adaptation."""
         self._check()
         config, arrays = self.basis.state()
-        config = {**config, "kind": "fewshot", "k": len(self.trained_on_)}
+        config = {**config, "kind": "fewshot", "basis_kind": config["kind"], "k": len(self.trained_on_)}
+        if self.train_keys_:
+            text = np.frombuffer("\n".join(self.train_keys_).encode(), np.uint8)
+            return config, {**arrays, "train_archs": text, "values": self.values_}
         return config, {**arrays, "trained_on": self.trained_on_, "values": self.values_}
 
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, Any]) -> FewShotPredictor:
+        if config.get("basis_kind") == "fewshot-base-ops":
+            keys = bytes(np.asarray(tensors["train_archs"], dtype=np.uint8)).decode("utf-8", "replace").split("\n")
+            base = {k: v for k, v in tensors.items() if k not in ("train_archs", "values")}
+            return cls(OpDeviceBasis.from_state(config, base)).fit(keys, np.asarray(tensors["values"]))
         model = cls(DeviceBasis.from_state(config, tensors))
         return model.fit(np.asarray(tensors["trained_on"]), np.asarray(tensors["values"]))
 
@@ -167,6 +195,12 @@ class FewShotPredictor:
         evidence (without op-cost models, as every other arch).
         """
         self._check()
+        if isinstance(self.basis, OpDeviceBasis):  # the table over the measured archs and these, refitted (ms)
+            keys = self.space.keys(list(archs))
+            k = len(self.train_keys_)
+            table = self.basis.table_for([*self.train_keys_, *keys])
+            inner = FewShotPredictor(table).fit(np.arange(k), self.values_)
+            return inner.predict_log(np.arange(k, k + len(keys)))
         idx = self._indices(archs)
         mean, std = self.mixture(idx, self.weights_)
         op_cost = np.array([isinstance(c, OpCostPosterior) for c in self.components_])
@@ -206,7 +240,9 @@ class FewShotPredictor:
         return [(self.basis.components[i], float(self.weights_[i])) for i in order]
 
 
-def select_archs(basis: DeviceBasis, k: int, candidates: Any | None = None, *, criterion: str = "v") -> list[int]:
+def select_archs(
+    basis: DeviceBasis | OpDeviceBasis, k: int, candidates: Any | None = None, *, criterion: str = "v"
+) -> list[Any]:
     """The k archs whose measurement most reduces the prior's uncertainty (greedy Bayesian design).
 
     ``criterion="v"`` (default) minimises the average predictive variance over every arch of
@@ -214,6 +250,11 @@ def select_archs(basis: DeviceBasis, k: int, candidates: Any | None = None, *, c
     the coefficients (D-optimal: favours extreme archs). Deterministic: the same basis and
     candidates give the same archs in the same order.
     """
+    if isinstance(basis, OpDeviceBasis):  # a large space: choose among candidate arch keys
+        if candidates is None:
+            raise UsageError(f"{basis.space} is too large to choose from: give the candidate archs")
+        keys = spaces.get(basis.space).keys(list(candidates))
+        return [keys[i] for i in select_archs(basis.table_for(keys), k, None, criterion=criterion)]
     cand = np.flatnonzero(basis.covered) if candidates is None else np.asarray(candidates, dtype=np.int64)
     cand = cand[basis.covered[cand]]
     if not 1 <= k <= len(cand):

@@ -60,6 +60,7 @@ for _kind, _target in {
     "gbt": "eagle.predictors.baselines:GBTBaseline",
     "fewshot": "eagle.fewshot.model:FewShotPredictor",
     "fewshot-base": "eagle.costmodels.basis:DeviceBasis",
+    "fewshot-base-ops": "eagle.costmodels.op_basis:OpDeviceBasis",
 }.items():
     CHECKPOINT_KINDS.add(_kind, _target)
 

@@ -31,7 +31,7 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
     config, arrays = predictor.state()  # the predictor contract (eagle.predictors.base)
     checkpoint_class(config["kind"])  # a kind that could not be loaded back is refused now
     tensors = {
-        k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
+        k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in arrays.items()
     }
     config = {**config, "eagle_version": __version__, **(extra or {})}
     blob = {"format": FORMAT, "config": json.dumps(config), "tensors": tensors}
@@ -82,12 +82,12 @@ def load(path: str | Path) -> Any:
 
 def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """(predictor, checkpoint config) from one read of ``path``."""
-    from eagle.costmodels.basis import DeviceBasis
+    from eagle.fewshot import BASES
 
     config, tensors = read(path)
     try:
         predictor = _build(config, tensors, path)
-        if not isinstance(predictor, DeviceBasis):  # shapes that load but cannot compute fail here, not later
+        if not isinstance(predictor, BASES):  # shapes that load but cannot compute fail here, not later
             space = predictor.space
             predictor.predict(np.array([0]) if space.enumerable else space.sample(1, np.random.default_rng(0)))
         return predictor, config
@@ -112,10 +112,10 @@ def _build(config: dict[str, Any], tensors: dict[str, Any], path: str | Path) ->
 def load_for_prediction(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """(predictor, checkpoint config) of a checkpoint that can predict: a few-shot base
     (``eagle pretrain``) is refused with the fix."""
-    from eagle.costmodels.basis import DeviceBasis
+    from eagle.fewshot import BASES
 
     predictor, config = load_with_config(path)
-    if isinstance(predictor, DeviceBasis):
+    if isinstance(predictor, BASES):
         raise UsageError(
             f"{path} is a few-shot base: adapt it to your device first "
             "('eagle train --init BASE.pt --measurement FEW.pickle --save T.pt' or 'eagle calibrate')"
