@@ -1,19 +1,25 @@
 """Bundle HELP's FBNet and OFA-MobileNetV3 latency files (../shared/data/fbnet, ofa) as datasets
 of the ``fbnet`` and ``ofa-mbv3`` spaces.
 
-Usage: .venv/bin/python scripts/build_space_datasets.py [SHARED_DATA_DIR]
+Usage: .venv/bin/python scripts/build_space_datasets.py [SHARED_DATA_DIR] [--measured STORE.sqlite ...]
 
 Writes ``src/eagle/datasets/data/help-{fbnet,ofa}.npz`` (``archs``: the 5000 arch keys in HELP's
 order, then one float64 array of milliseconds per device, aligned with ``archs``) and replaces the
 ``help-fbnet/*`` and ``help-ofa/*`` entries of ``catalog.json`` (other entries are kept). Every arch
 string is parsed by its space, so a malformed upstream row stops the build.
+
+``--measured STORE.sqlite``: also bundle each run of Eagle's own sweeps over these spaces as
+``eagle-cpu/<space>-<runtime>-<precision>-t<threads>`` (file ``measured-spaces.npz``: the run's
+measured arch keys, in the sweep's order, beside seconds), with the run's protocol, runtime,
+device, time span and the median coefficient of variation of its rounds in the metadata.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
-import sys
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +61,80 @@ OFA_DEVICES = {
 }
 
 
-def main(shared: Path) -> None:
+def main(shared: Path, measured: list[Path]) -> None:
     catalog = json.loads((DATA / "catalog.json").read_text())
     for folder, space_name, devices in (("fbnet", "fbnet", FBNET_DEVICES), ("ofa", "ofa-mbv3", OFA_DEVICES)):
         entries = build(shared, folder, space_name, devices)
         names = {e["name"] for e in entries}
         catalog = [c for c in catalog if c["name"] not in names] + entries
+    if measured:
+        entries = build_measured(measured)
+        names = {e["name"] for e in entries}
+        catalog = [c for c in catalog if c["name"] not in names] + entries
     (DATA / "catalog.json").write_text(json.dumps(catalog, indent=1) + "\n")
+
+
+def build_measured(stores: list[Path]) -> list[dict]:
+    from eagle.datasets.importer import from_results_store
+    from eagle.store import ResultStore
+
+    arrays: dict[str, np.ndarray] = {}
+    entries = []
+    for db in stores:
+        with ResultStore(db, readonly=True) as store:
+            runs = store.runs()
+        for run in runs:
+            with ResultStore(db, readonly=True) as store:
+                rows = store.measurements(run.id)
+            ds = from_results_store(db, str(run.id))
+            runtime = json.loads(run.row["runtime_json"])
+            device = json.loads(run.row["device_json"])
+            key = f"{ds.space.name}-{runtime['runtime']}-{runtime['precision']}-t{runtime['threads']}"
+            archs, values = ds.items("s")
+            ok = [r for r in rows if r["status"] == "ok"]
+            cvs = [r["std_s"] / r["latency_s"] for r in ok if r["std_s"] is not None and r["latency_s"]]
+            times = [r["measured_at"] for r in ok]
+            span_s = max(1e-9, max(times) - min(times))
+            arrays[f"{key}__archs"] = np.array(archs)
+            arrays[key] = values
+            entries.append(
+                {
+                    "name": f"eagle-cpu/{key}",
+                    "space": ds.space.name,
+                    "device": f"{device.get('cpu_model')} ({device.get('logical_cores')} cores; worker pinned to one)",
+                    "device_class": "cloud CPU",
+                    "runtime": f"{runtime['runtime']} {runtime.get('version', '')}".strip(),
+                    "precision": runtime["precision"],
+                    "batch_size": json.loads(run.row["model_json"]).get("batch_size", 1),
+                    "metric": "latency",
+                    "unit": "s",
+                    "source": "measured by Eagle (eagle measure)",
+                    "licence": "Apache-2.0",
+                    "citation": "Eagle: measure and predict neural-network latency (this repository)",
+                    "notes": (
+                        f"{len(archs)} archs of the sweep's {len(store_keys(db, run.id))} in HELP's order; "
+                        f"median CV of the rounds {statistics.median(cvs):.4f}; measured over "
+                        f"{span_s / 60:.0f} min ({len(ok) / span_s:.2f} archs/s); "
+                        f"protocol {run.row['protocol_json']}; runtime {run.row['runtime_json']}; "
+                        f"another job used the other core part of the time."
+                    ),
+                    "file": "measured-spaces.npz",
+                    "key": key,
+                    "archs_key": f"{key}__archs",
+                    "num_archs": len(archs),
+                    "sha256": keys_sha256(archs, values),
+                }
+            )
+            print(f"eagle-cpu/{key}: {len(archs)} archs, median CV {statistics.median(cvs):.4f}")
+    np.savez_compressed(DATA / "measured-spaces.npz", **arrays)
+    return entries
+
+
+def store_keys(db: Path, run_id: int) -> list[str]:
+    from eagle.store import ResultStore
+
+    with ResultStore(db, readonly=True) as store:
+        return store.arch_keys(run_id)
 
 
 def build(shared: Path, folder: str, space_name: str, devices: dict) -> list[dict]:
@@ -112,4 +185,8 @@ def build(shared: Path, folder: str, space_name: str, devices: dict) -> list[dic
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("shared", nargs="?", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--measured", nargs="*", type=Path, default=[])
+    args = ap.parse_args()
+    main(args.shared, args.measured)

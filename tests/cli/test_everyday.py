@@ -52,7 +52,7 @@ def test_results_store_is_a_measurement(tmp_path, capsys):
 def test_search_names_the_best_arch_and_simulate_reports_within_budget(tmp_path, capsys):
     assert main(["search", "--method", "random", "--budget", "10", "--output", str(tmp_path / "t.txt"), "-q"]) == 0
     out = capsys.readouterr().out
-    assert "best trained arch: nasbench201 index" in out and "|" in out
+    assert "best trained arch: nasbench201 id" in out and "|" in out
     js = tmp_path / "s.json"
     cmd = ["search", "simulate", "--methods", "random,evolution", "--seeds", "2", "--budget", "20"]
     assert main([*cmd, "--json", str(js), "--plot", str(tmp_path / "s.png"), "-q"]) == 0

@@ -191,3 +191,27 @@ def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
     assert len(rows) == 4000 and "latency_s_std" in rows[0]
     pred = np.array([float(r["latency_s"]) for r in rows])
     assert spearmanr(pred, y[:4000]).statistic > 0.9
+
+
+def test_latency_constrained_search_over_a_users_fbnet_accuracy_table(tmp_path):
+    """No accuracy ships for FBNet: a user's table of (arch, accuracy) is the pool, latency from a
+    dataset constrains it, and the search returns arch keys."""
+    keys, latency = datasets.load("help-fbnet/gold_6240").items("s")
+    keys, latency = keys[:400], latency[:400]
+    params = SPACE.costs(keys)[:, 1]
+    accuracy = 60 + 10 * (params - params.min()) / np.ptp(params)  # stand-in: bigger is better
+    table = tmp_path / "ACC.csv"
+    table.write_text("arch,accuracy_pct\n" + "".join(f"{a},{float(v)!r}\n" for a, v in zip(keys, accuracy)))
+    limit = float(np.median(latency))
+    trace = tmp_path / "TRACE.txt"
+    r = subprocess.run([sys.executable, "-m", "eagle", "search", "--accuracy", str(table), "--method", "brp",
+                        "--budget", "30", "--iterations", "3", "--latency", "help-fbnet/gold_6240",
+                        "--latency-limit", repr(limit), "--ensemble", "1", "--output", str(trace)],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = trace.read_text().split()
+    fast = {a for a, t in zip(keys, latency) if t <= limit}
+    assert set(lines[:30]) <= fast and all(SPACE.parse(a) == a for a in lines)
+    best_fast = max(v for a, v in zip(keys, accuracy) if a in fast)
+    found = max(v for a, v in zip(keys, accuracy) if a in set(lines[:30]))
+    assert found >= best_fast - 1.0  # BRP-NAS finds a near-best fast arch with 30 of ~200 trained

@@ -13,14 +13,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     asub = p.add_subparsers(dest="arch_command", metavar="ACTION")
     asub.required = True
     show = asub.add_parser("show", help="print every representation of an arch (arch_str, NB201 index or vector)")
-    show.add_argument("arch", help="NB201 arch_str, NB201 index (0..15624) or vector like '(3,3,4,1,3,1)'")
-    show.add_argument("--space", default="nasbench201", choices=spaces.names())
+    show.add_argument("arch", help="an arch string of any space; for NB201 also an index (0..15624) or a vector")
+    show.add_argument("--space", help=f"one of {', '.join(spaces.names())} (default: the space that reads the arch)")
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(func=cmd_show)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    info = spaces.get(args.space).describe(args.arch)
+    from pathlib import Path
+
+    from eagle.datasets.importer import infer_space
+
+    space = args.space or infer_space([args.arch], Path("the arch"))
+    info = spaces.get(space).describe(args.arch)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -95,7 +95,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         + (f"; {st['violations']} trained models violated the latency limit" if "violations" in st else "")
     )
     best_idx = max(res.queried, key=lambda i: acc[i])
-    print(f"best trained arch: {space.name} index {best_idx}, {space.arch_at(best_idx)} ({acc[best_idx]:.2f})")
+    best_key = res.keys[best_idx] if res.keys is not None else space.arch_at(best_idx)
+    print(f"best trained arch: {space.name} id {best_idx}, {best_key} ({acc[best_idx]:.2f})")
     print(f"trace: {args.output}" + (f", log: {args.log}" if args.log else ""))
     return 0
 
@@ -106,7 +107,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     curves, seconds = simulate(args.accuracy, methods, args.seeds, args.budget, args.iterations, _options(args))
     ds = accuracy_dataset(args.accuracy)
-    best = float(np.nanmax(ds.by_index()[ds.space.valid_mask()]))
+    values = ds.values_by_id()
+    best = float(np.nanmax(values[ds.space.valid_mask()] if ds.space.enumerable else values))
     summary = {}
     for method, rows in curves.items():
         final = rows[:, -1]

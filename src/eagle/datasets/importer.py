@@ -124,8 +124,9 @@ def infer_space(archs: list[str], path: Path, space: str | None = None) -> str:
     if len(fits) == 1:
         return fits[0]
     if not fits:
+        what = f"{archs[0]!r}" if len(archs) == 1 else "every arch in its 'arch' column"
         raise EagleError(
-            f"{path}: no search space reads every arch in its 'arch' column (spaces: {', '.join(spaces.names())}); "
+            f"{path}: no search space reads {what} (spaces: {', '.join(spaces.names())}); "
             "check the strings, or name the space (--space)"
         )
     raise UsageError(f"{path}: the archs read as {' and '.join(fits)}; name the space with --space")

@@ -13,6 +13,7 @@ O(n log n) after n embeddings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from torch import nn
 from eagle import spaces
 from eagle.predictors.features import graph_inputs
 from eagle.predictors.gcn import GCN
-from eagle.spaces.base import SearchSpace
+from eagle.spaces.base import Archs, SearchSpace
 
 
 class BRPModel(nn.Module):
@@ -65,6 +66,7 @@ class BinaryRelationPredictor:
         seed: int = 0,
         encoding: str = "seed",
         space: str | SearchSpace | None = None,
+        lookup: Callable[[np.ndarray], Archs] | None = None,
     ) -> None:
         if head not in ("twoway", "oneway"):
             raise ValueError(f"head must be twoway or oneway, got {head!r}")
@@ -74,15 +76,17 @@ class BinaryRelationPredictor:
         self.lr, self.weight_decay = lr, weight_decay
         self.seed = seed
         self.space = spaces.resolve(space)
+        #: arch ids -> what the space encodes (indices of an enumerable space pass through)
+        self.lookup = lookup or (lambda idx: idx)
         self.encoding = encoding if encoding in self.space.encodings else self.space.encodings[0]
         self.model_: BRPModel | None = None
 
     def _tensors(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
-        enc = graph_inputs(self.space, np.asarray(idx, dtype=np.int64), self.encoding, "mean")
+        enc = graph_inputs(self.space, self.lookup(np.asarray(idx, dtype=np.int64)), self.encoding, "mean")
         return torch.from_numpy(enc.adjacency), torch.from_numpy(enc.nodes), torch.from_numpy(enc.globals)
 
     def new_model(self) -> BRPModel:
-        enc = graph_inputs(self.space, np.zeros(1, dtype=np.int64), self.encoding, "mean")
+        enc = graph_inputs(self.space, self.lookup(np.zeros(1, dtype=np.int64)), self.encoding, "mean")
         n_feat, n_glob = enc.nodes.shape[2], enc.globals.shape[1]
         trunk = GCN(n_feat, self.hidden, self.layers, 0.0, readout="global+mean+features", n_global=n_glob)
         return BRPModel(trunk, 2 * self.hidden + n_glob, self.head)

@@ -22,21 +22,24 @@ def accuracy_dataset(spec: str) -> Any:
     ds = load_measurement(spec, metric="accuracy")
     if ds.metric != "accuracy":
         raise EagleError(f"{spec!r} holds {ds.metric}, not accuracy")
-    ds.space._need_enumerable("a search")
     return ds
 
 
 def accuracy_values(spec: str) -> np.ndarray:
-    """Accuracy by arch index from a dataset name or a seed pickle."""
-    return accuracy_dataset(spec).by_index()
+    """Accuracy by arch id (:meth:`Dataset.arch_ids`: NB201 index) from a dataset name or a seed pickle."""
+    return accuracy_dataset(spec).values_by_id()
 
 
-def latency_values(spec: str | None, predictor: str | None, space: SearchSpace | None = None) -> np.ndarray | None:
-    """Latency in seconds by arch index of ``space`` (NB201 by default): measured (dataset/pickle)
-    or predicted (checkpoint)."""
+def latency_values(
+    spec: str | None, predictor: str | None, space: SearchSpace | None = None, pool: Any = None
+) -> np.ndarray | None:
+    """Latency in seconds by arch id: by index of an enumerable ``space`` (NB201 by default), or of
+    the archs of ``pool`` (the accuracy dataset of a space too large to enumerate); measured
+    (dataset/pickle) or predicted (checkpoint)."""
     from eagle import spaces
 
     sp = spaces.resolve(space)
+    keys = pool.archs if pool is not None and pool.archs is not None else None
     if spec and predictor:
         raise EagleError("give a latency dataset or a latency predictor, not both")
     if spec:
@@ -47,7 +50,7 @@ def latency_values(spec: str | None, predictor: str | None, space: SearchSpace |
             raise EagleError(f"{spec!r} holds {ds.metric}, not latency")
         if ds.space.name != sp.name:
             raise EagleError(f"{spec!r} holds {ds.space.name} archs; the search is over {sp.name}")
-        return ds.by_index("s")
+        return ds.by_index("s") if keys is None else ds.values_for(keys, "s")
     if predictor:
         from eagle.predictors.checkpoint import load_for_prediction, predict_finite
 
@@ -55,7 +58,7 @@ def latency_values(spec: str | None, predictor: str | None, space: SearchSpace |
         model_space = getattr(model, "space", sp)
         if model_space.name != sp.name:
             raise EagleError(f"{predictor} predicts {model_space.name} archs; the search is over {sp.name}")
-        return predict_finite(model, np.arange(int(sp.size or 0)), predictor)
+        return predict_finite(model, np.arange(int(sp.size or 0)) if keys is None else keys, predictor)
     return None
 
 
@@ -64,7 +67,8 @@ def candidates_for(
 ) -> np.ndarray:
     from eagle import spaces
 
-    ok = spaces.resolve(space).valid_mask() & np.isfinite(acc)
+    sp = spaces.resolve(space)
+    ok = (sp.valid_mask() if sp.enumerable else np.ones(len(acc), dtype=bool)) & np.isfinite(acc)
     if limit is not None:
         if latency is None:
             raise EagleError("--latency-limit needs --latency or --latency-predictor")
@@ -90,10 +94,12 @@ def run_search(
     options: dict[str, Any] | None = None,
 ) -> tuple[SearchResult, np.ndarray, np.ndarray | None]:
     ds = accuracy_dataset(accuracy)
-    space, acc = ds.space, ds.by_index()
-    lat = latency_values(latency, latency_predictor, space)
+    space, acc = ds.space, ds.values_by_id()
+    lat = latency_values(latency, latency_predictor, space, ds)
     cands = candidates_for(acc, lat, latency_limit, space)
     kw: dict[str, Any] = {**method_options(method, options or {}), "space": space}
+    if ds.archs is not None:  # a space too large to enumerate: the dataset's archs are the pool
+        kw["lookup"] = ds.archs_for
     if transfer:
         if method != "brp":
             raise EagleError("--transfer initialises the BRP's graph encoder: use it with --method brp")
@@ -102,7 +108,7 @@ def run_search(
         _config, tensors = read(transfer)
         kw["trunk_init"] = {k[len("m0.") :]: v for k, v in tensors.items() if k.startswith("m0.") and "head" not in k}
     res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed, **kw)
-    truth = latency_values(true_latency, None, space) if true_latency else (lat if latency else None)
+    truth = latency_values(true_latency, None, space, ds) if true_latency else (lat if latency else None)
     if truth is not None and latency_limit is not None:
         q = np.array(res.queried)
         res.stats["violations"] = int((truth[q] > latency_limit).sum())
@@ -117,6 +123,7 @@ def run_search(
     from eagle import spaces
 
     res.stats["space"] = spaces.spec(space)
+    res.keys = ds.archs
     return res, acc, lat
 
 
@@ -124,18 +131,24 @@ def write_trace(res: SearchResult, path: Path, space: SearchSpace | None = None)
     """One arch key per line (NB201: arch_str), queried first."""
     from eagle import spaces
 
-    sp = spaces.resolve(space)
-    atomic_write_text(path, lambda fh: fh.write("".join(sp.arch_at(int(i)) + "\n" for i in res.trace)))
+    key = _key_of(res, spaces.resolve(space))
+    atomic_write_text(path, lambda fh: fh.write("".join(key(int(i)) + "\n" for i in res.trace)))
+
+
+def _key_of(res: SearchResult, space: SearchSpace) -> Any:
+    """Arch id -> key: the pool's keys (a space too large to enumerate) or the space's own."""
+    keys = res.keys
+    return (lambda i: keys[i]) if keys is not None else space.arch_at
 
 
 def write_log(res: SearchResult, acc: np.ndarray, path: Path, space: SearchSpace | None = None) -> None:
     """The seed's log: ``GT predicted model_id`` lines, ``---``, explored archs, ``---``, statistics."""
     from eagle import spaces
 
-    sp = spaces.resolve(space)
+    key = _key_of(res, spaces.resolve(space))
     lines = [f"{float(acc[i])!r} {float(res.predicted.get(i, float('nan')))!r} {i}" for i in res.queried]
     lines.append("---")
-    lines += [sp.arch_at(i) for i in res.queried]
+    lines += [key(i) for i in res.queried]
     lines.append("---")
     lines += [f"{k}: {v}" for k, v in res.stats.items()]
     atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
@@ -163,7 +176,7 @@ def simulate(
     if unknown or not methods:
         raise UsageError(f"unknown search method(s) {unknown or methods}; valid: {', '.join(METHODS)}")
     ds = accuracy_dataset(accuracy)
-    acc = ds.by_index()
+    acc = ds.values_by_id()
     cands = candidates_for(acc, None, None, ds.space)
     curves: dict[str, np.ndarray] = {}
     seconds: dict[str, list[float]] = {}
@@ -181,6 +194,7 @@ def simulate(
                     iterations=iterations,
                     seed=seed,
                     space=ds.space,
+                    **({"lookup": ds.archs_for} if ds.archs is not None else {}),
                     **method_options(method, options or {}),
                 )
             outer.update(1)

@@ -1,4 +1,7 @@
-"""Predictor-based NAS over an enumerable search space (NB201 by default) with a query budget.
+"""Predictor-based NAS over a search space (NB201 by default) with a query budget.
+
+Candidates are arch ids: indices of an enumerable space, or positions in a list of arch keys
+(``lookup`` turns ids into what the space encodes) for a space too large to enumerate.
 
 Every method "trains" (queries the accuracy of) at most ``budget`` distinct candidate archs and
 returns a trace: the queried archs in query order, then every other candidate in the method's
@@ -46,6 +49,8 @@ class SearchResult:
     predicted: dict[int, float] = field(default_factory=dict)  # last predictor score per queried arch
     stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: a space too large to enumerate: the pool's arch keys (ids are positions here)
+    keys: list[str] | None = None
 
 
 def _iteration_sizes(budget: int, iterations: int) -> list[int]:
@@ -120,6 +125,7 @@ def brp_search(
     ensemble: int = ENSEMBLE,
     exploit: float = EXPLOIT,
     space: str | SearchSpace | None = None,
+    lookup: Any = None,
 ) -> SearchResult:
     import torch
 
@@ -132,7 +138,7 @@ def brp_search(
 
     def make() -> list[BinaryRelationPredictor]:
         return [
-            BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding, space=space)
+            BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding, space=space, lookup=lookup)
             for m in range(ensemble)
         ]
 
@@ -173,8 +179,11 @@ def gcn_search(
     seed: int,
     exploit: float = EXPLOIT,
     space: str | SearchSpace | None = None,
+    lookup: Any = None,
 ) -> SearchResult:
     from eagle.predictors.neural import NeuralPredictor
+
+    archs_of = lookup or (lambda idx: idx)
 
     def make() -> dict[str, Any]:
         return {}
@@ -190,7 +199,7 @@ def gcn_search(
             prior=None,
             op_costs=False,
             space=space,
-        ).fit(idx, acc)
+        ).fit(archs_of(idx), acc)
 
     res = iterative_search(
         candidates,
@@ -200,7 +209,7 @@ def gcn_search(
         seed=seed,
         make_model=make,
         fit=fit,
-        score=lambda h, c: h["m"].predict(c),
+        score=lambda h, c: h["m"].predict(archs_of(c)),
         exploit=exploit,
     )
     res.method = "gcn"
@@ -221,9 +230,20 @@ def evolution_search(
     population: int = 20,
     tournament: int = 5,
     space: str | SearchSpace | None = None,
+    lookup: Any = None,
     **_: Any,
 ) -> SearchResult:
     sp = spaces.resolve(space)
+    pool: dict[str, int] = {}
+    if lookup is not None:  # a pool of keys: a mutant outside the pool is not a candidate
+        pool = {str(k): i for i, k in enumerate(lookup(np.arange(int(np.max(candidates)) + 1)))}
+
+    def key_of(i: int) -> str:
+        return str(lookup(np.array([i]))[0]) if lookup is not None else sp.arch_at(i)
+
+    def id_of(key: str) -> int:
+        return pool.get(key, -1) if lookup is not None else sp.index(key)
+
     rng = np.random.default_rng(seed)
     allowed = set(candidates.tolist())
     queried: list[int] = []
@@ -239,7 +259,7 @@ def evolution_search(
         attempts += 1
         sample = rng.choice(len(pop), size=min(tournament, len(pop)), replace=False)
         parent = max((pop[i] for i in sample), key=lambda a: accuracy[a])
-        child = sp.index(sp.mutate(sp.arch_at(parent), rng))
+        child = id_of(sp.mutate(key_of(parent), rng))
         if child in seen or child not in allowed:
             continue
         seen.add(child)
