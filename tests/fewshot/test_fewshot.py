@@ -329,12 +329,12 @@ def test_commands_end_to_end(tmp_path):
         str(base),
     )
     assert r.returncode == 0, r.stderr
-    assert "10 latency datasets" in r.stdout and "plus 14 analytic reference devices" in r.stdout
+    assert "10 nasbench201 latency datasets" in r.stdout and "plus 14 analytic reference devices" in r.stdout
     sel = tmp_path / "few.txt"
     r = run_cli("select", "--base", str(base), "--k", "10", "--below", "900", "--output", str(sel))
     assert r.returncode == 0, r.stderr
     space = get("nasbench201")
-    few = [space.index(line.strip()) for line in sel.read_text().splitlines()]  # one arch_str per line
+    few = [space.index(line.strip()) for line in sel.read_text().splitlines()[1:]]  # CSV: arch, one per row
     assert len(few) == 10 and max(few) < 900
     v = D.load("help/titanx_1").by_index("s")
     few_pickle = tmp_path / "FEW.pickle"

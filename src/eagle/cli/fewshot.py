@@ -16,6 +16,9 @@ import numpy as np
 from eagle.cli.argtypes import add_compute_options, count
 from eagle.errors import EagleError
 
+#: archs of a large space that ``eagle calibrate`` chooses among when no candidates are given
+CALIBRATION_POOL = 1000
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     pt = sub.add_parser("pretrain", help="pretrain the few-shot latency model on many devices' datasets")
@@ -55,7 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add_sweep_arguments(ca)
     ca.add_argument("--k", type=count(1, 15625), default=10)
-    ca.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the bundled datasets now)")
+    ca.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the space's bundled datasets now)")
+    ca.add_argument(
+        "--candidates",
+        type=Path,
+        help=f"choose among these archs (default: the whole space; a large one: {CALIBRATION_POOL} random archs)",
+    )
     ca.add_argument("--save", type=Path, required=True, help="adapted checkpoint to write (T.pt)")
     ca.set_defaults(func=cmd_calibrate, db=None)
 
@@ -68,12 +76,12 @@ def pretrain_from(
     return pretrain_base(specs, exclude, space, rank)
 
 
-def _base(path: Path | None) -> Any:
+def _base(path: Path | None, space: str | None = None) -> Any:
     from eagle import predictors
     from eagle.fewshot import BASES
 
     if path is None:
-        return pretrain_from(None, [])
+        return pretrain_from(None, [], space=space)
     base = predictors.load(path)
     if not isinstance(base, BASES):
         raise EagleError(f"{path} is not a few-shot base checkpoint (make one with 'eagle pretrain --save')")
@@ -168,18 +176,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from eagle import predictors, spaces
     from eagle.cli.measure import sweep_config_from_args
     from eagle.fewshot import select_archs
+    from eagle.measure.archs import select_keys
     from eagle.measure.runner import run_sweep
     from eagle.store import ResultStore
 
     t0 = time.perf_counter()
-    basis = _base(args.base)
+    basis = _base(args.base, args.model or args.space)
     space = spaces.get(basis.space)
-    archs = select_archs(basis, args.k)
+    candidates: Any = None
+    if args.candidates is not None:
+        candidates = select_keys(str(args.candidates), 0, space)
+        candidates = space.indices(candidates) if space.enumerable else candidates
+    elif not space.enumerable:  # choose among random archs of the space
+        candidates = space.sample(CALIBRATION_POOL, np.random.default_rng(args.seed))
+    archs = select_archs(basis, args.k, candidates=candidates)
+    keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
     with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
-        arch_file = Path(tmp) / f"calibrate-k{args.k}.txt"
+        arch_file = Path(tmp) / f"calibrate-k{args.k}.csv"
         write_arch_file(arch_file, archs, space)
         args.archs = str(arch_file)
-        args.space = spaces.spec(space)
+        args.space, args.model = spaces.spec(space), None
         if args.db is None:
             args.db = args.save.with_suffix(".sqlite")
         cfg = sweep_config_from_args(args, None)
@@ -187,13 +203,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
         with ResultStore(cfg.db) as store:
             results = store.results_by_arch(summary.run_id)
-    ok = [i for i in archs if results.get(i, {}).get("status") == "ok"]
+    # results are keyed by arch index (enumerable spaces) or by position in the sweep's list
+    ids = [int(a) for a in archs] if space.enumerable else list(range(len(keys)))
+    ok = [(key, results[i]["latency_s"]) for key, i in zip(keys, ids) if results.get(i, {}).get("status") == "ok"]
     if len(ok) < 2:
         raise EagleError(f"only {len(ok)} of {len(archs)} archs measured successfully: see {cfg.db}")
     t1 = time.perf_counter()
-    model = adapt(basis, np.array(ok), np.array([results[i]["latency_s"] for i in ok]))
+    measured = [k for k, _ in ok]
+    fit_archs: Any = space.indices(measured) if space.enumerable else measured
+    model = adapt(basis, fit_archs, np.array([v for _, v in ok]))
     adapt_s = time.perf_counter() - t1
-    extra = {"metric": "latency", "unit": "s", "measurement": str(cfg.db), "trained_on": sorted(int(i) for i in ok)}
+    trained = sorted(int(i) for i in fit_archs) if space.enumerable else sorted(measured)
+    extra = {"metric": "latency", "unit": "s", "measurement": str(cfg.db), "trained_on": trained}
     predictors.save(model, args.save, extra=extra)
     report_adapted(model, args.save, adapt_s)
     print(f"calibrated end to end in {time.perf_counter() - t0:.1f} s")
