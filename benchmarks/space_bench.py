@@ -20,6 +20,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import eagle
+from eagle.datasets import metadata
 
 OUT = Path(__file__).resolve().parent / "results" / "space_bench.json"
 
@@ -62,7 +63,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    prefix = {"fbnet": "help-fbnet/", "ofa-mbv3": "help-ofa/"}
     result = {
         "machine": platform.processor() or platform.machine(),
         "date": time.strftime("%Y-%m-%d"),
@@ -70,7 +70,11 @@ def main() -> None:
         "spaces": {},
     }
     for space in args.spaces.split(","):
-        names = [n for n in eagle.list_datasets() if n.startswith(prefix[space])]
+        names = [
+            n
+            for n in eagle.list_datasets()
+            if metadata(n).get("space") == space and metadata(n).get("metric") == "latency"
+        ]
         result["spaces"][space] = run(space, names, args.predictors.split(","), args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

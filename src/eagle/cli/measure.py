@@ -115,7 +115,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         return 130
     print(
         f"run {summary.run_id} in {cfg.db}: {summary.requested} archs requested, {summary.to_measure} to measure "
-        f"({'one per NB201 class' if cfg.dedupe else 'no dedupe'}); measured now {summary.measured_now}, "
+        f"({'one per distinct network' if cfg.dedupe else 'no dedupe'}); measured now {summary.measured_now}, "
         f"before {summary.already_done}; ok {summary.ok}, failed {summary.failed}; {summary.wall_s:.1f} s; "
         + ("complete" if summary.complete else "incomplete: run the same command to continue")
     )

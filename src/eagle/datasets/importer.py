@@ -124,9 +124,16 @@ def infer_space(archs: list[str], path: Path, space: str | None = None) -> str:
     if len(fits) == 1:
         return fits[0]
     if not fits:
-        what = f"{archs[0]!r}" if len(archs) == 1 else "every arch in its 'arch' column"
+        if len(archs) == 1:  # say what each space found wrong with it
+            reasons = []
+            for name in spaces.names():
+                try:
+                    spaces.get(name).parse(archs[0])
+                except InvalidArchError as exc:
+                    reasons.append(f"{name}: {exc}")
+            raise EagleError(f"{path}: no search space reads {archs[0]!r}; " + "; ".join(reasons))
         raise EagleError(
-            f"{path}: no search space reads {what} (spaces: {', '.join(spaces.names())}); "
+            f"{path}: no search space reads every arch in its 'arch' column (spaces: {', '.join(spaces.names())}); "
             "check the strings, or name the space (--space)"
         )
     raise UsageError(f"{path}: the archs read as {' and '.join(fits)}; name the space with --space")

@@ -66,14 +66,14 @@ def _instance(name: str) -> SearchSpace:
     if ":" in name:
         return _load(name)()
     _entry_points()
-    return _load(SPACES.get(ALIASES.get(name, name)))()
+    return _load(SPACES.get(name))()
 
 
 def get(name: str | SearchSpace) -> SearchSpace:
     """The search space registered as ``name`` (or given as ``"module:Class"``); instances pass through."""
     if isinstance(name, SearchSpace):
         return name
-    return _instance(str(name))
+    return _instance(ALIASES.get(str(name), str(name)))  # one instance per space, whatever it is called
 
 
 def resolve(space: str | SearchSpace | None) -> SearchSpace:

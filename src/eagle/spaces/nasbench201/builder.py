@@ -200,12 +200,7 @@ def calibrate_activations(model: nn.Module, batch: torch.Tensor) -> None:
     import torch
     from torch import nn
 
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    saved = [(bn.momentum,) for bn in bns]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None
-    handles = []
+    from eagle.spaces.counting import calibrate_batchnorm
 
     def rescale(module: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> torch.Tensor:
         std = float(out.detach().std())
@@ -215,21 +210,16 @@ def calibrate_activations(model: nn.Module, batch: torch.Tensor) -> None:
             return out / std
         return out
 
+    handles = []
     for m in model.modules():
         downsample = getattr(m, "downsample", None)
         if isinstance(downsample, nn.Sequential) and isinstance(downsample[-1], nn.Conv2d):
             handles.append(downsample[-1].register_forward_hook(rescale))
-    was_training = model.training
-    model.train()
     try:
-        with torch.no_grad():
-            model(batch)
+        calibrate_batchnorm(model, batch)  # the rescaling hooks run during its forward pass
     finally:
         for h in handles:
             h.remove()
-        for bn, (momentum,) in zip(bns, saved):
-            bn.momentum = momentum
-        model.train(was_training)
 
 
 def count_parameters(model: nn.Module) -> int:
