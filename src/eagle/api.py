@@ -33,6 +33,7 @@ def get_space(name: str = "nasbench201") -> Any:
     """The search space registered as ``name`` (``list_spaces()``) or given as ``"module:Class"``."""
     from eagle import spaces
 
+    spaces.allow(name)
     return spaces.get(name)
 
 
@@ -60,8 +61,9 @@ def list_datasets() -> list[str]:
 # -- predictors -------------------------------------------------------------------------------------
 def create_predictor(name: str = "gcn", **kwargs: Any) -> Any:
     """A new, unfitted predictor (``list_predictors()``); ``fit(archs, y)``, ``predict(archs)``."""
-    from eagle import predictors
+    from eagle import predictors, spaces
 
+    spaces.allow(kwargs.get("space"))
     return predictors.create(name, **kwargs)
 
 
@@ -114,6 +116,7 @@ def measure(
     listed = None
     from eagle import spaces
 
+    spaces.allow(space)
     sp = spaces.get(space)
     if isinstance(archs, (list, tuple, np.ndarray)):
         keys = sp.keys(archs if isinstance(archs, np.ndarray) else list(archs))
@@ -157,7 +160,10 @@ def pretrain(
 ) -> Any:
     """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets of one space
     (default: every bundled one of ``space``, NB201 unless given), minus ``exclude``."""
+    from eagle import spaces
     from eagle.costmodels.bundled import pretrain_base
+
+    spaces.allow(space)
 
     return pretrain_base(list(datasets) if datasets else None, list(exclude), space, rank)
 

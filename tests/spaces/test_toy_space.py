@@ -18,6 +18,7 @@ from eagle import predictors, spaces
 from eagle.datasets import catalog
 from eagle.datasets.dataset import Dataset
 from eagle.errors import InvalidArchError, UsageError
+from tests.spaces.toy import ToyChain
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "tests.spaces.toy:ToyChain"
@@ -141,7 +142,7 @@ def test_command_line_with_a_plugin_space(measured, toy, tmp_path):
     eagle_cli = [sys.executable, "-m", "eagle"]
     model = tmp_path / "m.pt"
     subprocess.run(
-        [*eagle_cli, "train", "--predictor", "ridge", "--measurement", str(db), "--save", str(model)],
+        [*eagle_cli, "train", "--predictor", "ridge", "--measurement", str(db), "--save", str(model), "--space", SPEC],
         check=True,
         env=env,
         capture_output=True,
@@ -150,7 +151,7 @@ def test_command_line_with_a_plugin_space(measured, toy, tmp_path):
     archs.write_text("arch\nconv3-conv3-conv3\nskip-skip-pool\nconv3-conv3-conv3\n")
     out = tmp_path / "pred.csv"
     subprocess.run(
-        [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out)],
+        [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out), "--space", SPEC],
         check=True,
         env=env,
         capture_output=True,
@@ -160,7 +161,7 @@ def test_command_line_with_a_plugin_space(measured, toy, tmp_path):
     assert float(rows[0]["latency_s"]) > float(rows[1]["latency_s"]) > 0
     archs.write_text("arch\nconv3-conv9-conv3\n")
     bad = subprocess.run(
-        [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out)],
+        [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out), "--space", SPEC],
         env=env,
         capture_output=True,
         text=True,
@@ -171,3 +172,31 @@ def test_command_line_with_a_plugin_space(measured, toy, tmp_path):
 def test_non_enumerable_use_is_refused_clearly(toy):
     with pytest.raises(UsageError):
         toy.network_config({"depth": 3})
+
+
+def test_a_file_cannot_make_eagle_import_a_module(tmp_path):
+    """A checkpoint naming 'evil:Space' next to an evil.py is refused without importing evil.py."""
+    import json
+
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    good = tmp_path / "ridge.pt"
+    archs = ToyChain().enumerate()[:20]
+    predictors.save(predictors.create("ridge", space="nasbench201").fit(list(range(20)), np.arange(1.0, 21.0)), good)
+    import torch
+
+    blob = torch.load(good, weights_only=True)
+    config = json.loads(blob["config"]) if isinstance(blob.get("config"), str) else None
+    assert archs and config is not None
+    config["space"] = "evil:Space"
+    blob["config"] = json.dumps(config)
+    hostile = tmp_path / "hostile.pt"
+    torch.save(blob, hostile)
+    r = subprocess.run(
+        [sys.executable, "-m", "eagle", "predict", "--load", str(hostile), "--output", str(tmp_path / "p.csv")],
+        cwd=tmp_path,  # python -m puts the working folder first on sys.path: evil.py would import
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "not registered" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not marker.exists()

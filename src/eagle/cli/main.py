@@ -83,6 +83,9 @@ def run_command(
             if any(str(getattr(args, name, None)) == "-" for name in OUTPUT_ARGS):
                 # the data goes to stdout: every message the command prints goes to stderr instead
                 stack.enter_context(contextlib.redirect_stdout(sys.stderr))
+            from eagle import spaces
+
+            spaces.allow(getattr(args, "space", None))  # a --space the user typed may be imported
             return int(func(args) or 0)
     except EagleError as exc:
         print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr)

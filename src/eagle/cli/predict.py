@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--archs", type=Path, help="CSV with an 'arch' column, or one arch per line (default: the whole space)"
     )
     pr.add_argument("--output", "-o", type=Path, required=True, help="CSV: one row per arch")
+    pr.add_argument("--space", help="module:Class of a plug-in space the checkpoint names (allows importing it)")
     add_compute_options(pr)
     pr.set_defaults(func=cmd_predict)
 
@@ -64,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--measurement", required=True)
     ev.add_argument("--json", type=Path)
     ev.add_argument("--plot", type=Path, help="scatter + error histogram PNG")
+    ev.add_argument("--space", help="module:Class of a plug-in space the files name (allows importing it)")
     add_compute_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 

@@ -73,6 +73,9 @@ class WorkerConfig:
 
 def setup(config: WorkerConfig) -> Any:
     """Prepare this process for timing and return the configured runtime."""
+    from eagle import spaces
+
+    spaces.allow(config.model.space)  # the driver chose it
     for key, value in config.env.items():
         os.environ[key] = value
     if config.cpu_affinity and hasattr(os, "sched_setaffinity"):

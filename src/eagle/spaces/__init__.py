@@ -8,12 +8,17 @@ A space is a :class:`~eagle.spaces.base.SearchSpace`. Three ways to make one kno
 * :func:`register` at run time (a class, or ``"module:Class"``).
 
 ``get("module:Class")`` also imports a space by its path: that is how a measurement worker in
-another process (or on another host) rebuilds the space it was given (:func:`spec`).
+another process (or on another host) rebuilds the space it was given (:func:`spec`). Importing
+runs the module's code, so a path that comes from a file (a checkpoint, a dataset, a results
+store) is imported only when that module is already loaded or the path was allowed by the user:
+given as ``--space`` or ``space=``, or passed to :func:`allow`. A hostile file cannot make Eagle
+import a module of its choosing.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import cache
 
 from eagle.errors import UnknownNameError
@@ -30,7 +35,7 @@ _PORTABLE: set[str] = {"nasbench201", "fbnet", "ofa-mbv3"}
 #: other names users type for a space
 ALIASES: dict[str, str] = {"nb201": "nasbench201", "ofa": "ofa-mbv3"}
 
-__all__ = ["ALIASES", "SPACES", "Encoded", "SearchSpace", "get", "names", "register", "resolve", "spec"]
+__all__ = ["ALIASES", "SPACES", "Encoded", "SearchSpace", "allow", "get", "names", "register", "resolve", "spec"]
 
 
 @cache
@@ -41,6 +46,16 @@ def _entry_points() -> None:
         if ep.name not in SPACES:
             SPACES.add(ep.name, ep.value)
             _PORTABLE.add(ep.name)
+
+
+#: "module:Class" paths the user asked for in this process (``--space``, ``space=``, :func:`allow`)
+_ALLOWED: set[str] = set()
+
+
+def allow(path: str | SearchSpace | None) -> None:
+    """Let :func:`get` import the space at ``path`` ("module:Class"): the user named it."""
+    if isinstance(path, str) and ":" in path:
+        _ALLOWED.add(path)
 
 
 def register(name: str, space: type[SearchSpace] | str) -> None:
@@ -64,6 +79,13 @@ def _load(target: type[SearchSpace] | str) -> type[SearchSpace]:
 @cache
 def _instance(name: str) -> SearchSpace:
     if ":" in name:
+        module = name.partition(":")[0]
+        if name not in _ALLOWED and module not in sys.modules:
+            raise UnknownNameError(
+                f"search space {name!r} is not registered and its module is not loaded; Eagle imports a space "
+                "from a module only when you name it (--space module:Class, space=..., eagle.spaces.allow) "
+                "or register it (eagle.spaces.register, an 'eagle.spaces' entry point)"
+            )
         return _load(name)()
     _entry_points()
     return _load(SPACES.get(name))()
