@@ -18,7 +18,8 @@ DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="latency-constrained NAS with BRP-NAS or a baseline (also: search simulate)")
-    p.add_argument("--model", default="nasbench201", choices=("nasbench201",), help=argparse.SUPPRESS)
+    p.add_argument("--model", choices=("nasbench201",), help=argparse.SUPPRESS)  # the seed's spelling
+    p.add_argument("--space", help="the search space (default: that of --accuracy); checked against the data")
     p.add_argument("--accuracy", default=DEFAULT_ACCURACY, help="accuracy dataset name or seed pickle")
     p.add_argument("--method", default="brp", choices=METHODS)
     p.add_argument("--budget", type=count(1), default=100, help="models trained (accuracy queries)")
@@ -72,6 +73,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     res, acc, _ = run_search(
         args.method,
         args.accuracy,
+        space_name=args.space or args.model,
         budget=args.budget,
         iterations=args.iterations,
         seed=args.seed,

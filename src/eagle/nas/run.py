@@ -92,8 +92,14 @@ def run_search(
     true_latency: str | None = None,
     transfer: str | None = None,
     options: dict[str, Any] | None = None,
+    space_name: str | None = None,
 ) -> tuple[SearchResult, np.ndarray, np.ndarray | None]:
     ds = accuracy_dataset(accuracy)
+    if space_name is not None:
+        from eagle import spaces
+
+        if spaces.get(space_name) is not ds.space:
+            raise EagleError(f"{accuracy} holds {ds.space.name} archs, not {space_name}")
     space, acc = ds.space, ds.values_by_id()
     lat = latency_values(latency, latency_predictor, space, ds)
     cands = candidates_for(acc, lat, latency_limit, space)
