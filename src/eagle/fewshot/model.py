@@ -116,6 +116,8 @@ class FewShotPredictor:
         return spaces.get(self.basis.space)
 
     def _indices(self, archs: Archs) -> np.ndarray:
+        """Rows of the basis: integer arrays are rows as they are (a table built for a list of archs
+        numbers its rows itself), anything else is an arch of the basis's space."""
         arr = np.asarray(archs) if not isinstance(archs, list | tuple) else None
         if arr is not None and arr.dtype.kind in "iu":
             idx = arr.astype(np.int64).ravel()

@@ -101,10 +101,11 @@ class SearchSpace(ABC):
         raise NotImplementedError(f"{self.name} does not number its archs")
 
     def indices(self, archs: Archs) -> np.ndarray:
-        """int64 positions of ``archs`` (strings are parsed; integer arrays are range-checked)."""
+        """int64 positions of ``archs`` (integer sequences and arrays are range-checked, anything
+        else goes through :meth:`index`)."""
         size = self._need_enumerable("arch indices")
-        arr = np.asarray(archs) if not isinstance(archs, list | tuple) or not archs else None
-        if arr is not None and arr.dtype.kind in "iu" and arr.ndim == 1:
+        arr = np.asarray(archs) if isinstance(archs, np.ndarray) or len(archs) else np.zeros(0, dtype=np.int64)
+        if arr.dtype.kind in "iu" and arr.ndim == 1:
             if len(arr) and (arr.min() < 0 or arr.max() >= size):
                 raise InvalidArchError(f"{self.name} arch indices must be in 0..{size - 1}")
             return arr.astype(np.int64)

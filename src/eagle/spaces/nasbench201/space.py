@@ -135,15 +135,6 @@ class NASBench201(SearchSpace):
         """Official NB201 index."""
         return _arch.vector_to_index(self.vector(arch))
 
-    def indices(self, archs: Archs) -> np.ndarray:
-        """NB201 indices of ``archs`` (integer arrays are range-checked, anything else resolved)."""
-        arr = np.asarray(archs) if isinstance(archs, np.ndarray) or len(archs) else np.zeros(0, dtype=np.int64)
-        if arr.dtype.kind in "iu" and arr.ndim == 1:
-            if len(arr) and (arr.min() < 0 or arr.max() >= self.num_archs):
-                raise _arch.InvalidArchError(f"NB201 indices must be in 0..{self.num_archs - 1}")
-            return arr.astype(np.int64)
-        return np.array([self.index(a) for a in archs], dtype=np.int64)
-
     def code(self, arch: object) -> int:
         """Position in the seed's enumeration order (base 5, first edge fastest)."""
         return _arch.vector_to_code(self.vector(arch))
