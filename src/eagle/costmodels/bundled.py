@@ -28,24 +28,25 @@ def latency_table(
     return load_latency_table(specs, exclude, space)[1]
 
 
-def load_latency_table(
+def latency_datasets(
     specs: Iterable[str] | None = None, exclude: Iterable[str] = (), space: str | None = None
-) -> tuple[str, dict[str, np.ndarray]]:
-    """(space name, ``{dataset name: latency in seconds by arch index (NaN = not measured)}``).
+) -> tuple[str, list[Any]]:
+    """(space name, the latency datasets to pretrain on), every one of that space.
 
     ``specs``: dataset names or files (default: every bundled latency dataset of ``space``, NB201
     when not given); with ``specs`` and no ``space`` the first dataset's space is used, and every
     dataset must share it. ``exclude``: names among them to leave out (an unknown name is an
     error, so a typo cannot leak a device).
     """
-    from eagle import datasets
+    from eagle import datasets, spaces
 
+    space = spaces.ALIASES.get(space, space) if space else None  # an alias names its space
     names = list(specs) if specs else bundled_latency_datasets(space or "nasbench201")
     exclude = set(exclude)
     unknown = sorted(exclude - set(names))
     if unknown:
         raise EagleError(f"--exclude {', '.join(unknown)}: not among the pretraining datasets")
-    table: dict[str, np.ndarray] = {}
+    loaded = []
     for spec in names:
         if spec in exclude:
             continue
@@ -55,8 +56,17 @@ def load_latency_table(
             raise EagleError(f"{ds.name} holds {ds.metric}, not latency: pretrain on latency datasets")
         if ds.space.name != space:
             raise EagleError(f"{ds.name} holds {ds.space.name} archs, not {space}: pretrain on one space's datasets")
-        table[ds.name] = ds.by_index("s")
-    return space or "nasbench201", table
+        loaded.append(ds)
+    return space or "nasbench201", loaded
+
+
+def load_latency_table(
+    specs: Iterable[str] | None = None, exclude: Iterable[str] = (), space: str | None = None
+) -> tuple[str, dict[str, np.ndarray]]:
+    """(space name, ``{dataset name: latency in seconds by arch index (NaN = not measured)}``) of
+    :func:`latency_datasets`, for an enumerable space."""
+    name, loaded = latency_datasets(specs, exclude, space)
+    return name, {ds.name: ds.by_index("s") for ds in loaded}
 
 
 def pretrain_base(
@@ -67,29 +77,13 @@ def pretrain_base(
 ) -> Any:  # noqa: ANN401 - a DeviceBasis or an OpDeviceBasis (imported lazily)
     """The few-shot base of one space's latency datasets (default: every bundled one of ``space``,
     NB201 unless given): the enumerable basis, or per-op models for a space too large to enumerate."""
-    from eagle import datasets, spaces
+    from eagle import spaces
     from eagle.costmodels.basis import DEFAULT_RANK, pretrain
     from eagle.costmodels.op_basis import pretrain_ops
 
     rank = DEFAULT_RANK if rank is None else rank
-    if space is None and specs:
-        first = next(iter(specs))
-        space = datasets.load_measurement(first).space.name
-    sp = spaces.get(space or "nasbench201")
+    name, loaded = latency_datasets(specs, exclude, space)
+    sp = loaded[0].space if loaded else spaces.get(name)
     if sp.enumerable:
-        name, table = load_latency_table(specs, exclude, sp.name)
-        return pretrain(table, space=name, rank=rank)
-    names = list(specs) if specs else bundled_latency_datasets(sp.name)
-    excluded = set(exclude)
-    unknown = sorted(excluded - set(names))
-    if unknown:
-        raise EagleError(f"--exclude {', '.join(unknown)}: not among the pretraining datasets")
-    items = {}
-    for spec in names:
-        if spec in excluded:
-            continue
-        ds = datasets.load_measurement(spec)
-        if ds.metric != "latency" or ds.space is not sp:
-            raise EagleError(f"{ds.name} is not a {sp.name} latency dataset: pretrain on one space's latency datasets")
-        items[ds.name] = ds.items("s")
-    return pretrain_ops(items, spaces.spec(sp), rank=rank)
+        return pretrain({ds.name: ds.by_index("s") for ds in loaded}, space=name, rank=rank)
+    return pretrain_ops({ds.name: ds.items("s") for ds in loaded}, spaces.spec(sp), rank=rank)
