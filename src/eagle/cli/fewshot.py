@@ -94,14 +94,17 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     basis = pretrain_from(args.measurement, args.exclude, args.rank, args.space)
     predictors.save(basis, args.save)
-    covered = int(basis.covered.sum()) if hasattr(basis, "covered") else basis.num_archs
-    how = "" if hasattr(basis, "covered") else ", each device as a per-op cost model"
+    from eagle.fewshot import OpDeviceBasis
+
+    per_op = isinstance(basis, OpDeviceBasis)
+    covered = basis.num_archs if per_op else int(basis.covered.sum())
+    how = ", each device as a per-op cost model" if per_op else ""
     print(
         f"pretrained a rank-{basis.rank} device basis on {len(basis.devices)} {basis.space} latency datasets "
         f"({covered} archs{how}) in {time.perf_counter() - t0:.1f} s; saved {args.save}"
     )
     print("devices: " + ", ".join(basis.devices))
-    if not hasattr(basis, "covered"):
+    if per_op:
         print(f"plus {len(basis.references)} analytic reference devices (FLOPs-bound, size-bound)")
     elif basis.references or basis.op_cost_models:
         print(
@@ -109,7 +112,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
             f"mixes) and {len(basis.op_cost_models)} per-op cost models (latency = a sum of one cost per op, "
             "fitted to the device) for hardware unlike any of them"
         )
-    if getattr(basis, "op_cost_priors", None):
+    if not per_op and basis.op_cost_priors:
         learned = ", ".join(sorted(basis.op_cost_priors))
         print(f"per-op cost priors learned from the devices each model fits best: {learned}")
     return 0

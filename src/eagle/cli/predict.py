@@ -168,7 +168,9 @@ def cmd_train_fewshot(args: argparse.Namespace, basis: Any) -> int:
     ds = datasets.load_measurement(args.measurement[0], space=basis.space)
     if ds.metric != "latency":
         raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
-    if not hasattr(basis, "covered"):  # a large space's base: every arch is described by its op counts
+    from eagle.fewshot import OpDeviceBasis
+
+    if isinstance(basis, OpDeviceBasis):  # a large space's base: every arch is described by its op counts
         keys, latency_s = ds.items("s")
         t0 = time.perf_counter()
         model = adapt(basis, keys, latency_s)
