@@ -290,9 +290,11 @@ class OFAMobileNetV3(SearchSpace):
 
     def features(self, archs: Archs) -> np.ndarray:
         """One-hot of every used block's (kernel, expand), of each stage's depth, and of the resolution."""
+        return self._features([parse_arch(a) for a in archs])
+
+    def _features(self, parsed: list[Arch]) -> np.ndarray:
         rows = []
-        for text in archs:
-            a = parse_arch(text)
+        for a in parsed:
             depth = np.zeros((STAGES, len(DEPTHS)))
             depth[np.arange(STAGES), [DEPTHS.index(d) for d in a.depths]] = 1.0
             res = np.zeros(len(RESOLUTIONS))
@@ -318,7 +320,7 @@ class OFAMobileNetV3(SearchSpace):
         enc = self.check_encoding(encoding)
         parsed = [parse_arch(a) for a in archs]
         costs = np.array([network_costs(a) for a in parsed], dtype=np.float64).reshape(-1, 2)
-        onehot = self.features([a.key() for a in parsed])
+        onehot = self._features(parsed)
         glob = np.hstack(
             [
                 np.log(costs[:, :1] + 1) / 20.0,
