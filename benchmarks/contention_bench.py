@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe
 
 EAGLE = [sys.executable, "-m", "eagle"]
 
@@ -67,8 +67,7 @@ def main() -> None:
             print(f"{name:16s} threads={threads}: idle {idle:6.1f} s, beside a busy core {busy:6.1f} s, "
                   f"x{busy / idle:.2f}", flush=True)  # fmt: skip
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d"),
+        **describe(),
         "results": results,
     }
     if args.json:

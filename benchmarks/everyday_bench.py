@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe
 
 EAGLE = [sys.executable, "-m", "eagle"]
 
@@ -53,8 +53,7 @@ def main() -> None:
         results[name] = round(seconds, 1)
         print(f"{name:28s} {seconds:7.1f} s", flush=True)
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d"),
+        **describe(),
         "wall_s": results,
     }
     if args.json:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 from scipy.stats import spearmanr
 
 import eagle
@@ -64,8 +64,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     result = {
-        "machine": platform.processor() or platform.machine(),
-        "date": time.strftime("%Y-%m-%d"),
+        **describe(),
         "threads": 1,
         "spaces": {},
     }

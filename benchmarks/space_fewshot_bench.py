@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 from scipy.stats import spearmanr
 
 import eagle
@@ -76,7 +77,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    result = {"date": time.strftime("%Y-%m-%d"), "k": args.k, "draws": args.draws, "spaces": {}}
+    result = {**describe(), "k": args.k, "draws": args.draws, "spaces": {}}
     for space in args.spaces.split(","):
         result["spaces"][space] = run(space, args.k, args.draws)
     args.out.parent.mkdir(parents=True, exist_ok=True)
