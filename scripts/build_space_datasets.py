@@ -86,6 +86,7 @@ def build_measured(stores: list[Path]) -> list[dict]:
         for run in runs:
             with ResultStore(db, readonly=True) as store:
                 rows = store.measurements(run.id)
+                swept = len(store.arch_keys(run.id))
             ds = from_results_store(db, str(run.id))
             runtime = json.loads(run.row["runtime_json"])
             device = json.loads(run.row["device_json"])
@@ -112,7 +113,7 @@ def build_measured(stores: list[Path]) -> list[dict]:
                     "licence": "Apache-2.0",
                     "citation": "Eagle: measure and predict neural-network latency (this repository)",
                     "notes": (
-                        f"{len(archs)} archs of the sweep's {len(store_keys(db, run.id))} in HELP's order; "
+                        f"{len(archs)} archs of the sweep's {swept} in HELP's order; "
                         f"median CV of the rounds {statistics.median(cvs):.4f}; measured over "
                         f"{span_s / 60:.0f} min ({len(ok) / span_s:.2f} archs/s); "
                         f"protocol {run.row['protocol_json']}; runtime {run.row['runtime_json']}; "
@@ -128,13 +129,6 @@ def build_measured(stores: list[Path]) -> list[dict]:
             print(f"eagle-cpu/{key}: {len(archs)} archs, median CV {statistics.median(cvs):.4f}")
     np.savez_compressed(DATA / "measured-spaces.npz", **arrays)
     return entries
-
-
-def store_keys(db: Path, run_id: int) -> list[str]:
-    from eagle.store import ResultStore
-
-    with ResultStore(db, readonly=True) as store:
-        return store.arch_keys(run_id)
 
 
 def build(shared: Path, folder: str, space_name: str, devices: dict) -> list[dict]:

@@ -23,7 +23,7 @@ space, and for the toy space in ``tests/spaces/toy.py``):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -213,14 +213,3 @@ def distinct_sample(n: int, size: int, rng: np.random.Generator, valid: np.ndarr
     if not 1 <= n <= len(pool):
         raise UsageError(f"cannot draw {n} distinct archs: choose between 1 and {len(pool)}")
     return np.sort(rng.choice(pool, size=n, replace=False))
-
-
-def iter_keys(space: SearchSpace, archs: Iterable[object]) -> list[str]:
-    """Keys of ``archs``, reporting the position of the first one that is not an arch."""
-    out = []
-    for pos, a in enumerate(archs):
-        try:
-            out.append(space.parse(a))
-        except InvalidArchError as exc:
-            raise InvalidArchError(f"arch {pos + 1}: {exc}") from None
-    return out
