@@ -51,3 +51,18 @@ def add_compute_options(p: argparse.ArgumentParser, *, threads: bool = True) -> 
             help="CPU threads for training/prediction/search (default 1, or $EAGLE_THREADS)",
         )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or stage lines on stderr")
+
+
+def input_shape(text: str) -> tuple[int, ...]:
+    """``NxCxHxW`` (or ``CxHxW``, batch 1) as a tuple with the batch first."""
+    from eagle.errors import UsageError
+
+    try:
+        dims = tuple(int(d) for d in str(text).lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--input-shape {text!r}: expected NxCxHxW, e.g. 1x3x224x224") from None
+    if len(dims) == 3:
+        dims = (1, *dims)
+    if len(dims) != 4 or not all(1 <= d <= 65536 for d in dims):
+        raise UsageError(f"--input-shape {text!r}: expected NxCxHxW with sizes in 1..65536, e.g. 1x3x224x224")
+    return dims

@@ -20,6 +20,7 @@ _SUBCOMMAND_MODULES = (
     "eagle.cli.arch",
     "eagle.cli.dataset",
     "eagle.cli.measure",
+    "eagle.cli.anynet",
     "eagle.cli.cluster",
     "eagle.cli.predict",
     "eagle.cli.fewshot",

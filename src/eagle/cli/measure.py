@@ -55,7 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", default="nasbench201", help="search space (eagle.spaces name or module:Class)")
-    p.add_argument("--model", choices=("nasbench201",), help=argparse.SUPPRESS)  # the seed's spelling of --space
+    p.add_argument(
+        "--model",
+        help="one network of your own: torchvision:NAME[(k=v)][@RES], family:NAME(...), FILE.onnx or "
+        "package.module:factory (the seed's '--model nasbench201' still names the space)",
+    )
+    p.add_argument("--models", type=Path, help="a file of networks, one model spec per line")
+    p.add_argument("--input-shape", help="NxCxHxW input of --model/--models specs without @RES (default 1x3x224x224)")
     p.add_argument("--runtime", default="onnxruntime", choices=runtimes.names())
     p.add_argument(
         "--device",
@@ -99,8 +105,53 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
 def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None = None) -> Any:
     from eagle.measure.config import MeasureOptions, sweep_config
 
-    options = MeasureOptions.from_mapping({**vars(args), "space": args.model or args.space})
-    return sweep_config(options, yaml_cfg)
+    values = {**vars(args)}
+    model = getattr(args, "model", None)
+    if model == "nasbench201":  # the seed's spelling of --space
+        values["space"] = model
+    elif model or getattr(args, "models", None):
+        values.update(_model_sweep(args))
+    return sweep_config(MeasureOptions.from_mapping(values), yaml_cfg)
+
+
+def _model_sweep(args: argparse.Namespace) -> dict[str, Any]:
+    """--model/--models/--input-shape as the ``models`` space's options (archs: one spec, or a file)."""
+    from eagle.anynet.specs import allow_code, parse_spec
+    from eagle.cli.argtypes import input_shape
+    from eagle.errors import UsageError
+
+    if args.model and args.models:
+        raise UsageError("give --model or --models, not both")
+    if args.space not in (None, "nasbench201", "models"):
+        raise UsageError(f"--model/--models measure networks of your own; drop --space {args.space}")
+    out: dict[str, Any] = {"space": "models"}
+    shape = input_shape(args.input_shape) if args.input_shape else None
+    chw = shape[1:] if shape else None
+    if shape and args.batch_size is None:
+        out["batch_size"] = shape[0]
+    if args.model:
+        spec = parse_spec(args.model, input_shape=chw)
+        allow_code(spec)
+        out["archs"] = spec.key
+        return out
+    from eagle.anynet.specs import read_model_list
+
+    keys: dict[str, None] = {}
+    for n, text in read_model_list(args.models):
+        try:
+            spec = parse_spec(text, input_shape=chw)
+        except EagleError as exc:
+            raise EagleError(f"{args.models}: line {n}: {exc}") from None
+        allow_code(spec)
+        keys.setdefault(spec.key, None)
+    if chw is None:
+        out["archs"] = str(args.models)
+        return out
+    # the specs with the input shape written in: a file beside the store, the same for a resumed run
+    listing = Path(f"{args.db}.models-{'x'.join(map(str, chw))}.txt")
+    listing.write_text("\n".join(keys) + "\n")
+    out["archs"] = str(listing)
+    return out
 
 
 def cmd_measure(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 
 from eagle import progress
 from eagle.cli.argtypes import add_compute_options, count
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.spaces.nasbench201 import NASBench201
 
 
@@ -50,12 +50,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_compute_options(tr)
     tr.set_defaults(func=cmd_train)
 
-    pr = sub.add_parser("predict", help="predict archs (default: every arch of an enumerable space) with a predictor")
-    pr.add_argument("--load", type=Path, required=True)
+    pr = sub.add_parser(
+        "predict",
+        help="predict archs with a predictor (--load), or networks of your own with a kernel model (--kernels)",
+    )
+    pr.add_argument("--load", type=Path, help="predictor checkpoint (eagle train / pretrain)")
     pr.add_argument(
         "--archs", type=Path, help="CSV with an 'arch' column, or one arch per line (default: the whole space)"
     )
-    pr.add_argument("--output", "-o", type=Path, required=True, help="CSV: one row per arch")
+    pr.add_argument("--output", "-o", type=Path, help="CSV: one row per arch (required with --load)")
+    pr.add_argument("--kernels", type=Path, help="kernel model (eagle kernels fit): predict --model/--models with it")
+    pr.add_argument("--model", help="with --kernels: torchvision:NAME[(k=v)][@RES], FILE.onnx, pkg.mod:factory")
+    pr.add_argument("--models", type=Path, help="with --kernels: a file of model specs, one per line")
+    pr.add_argument("--input-shape", help="with --kernels: NxCxHxW for specs without @RES (default 1x3x224x224)")
+    pr.add_argument("--top", type=count(1), default=10, help="with --kernels and one model: layers to list")
     pr.add_argument("--space", help="module:Class of a plug-in space the checkpoint names (allows importing it)")
     add_compute_options(pr)
     pr.set_defaults(func=cmd_predict)
@@ -244,6 +252,17 @@ def _value_column(config: dict[str, Any]) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     from eagle.fileio import atomic_write_text
     from eagle.predictors.checkpoint import load_for_prediction, predict_finite
+
+    if args.kernels is not None:
+        if args.load is not None or args.archs is not None:
+            raise UsageError("--kernels predicts networks (--model/--models); --load/--archs are for search spaces")
+        from eagle.cli.anynet import cmd_predict_kernels
+
+        return cmd_predict_kernels(args)
+    if args.load is None or args.output is None:
+        raise UsageError("give --load MODEL.pt and --output PRED.csv (or --kernels K.pt with --model/--models)")
+    if args.model or args.models:
+        raise UsageError("--model/--models are predicted with a kernel model: add --kernels K.pt")
 
     predictor, config = load_for_prediction(args.load)
     space = predictor_space(predictor)

@@ -100,7 +100,7 @@ def read_arch_rows(path: Path) -> tuple[str, list[str]]:
 
 def select_keys(spec: str, seed: int, space: SearchSpace) -> list[str]:
     """Arch keys for ``spec`` in a space too large to enumerate: ``N`` distinct random archs (by
-    ``seed``) or a FILE of archs (a CSV ``arch`` column, or one per line), in file order, without
+    ``seed``), one arch, or a FILE of archs (a CSV ``arch`` column, or one per line), in file order, without
     repeats."""
     spec = str(spec).strip()
     if spec.isascii() and spec.isdigit():
@@ -110,9 +110,15 @@ def select_keys(spec: str, seed: int, space: SearchSpace) -> list[str]:
         import numpy as np
 
         return space.sample(n, np.random.default_rng(seed))
+    try:
+        return [space.parse(spec)]  # one arch (an arch string, a model spec, an ONNX file's path)
+    except InvalidArchError:
+        pass
     path = Path(spec)
     if not spec or not path.is_file():
-        raise UsageError(f"--archs {spec!r}: {space.name} is too large for all/valid; give a number or a file of archs")
+        raise UsageError(
+            f"--archs {spec!r}: {space.name} is too large for all/valid; give a number, an arch or a file of archs"
+        )
     name, texts = read_arch_rows(path)
     keys: dict[str, None] = {}
     for line, text in enumerate(texts, start=2 if name else 1):

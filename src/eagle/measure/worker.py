@@ -76,6 +76,11 @@ def setup(config: WorkerConfig) -> Any:
     from eagle import spaces
 
     spaces.allow(config.model.space)  # the driver chose it
+    if config.archs is not None and spaces.get(config.model.space).name == "models":
+        from eagle.anynet import allow_code
+
+        for key in config.archs:  # the user named these models to the driver
+            allow_code(key)
     for key, value in config.env.items():
         os.environ[key] = value
     if config.cpu_affinity and hasattr(os, "sched_setaffinity"):

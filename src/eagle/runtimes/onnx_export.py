@@ -10,8 +10,15 @@ OPSET = 17
 
 
 def export_onnx(model: Any, example: Any, *, opset: int = OPSET) -> bytes:
-    """ONNX bytes of ``model`` traced on ``example`` with the fast ``dynamo=False`` exporter."""
+    """ONNX bytes of ``model`` traced on ``example`` with the fast ``dynamo=False`` exporter.
+
+    A model that already is ONNX (``onnx_bytes``: :class:`eagle.anynet.specs.OnnxModel`) is passed through.
+    """
     import torch
+
+    given = getattr(model, "onnx_bytes", None)
+    if isinstance(given, bytes):
+        return given
 
     buf = io.BytesIO()
     with warnings.catch_warnings():

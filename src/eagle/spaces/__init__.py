@@ -30,10 +30,11 @@ SPACES: Registry[type[SearchSpace] | str] = Registry("search space")
 SPACES.add("nasbench201", NASBench201)
 SPACES.add("fbnet", "eagle.spaces.fbnet:FBNet")
 SPACES.add("ofa-mbv3", "eagle.spaces.ofa:OFAMobileNetV3")
+SPACES.add("models", "eagle.anynet.space:ModelsSpace")  # any network, by model spec
 #: names every process knows (built in, or from an entry point): :func:`spec` may use them
-_PORTABLE: set[str] = {"nasbench201", "fbnet", "ofa-mbv3"}
+_PORTABLE: set[str] = {"nasbench201", "fbnet", "ofa-mbv3", "models"}
 #: other names users type for a space
-ALIASES: dict[str, str] = {"nb201": "nasbench201", "ofa": "ofa-mbv3"}
+ALIASES: dict[str, str] = {"nb201": "nasbench201", "ofa": "ofa-mbv3", "anynet": "models"}
 
 __all__ = ["ALIASES", "SPACES", "Encoded", "SearchSpace", "allow", "get", "names", "register", "resolve", "spec"]
 

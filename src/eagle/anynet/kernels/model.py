@@ -1,0 +1,203 @@
+"""The kernel latency model: one LightGBM regressor per kernel type, plus the per-run overhead.
+
+Each regressor predicts log seconds from :func:`~eagle.anynet.kernels.kernel_features`; a type
+with too few profiled kernels gets a log-linear fit instead. A network's latency is the sum of its
+kernels' predictions plus the runtime's overhead per ``session.run`` (a constant and a cost per
+kernel, fitted on the profiled samples: plain wall time minus their kernels' sum).
+
+Saved as one ``torch.save`` file of strings only (LightGBM's text model format inside a JSON
+header), read back with ``torch.load(weights_only=True)``: loading never executes code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from eagle import __version__
+from eagle.anynet.kernels import FEATURES, kernel_features, kernel_type
+from eagle.anynet.onnxgraph import Kernel
+from eagle.errors import EagleError, NotFittedError
+
+if TYPE_CHECKING:
+    from eagle.anynet.kernels.profile import Sample
+
+FORMAT = "eagle-kernels"
+MIN_KERNEL_S = 2e-7  # ORT's profiler reports whole microseconds; 0 means "under one"
+MIN_TREE_ROWS = 40
+_LINEAR_COLS = (0, 1, 3, 4)  # log_in, log_out, log_macs, log_weights
+
+
+def _rows(kernels: Sequence[Kernel]) -> tuple[list[str], np.ndarray]:
+    types = [kernel_type(k) for k in kernels]
+    X = np.stack([kernel_features(k) for k in kernels]) if kernels else np.zeros((0, len(FEATURES)))
+    return types, X
+
+
+class KernelModel:
+    """Per-kernel-type regressors; see the module docstring. ``fit(samples) -> self``."""
+
+    def __init__(
+        self, *, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 31, min_child_samples: int = 5
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "n_jobs": 1,
+            "verbose": -1,
+        }
+
+    def fit(self, samples: Sequence[Sample], *, runtime: dict[str, Any] | None = None) -> KernelModel:
+        import lightgbm as lgb
+
+        kernels = [k for s in samples for k in s.kernels]
+        if not kernels:
+            raise EagleError("no profiled kernels to fit: run 'eagle kernels profile' first")
+        types, X = _rows(kernels)
+        y = np.log(np.maximum([k.duration_s for k in kernels], MIN_KERNEL_S))
+        self.trees_: dict[str, Any] = {}
+        self.linear_: dict[str, list[float]] = {}
+        self.counts_: dict[str, int] = {}
+        for t in sorted(set(types)):
+            mask = np.array([tt == t for tt in types])
+            self.counts_[t] = int(mask.sum())
+            if mask.sum() >= MIN_TREE_ROWS:
+                reg = lgb.LGBMRegressor(**self._params()).fit(X[mask], y[mask])
+                self.trees_[t] = reg.booster_
+            self.linear_[t] = _linear_fit(X[mask], y[mask])
+        self.linear_["*"] = _linear_fit(X, y)
+        # per-run overhead: plain wall time minus the kernels' sum, against the number of kernels
+        n = np.array([len(s.kernels) for s in samples if s.kernels], dtype=np.float64)
+        gap = np.array([s.wall_s - sum(k.duration_s for k in s.kernels) for s in samples if s.kernels])
+        A = np.stack([np.ones_like(n), n], 1)
+        coef, *_ = np.linalg.lstsq(A, gap, rcond=None)
+        self.overhead_ = [max(0.0, float(coef[0])), max(0.0, float(coef[1]))]
+        self.runtime_ = dict(runtime or {})
+        self.n_samples_ = len(samples)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "linear_"):
+            raise NotFittedError("this KernelModel is not fitted: call fit() or KernelModel.load()")
+
+    def predict_kernels(self, kernels: Sequence[Kernel]) -> np.ndarray:
+        """Predicted seconds of each kernel."""
+        self._check()
+        if not kernels:
+            return np.zeros(0)
+        types, X = _rows(kernels)
+        out = np.empty(len(kernels))
+        for t in set(types):
+            mask = np.array([tt == t for tt in types])
+            if t in self.trees_:
+                out[mask] = self.trees_[t].predict(X[mask], num_threads=1)
+            else:
+                coef = np.asarray(self.linear_.get(t, self.linear_["*"]))
+                out[mask] = X[mask][:, _LINEAR_COLS] @ coef[1:] + coef[0]
+        return np.exp(out)
+
+    def overhead_s(self, n_kernels: int) -> float:
+        self._check()
+        return self.overhead_[0] + self.overhead_[1] * n_kernels
+
+    def predict(self, kernels: Sequence[Kernel]) -> float:
+        """Predicted seconds of one run of a network with these kernels."""
+        return float(self.predict_kernels(kernels).sum()) + self.overhead_s(len(kernels))
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        import torch
+
+        from eagle.fileio import atomic_write
+
+        self._check()
+        header = {
+            "eagle_version": __version__,
+            "features": list(FEATURES),
+            "params": self._params(),
+            "trees": {t: b.model_to_string() for t, b in self.trees_.items()},
+            "linear": self.linear_,
+            "counts": self.counts_,
+            "overhead_s": self.overhead_,
+            "runtime": self.runtime_,
+            "n_samples": self.n_samples_,
+        }
+        buf = io.BytesIO()
+        torch.save({"format": FORMAT, "config": json.dumps(header)}, buf)
+        atomic_write(Path(path), lambda fh: fh.write(buf.getvalue()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> KernelModel:
+        import pickle
+
+        import lightgbm as lgb
+        import torch
+
+        from eagle.fileio import MAX_DATA_BYTES, read_regular_file
+
+        raw = read_regular_file(path, "kernel model", MAX_DATA_BYTES)
+        try:
+            blob = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EagleError(f"{path} is not a loadable Eagle kernel model ({first[:200]})") from None
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT or not isinstance(blob.get("config"), str):
+            raise EagleError(f"{path} is not an Eagle kernel model (write one with 'eagle kernels fit')")
+        try:
+            h = json.loads(blob["config"])
+            if h.get("features") != list(FEATURES):
+                raise EagleError(
+                    f"{path} was fitted on other kernel features (Eagle {h.get('eagle_version')}): refit it"
+                )
+            self = cls(**{k: v for k, v in h["params"].items() if k not in ("n_jobs", "verbose")})
+            self.trees_ = {str(t): lgb.Booster(model_str=s) for t, s in h["trees"].items()}
+            self.linear_ = {str(t): [float(c) for c in v] for t, v in h["linear"].items()}
+            self.counts_ = {str(t): int(v) for t, v in h["counts"].items()}
+            self.overhead_ = [float(v) for v in h["overhead_s"]]
+            self.runtime_ = dict(h.get("runtime") or {})
+            self.n_samples_ = int(h.get("n_samples", 0))
+        except EagleError:
+            raise
+        except Exception as exc:  # damaged JSON or model text
+            raise EagleError(f"{path}: damaged Eagle kernel model ({type(exc).__name__}: {exc})"[:300]) from None
+        if "*" not in self.linear_ or len(self.overhead_) != 2:
+            raise EagleError(f"{path}: damaged Eagle kernel model (fallback or overhead missing)")
+        return self
+
+
+def _linear_fit(X: np.ndarray, y: np.ndarray) -> list[float]:
+    A = np.column_stack([np.ones(len(X)), X[:, _LINEAR_COLS]])
+    coef, *_ = np.linalg.lstsq(A.T @ A + 1e-3 * np.eye(A.shape[1]), A.T @ y, rcond=None)
+    return [float(c) for c in coef]
+
+
+def cross_validated_errors(samples: Sequence[Sample], folds: int = 3, seed: int = 0) -> np.ndarray:
+    """Per sample, the largest out-of-fold |log error| of its kernels (for adaptive sampling)."""
+    rng = np.random.default_rng(seed)
+    fold = rng.integers(0, folds, len(samples))
+    err = np.zeros(len(samples))
+    for f in range(folds):
+        train = [s for s, g in zip(samples, fold) if g != f]
+        test = [i for i, g in enumerate(fold) if g == f]
+        model = KernelModel(n_estimators=150, learning_rate=0.1).fit(train)
+        for i in test:
+            ks = samples[i].kernels
+            if ks:
+                pred = np.log(model.predict_kernels(ks))
+                true = np.log(np.maximum([k.duration_s for k in ks], MIN_KERNEL_S))
+                weight = np.array([k.duration_s for k in ks]) >= 5e-6  # errors on sub-5-us kernels do not matter
+                err[i] = float(np.max(np.abs(pred - true) * weight)) if weight.any() else 0.0
+    return err

@@ -1,0 +1,247 @@
+"""A network's kernels as ONNX Runtime executes them, read from ORT's own profiler.
+
+ORT rewrites a graph before running it (BatchNorm folded into convolutions, activations and
+residual additions fused into them, NCHWc layout blocks with reorder kernels between them, shape
+arithmetic folded away). Which fusions apply depends on the runtime version and the CPU, so
+Eagle does not assume them: :func:`profile_kernels` runs the model under ORT's profiler (the same
+session options as a measurement) and reads, for every kernel that ran, its operator, the
+activation fused into it, its input and output shapes and its duration. That one list is both
+what the kernel predictor prices and, summed, the per-layer measurement of the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eagle.errors import EagleError
+
+#: activations ORT fuses into a convolution show up as the suffix of the fused kernel's name
+_FUSED_ACT = re.compile(r"/(Relu|Clip|HardSigmoid|HardSwish|Sigmoid|LeakyRelu|Tanh|Add|Sum)(?:_\d+)?_output_0")
+
+
+@dataclass
+class Kernel:
+    """One kernel as run: ORT operator, fused activation ('' when none), shapes, measured duration."""
+
+    name: str
+    op: str
+    act: str
+    inputs: list[list[int]]
+    outputs: list[list[int]]
+    duration_s: float = 0.0
+    layer: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "op": self.op,
+            "act": self.act,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "duration_s": self.duration_s,
+            "layer": self.layer,
+        }
+
+
+@dataclass
+class Profile:
+    """A profiled network: its kernels (durations: medians over runs) and whole-run times."""
+
+    kernels: list[Kernel]
+    run_s: list[float] = field(default_factory=list)  # ORT's model_run durations
+    wall_s: list[float] = field(default_factory=list)  # Python's clock around session.run
+
+    @property
+    def kernel_sum_s(self) -> float:
+        return sum(k.duration_s for k in self.kernels)
+
+
+def session_options(threads: int = 1, optimization: str = "all", profile_dir: str | None = None) -> Any:
+    import onnxruntime as ort
+
+    levels = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    }
+    if optimization not in levels:
+        raise EagleError(f"graph optimization must be one of {', '.join(levels)}, got {optimization!r}")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = levels[optimization]
+    so.log_severity_level = 3
+    if profile_dir is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(profile_dir, "ort")
+    return so
+
+
+def _layer_of(name: str) -> str:
+    """The module scope of an exported node name (``/layer1/layer1.0/conv1/Conv`` -> ``layer1/layer1.0/conv1``)."""
+    if not name.startswith("/"):
+        return ""
+    parts = name.strip("/").split("/")[:-1]
+    return "/".join(parts)
+
+
+def profile_kernels(
+    onnx_bytes: bytes, *, threads: int = 1, optimization: str = "all", runs: int = 5, warmup: int = 2, seed: int = 0
+) -> Profile:
+    """Run ``onnx_bytes`` ``warmup + runs`` times under ORT's profiler; kernels of the timed runs.
+
+    Each kernel's duration is its median over the ``runs`` timed runs. Shapes are logical NCHW
+    (ORT reports them so even for NCHWc kernels).
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory(prefix="eagle-ort-profile-") as tmp:
+        so = session_options(threads, optimization, tmp)
+        try:
+            session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own types for invalid graphs
+            raise EagleError(f"ONNX Runtime cannot load the model: {exc}") from None
+        feeds = {}
+        rng = np.random.default_rng(seed)
+        for inp in session.get_inputs():
+            shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
+            feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        wall: list[float] = []
+        for i in range(warmup + runs):
+            t0 = time.perf_counter()
+            session.run(None, feeds)
+            if i >= warmup:
+                wall.append(time.perf_counter() - t0)
+        path = session.end_profiling()
+        with open(path) as fh:
+            events = json.load(fh)
+    return _parse_profile(events, warmup, wall)
+
+
+def _parse_profile(events: list[dict[str, Any]], warmup: int, wall: list[float]) -> Profile:
+    runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+    timed = runs[warmup:]
+    if not timed:
+        raise EagleError("ONNX Runtime's profile holds no timed run")
+    first_ts = timed[0]["ts"]
+    per_node: dict[str, list[float]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for e in events:
+        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time") or e["ts"] < first_ts:
+            continue
+        name = e["name"][: -len("_kernel_time")]
+        if name not in info:
+            info[name] = e["args"]
+            order.append(name)
+        per_node.setdefault(name, []).append(float(e["dur"]) * 1e-6)
+    kernels = []
+    for name in order:
+        args = info[name]
+        m = _FUSED_ACT.search(name)
+        op = str(args.get("op_name", "?"))
+        act = m.group(1) if (m and op in ("Conv", "FusedConv")) else ""
+        kernels.append(
+            Kernel(
+                name=name,
+                op=op,
+                act=act,
+                inputs=[list(next(iter(d.values()))) for d in args.get("input_type_shape", [])],
+                outputs=[list(next(iter(d.values()))) for d in args.get("output_type_shape", [])],
+                duration_s=statistics.median(per_node[name]),
+                layer=_layer_of(name),
+            )
+        )
+    return Profile(kernels, [float(e["dur"]) * 1e-6 for e in timed], wall)
+
+
+def time_plain(
+    onnx_bytes: bytes, *, threads: int = 1, optimization: str = "all", runs: int = 5, warmup: int = 2
+) -> float:
+    """Median seconds of ``session.run`` without the profiler (what a measurement times)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(
+        onnx_bytes, session_options(threads, optimization), providers=["CPUExecutionProvider"]
+    )
+    feeds = {
+        i.name: np.random.default_rng(0)
+        .standard_normal([d if isinstance(d, int) and d > 0 else 1 for d in i.shape])
+        .astype(np.float32)
+        for i in session.get_inputs()
+    }
+    times = []
+    for n in range(warmup + runs):
+        t0 = time.perf_counter()
+        session.run(None, feeds)
+        if n >= warmup:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def graph_sha256(onnx_bytes: bytes) -> str:
+    """Content hash of a network's ONNX graph: operators, attributes, wiring and tensor shapes.
+
+    Weight *values* are left out (latency does not depend on them; two seeds of one network hash
+    alike); small constants (reshape targets, pads) are kept, and so are names, which the exporter
+    derives from the module structure.
+    """
+    import onnx
+
+    model = onnx.load_from_string(onnx_bytes)
+    g = model.graph
+    for init in g.initializer:
+        n = 1
+        for d in init.dims:
+            n *= d
+        if n > 64:
+            init.ClearField("raw_data")
+            for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data"):
+                init.ClearField(f)
+    for node in g.node:
+        node.ClearField("doc_string")
+    g.ClearField("doc_string")
+    return hashlib.sha256(g.SerializeToString(deterministic=True)).hexdigest()
+
+
+def onnx_costs(onnx_bytes: bytes) -> tuple[int, int]:
+    """(MACs of convolutions and matrix products, parameters) of an ONNX model, from its own graph
+    (ONNX shape inference), as :func:`eagle.spaces.counting.count_macs_params` counts a torch model."""
+    import onnx
+
+    model = onnx.shape_inference.infer_shapes(onnx.load_from_string(onnx_bytes))
+    g = model.graph
+    inits = {i.name: list(i.dims) for i in g.initializer}
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in [*g.input, *g.value_info, *g.output]}
+    macs = 0
+    for node in g.node:
+        w = inits.get(node.input[1]) if len(node.input) > 1 else None
+        out = shapes.get(node.output[0]) if node.output else None
+        if not w or not out or any(d <= 0 for d in out):
+            continue
+        per_example = _numel(out[1:])
+        if node.op_type == "Conv" and len(w) == 4:
+            macs += per_example * w[1] * w[2] * w[3]
+        elif node.op_type in ("Gemm", "MatMul") and len(w) == 2:
+            trans_b = any(a.name == "transB" and a.i for a in node.attribute)
+            macs += per_example * (w[1] if trans_b else w[0])
+    params = sum(_numel(dims) for dims in inits.values())
+    return macs, params
+
+
+def _numel(dims: Any) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n

@@ -1,0 +1,115 @@
+"""The any-network commands as a user runs them: measure, model show, kernels profile/fit, predict."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from eagle.cli.main import main
+
+FAST = ["--warmup", "1", "--runs", "2", "--avg-between", "2", "--min-round", "0", "--no-progress"]
+
+
+def test_measure_one_model_and_a_file_of_models_resumably(tmp_path, capsys):
+    db = tmp_path / "m.sqlite"
+    assert (
+        main(["measure", "--model", "torchvision:squeezenet1_1", "--input-shape", "1x3x64x64", "--db", str(db), *FAST])
+        == 0
+    )
+    listing = tmp_path / "models.txt"
+    listing.write_text("torchvision:mobilenet_v3_small@64\n# a comment\nfamily:resnet(layers=(1,1,1,1))@48\nnope(\n")
+    assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 1
+    assert "line 4" in capsys.readouterr().err  # the bad spec is named before anything runs
+    listing.write_text("torchvision:mobilenet_v3_small@64\nfamily:resnet(layers=(1,1,1,1))@48\ntorchvision:resnet19\n")
+    assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 0
+    assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 0  # resumed: nothing new
+    out = capsys.readouterr().out
+    assert "measured now 0, before 3" in out
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT k.arch, m.status, m.latency_s, m.error FROM measurements m JOIN run_arch_keys k "
+        "ON k.run_id = m.run_id AND k.arch_index = m.nb201_index ORDER BY m.run_id, m.nb201_index"
+    ).fetchall()
+    assert [r[0] for r in rows] == [
+        "torchvision:squeezenet1_1@3x64x64",
+        "torchvision:mobilenet_v3_small@3x64x64",
+        "family:resnet(layers=(1, 1, 1, 1))@3x48x48",
+        "torchvision:resnet19@3x224x224",
+    ]
+    assert [r[1] for r in rows] == ["ok", "ok", "ok", "error"] and all(r[2] > 0 for r in rows[:3])
+    assert "no classification model 'resnet19'" in rows[3][3]  # recorded, the sweep went on
+    assert main(["measure", "--model", "resnet18", "--models", str(listing), "--db", str(db)]) == 2
+
+
+def test_measure_an_onnx_file(tmp_path, capsys):
+    import torch
+
+    path = tmp_path / "tiny.onnx"
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1)).eval()
+    torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), str(path), dynamo=False)
+    db = tmp_path / "m.sqlite"
+    assert main(["measure", "--model", str(path), "--db", str(db), *FAST]) == 0
+    assert "ok 1, failed 0" in capsys.readouterr().out
+    assert main(["measure", "--model", str(path), "--runtime", "torch", "--db", str(tmp_path / "t.sqlite"), *FAST]) == 0
+    con = sqlite3.connect(tmp_path / "t.sqlite")
+    (err,) = con.execute("SELECT error FROM measurements").fetchone()
+    assert "is an ONNX model: time it with --runtime onnxruntime or openvino" in err
+
+
+@pytest.fixture(scope="module")
+def kernel_model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("k")
+    assert main(["kernels", "profile", "--db", str(d / "k.sqlite"), "--max-samples", "60", "--quiet"]) == 0
+    assert main(["kernels", "fit", "--db", str(d / "k.sqlite"), "--save", str(d / "k.pt")]) == 0
+    return d / "k.pt"
+
+
+def test_kernels_profile_fit_and_predict(kernel_model, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["predict", "--kernels", str(kernel_model), "--model", "torchvision:mobilenet_v2", "--input-shape",
+                 "1x3x96x96", "--top", "5"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "torchvision:mobilenet_v2: predicted" in out and "(runtime overhead)" in out
+    assert len([line for line in out.splitlines() if "%" in line]) == 6  # 5 layers + overhead
+    listing = tmp_path / "m.txt"
+    listing.write_text("torchvision:squeezenet1_1@64\ntorchvision:resnet18@64\n")
+    pred = tmp_path / "p.csv"
+    assert main(["predict", "--kernels", str(kernel_model), "--models", str(listing), "--output", str(pred)]) == 0
+    rows = list(csv.DictReader(pred.open()))
+    assert [r["model"] for r in rows] == ["torchvision:squeezenet1_1@64", "torchvision:resnet18@64"]
+    assert all(float(r["latency_ms"]) > 0 and int(r["kernels"]) > 10 for r in rows)
+    assert int(rows[1]["macs"]) == 148_557_824  # resnet18 at 64x64, as written (BN folded away)
+
+
+def test_model_show(kernel_model, capsys):
+    capsys.readouterr()
+    assert main(["model", "show", "torchvision:resnet18@64", "--json", "--kernels", str(kernel_model)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["params"] == 11_689_512 and info["macs"] == 148_557_824 and info["input_shape"] == [1, 3, 64, 64]
+    assert info["kernels"] == len(info["kernel_list"]) and info["predicted_latency_ms"] > 0
+    assert {"conv", "pool", "gap", "fc"} <= {k["type"] for k in info["kernel_list"]}
+    assert main(["model", "show", "torchvision:mobilenet_v3_small@64"]) == 0
+    out = capsys.readouterr().out
+    assert "kernel types" in out and "slowest" in out and "graph_sha256" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["predict", "--kernels", "K.pt"], 2, "--model X"),
+        (["predict", "--load", "M.pt", "--model", "resnet18", "--output", "p.csv"], 2, "add --kernels"),
+        (["predict", "--kernels", "nope.pt", "--model", "resnet18"], 2, "nope.pt"),
+        (["kernels", "fit", "--db", "nope.sqlite", "--save", "k.pt"], 1, "eagle kernels profile"),
+        (["kernels", "profile", "--db", "k.sqlite", "--budget-min", "-1"], 2, "--budget-min"),
+        (["model", "show", "resnet18", "--input-shape", "1x3x0x5"], 2, "NxCxHxW"),
+        (["measure", "--model", "x(", "--db", "m.sqlite"], 2, "cannot read the model spec"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv, code, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
