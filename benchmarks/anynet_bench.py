@@ -17,6 +17,10 @@ absolute percentage error):
 * ``flops_linear``: latency = a + b * MACs, fitted on the dataset itself (5-fold out-of-fold
   predictions): the baseline everyone has.
 
+``--repeat STORE.sqlite``: a second measurement of some of the same networks (``eagle measure
+--models benchmarks/data/anynet-repeat.txt``, at another time): how well two measurements agree
+(the noise ceiling of any predictor on this machine), and the kernel model against it.
+
 ``--nb201 N``: also the kernel model on N NAS-Bench-201 networks (no NB201 training data) against
 the GCN trained on 1000 archs of ``eagle-cpu/onnxruntime-fp32-t1``, both tested on the same archs.
 Writes ``benchmarks/results/anynet_bench.json``.
@@ -44,20 +48,23 @@ OUT = Path(__file__).resolve().parent / "results" / "anynet_bench.json"
 DATASETS = "eagle-cpu/anynet-variants-onnxruntime-fp32-t1,eagle-cpu/anynet-torchvision-onnxruntime-fp32-t1"
 
 
-def load_profiles(path: Path) -> dict[str, dict]:
+def load_profiles(paths: list[Path]) -> dict[str, dict]:
     out = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                d = json.loads(line)
-                out[d["spec"]] = d
+    for path in paths:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    d = json.loads(line)
+                    out[d["spec"]] = d
     return out
 
 
-def profile_all(specs: list[str], path: Path, threads: int, optimization: str) -> dict[str, dict]:
-    """Kernels (with measured times), MACs of every network; appended to ``path`` as they come."""
-    have = load_profiles(path)
+def profile_all(specs: list[str], paths: list[Path], threads: int, optimization: str) -> dict[str, dict]:
+    """Kernels (with measured times), MACs of every network; appended to the first of ``paths``
+    as they come (the others: caches written by other shards)."""
+    have = load_profiles(paths)
     todo = [s for s in specs if s not in have]
+    path = paths[0]
     t0 = time.perf_counter()
     with path.open("a") as fh:
         for n, spec in enumerate(todo, 1):
@@ -102,10 +109,16 @@ def flops_linear_oof(macs: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarr
     return np.maximum(pred, 1e-6)
 
 
-def evaluate_dataset(name: str, model: KernelModel, profiles: dict[str, dict]) -> dict:
-    ds = eagle.load_dataset(name)
-    specs, y = ds.items("s")
-    specs = [str(s) for s in specs]
+def dataset_items(name: str, sample: int | None) -> tuple[list[str], np.ndarray]:
+    specs, y = eagle.load_dataset(name).items("s")
+    keep = np.arange(len(y))
+    if sample and sample < len(y):
+        keep = np.sort(np.random.default_rng(0).choice(len(y), sample, replace=False))
+    return [str(specs[i]) for i in keep], np.asarray(y)[keep]
+
+
+def evaluate_dataset(name: str, model: KernelModel, profiles: dict[str, dict], sample: int | None = None) -> dict:
+    specs, y = dataset_items(name, sample)
     fams = np.array([parse_spec(s).family for s in specs])
     ks = [kernels_of(profiles[s]) for s in specs]
     kern = np.array([model.predict(k) for k in ks])
@@ -125,6 +138,29 @@ def evaluate_dataset(name: str, model: KernelModel, profiles: dict[str, dict]) -
     return out
 
 
+def repeat(db: Path, model: KernelModel, profiles: dict[str, dict]) -> dict:
+    """Agreement of a second measurement with the dataset, and the kernel model against both."""
+    from eagle.store import ResultStore
+
+    with ResultStore(db, readonly=True) as store:
+        run = store.runs()[0]
+        keys = store.arch_keys(run.id)
+        again = {keys[r["nb201_index"]]: r["latency_s"] for r in store.measurements(run.id) if r["status"] == "ok"}
+    specs, y = dataset_items(DATASETS.split(",")[0], None)
+    first = dict(zip(specs, y))
+    common = [s for s in again if s in first]
+    a = np.array([first[s] for s in common])
+    b = np.array([again[s] for s in common])
+    kern = np.array([model.predict(kernels_of(profiles[s])) for s in common])
+    return {
+        "networks": len(common),
+        "agreement": metrics(b, a),  # the repeat as a "prediction" of the dataset
+        "kernels_vs_dataset": metrics(kern, a),
+        "kernels_vs_repeat": metrics(kern, b),
+        "median_repeat_over_dataset": float(np.median(b / a)),
+    }
+
+
 def nb201(model: KernelModel, n: int, seed: int = 0) -> dict:
     """The kernel model on NB201 networks vs the GCN trained on 1000 archs of the same CPU dataset."""
     import torch
@@ -139,7 +175,9 @@ def nb201(model: KernelModel, n: int, seed: int = 0) -> dict:
     gcn = eagle.create_predictor("gcn").fit([archs[i] for i in train], y[train])
     gcn_fit_s = time.perf_counter() - t0
     gcn_pred = gcn.predict([archs[i] for i in test])
-    space = eagle.spaces.get("nasbench201")
+    from eagle import spaces
+
+    space = spaces.get("nasbench201")
     net = space.network_config({})
     kern = []
     macs = []
@@ -173,9 +211,16 @@ def _flops_fit(space: object, train_archs: list, y_train: np.ndarray, test_macs:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernels", type=Path, required=True)
-    ap.add_argument("--profiles", type=Path, default=Path("anynet-profiles.jsonl"))
+    ap.add_argument(
+        "--profiles",
+        default="anynet-profiles.jsonl",
+        help="profile caches, comma-separated (new profiles go to the first)",
+    )
+    ap.add_argument("--shard", help="K/N: only profile every N-th network from the K-th, then stop (parallel runs)")
     ap.add_argument("--datasets", default=DATASETS)
     ap.add_argument("--nb201", type=int, default=0)
+    ap.add_argument("--repeat", type=Path, action="append", help="a store re-measuring some of the networks")
+    ap.add_argument("--sample", type=int, help="only this many random networks per dataset (quick looks)")
     ap.add_argument("--output", type=Path, default=OUT)
     args = ap.parse_args()
     import torch
@@ -193,11 +238,16 @@ def main() -> None:
         "datasets": {},
     }
     names = [n for n in args.datasets.split(",") if n]
-    specs = [str(s) for n in names for s in eagle.load_dataset(n).items("s")[0]]
+    specs = [s for n in names for s in dataset_items(n, args.sample)[0]]
     rt = model.runtime_
-    profiles = profile_all(specs, args.profiles, int(rt.get("threads", 1)), str(rt.get("optimization", "all")))
+    paths = [Path(p) for p in args.profiles.split(",")]
+    if args.shard:
+        k, n = (int(v) for v in args.shard.split("/"))
+        profile_all(specs[k::n], paths, int(rt.get("threads", 1)), str(rt.get("optimization", "all")))
+        return
+    profiles = profile_all(specs, paths, int(rt.get("threads", 1)), str(rt.get("optimization", "all")))
     for name in names:
-        r = evaluate_dataset(name, model, profiles)
+        r = evaluate_dataset(name, model, profiles, args.sample)
         report["datasets"][name] = r
         o = r["overall"]
         print(name, " ".join(f"{p}: rho {v['spearman']:.4f} ±10% {v['within_10pct']:.3f}" for p, v in o.items()))
@@ -206,6 +256,9 @@ def main() -> None:
             print(f"  {fam:<14} n={k['n']:<4} kernels rho {k['spearman']:.4f} ±10% {k['within_10pct']:.3f} "
                   f"mape {k['mape']:.3f} | layer_sum ±10% {v['layer_sum']['within_10pct']:.3f} "
                   f"| flops ±10% {v['flops_linear']['within_10pct']:.3f}")  # fmt: skip
+    for db in args.repeat or []:
+        report.setdefault("repeats", {})[str(db)] = repeat(db, model, profiles)
+        print("repeat", db, json.dumps(report["repeats"][str(db)]["agreement"]))
     if args.nb201:
         report["nb201"] = nb201(model, args.nb201)
         print("nb201", json.dumps(report["nb201"], indent=1))

@@ -12,6 +12,9 @@ string is parsed by its space, so a malformed upstream row stops the build.
 ``eagle-cpu/<space>-<runtime>-<precision>-t<threads>`` (file ``measured-spaces.npz``: the run's
 measured arch keys, in the sweep's order, beside seconds), with the run's protocol, runtime,
 device, time span and the median coefficient of variation of its rounds in the metadata.
+Sweeps of the ``models`` space (networks of one's own, ``eagle measure --models FILE``) are
+bundled as ``eagle-cpu/<FILE stem>-<runtime>-<precision>-t<threads>`` in ``measured-anynet.npz``.
+A file is rewritten only when a given store has runs for it.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def build_measured(stores: list[Path]) -> list[dict]:
     from eagle.datasets.importer import from_results_store
     from eagle.store import ResultStore
 
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, dict[str, np.ndarray]] = {"measured-spaces.npz": {}, "measured-anynet.npz": {}}
     entries = []
     for db in stores:
         with ResultStore(db, readonly=True) as store:
@@ -90,14 +93,22 @@ def build_measured(stores: list[Path]) -> list[dict]:
             ds = from_results_store(db, str(run.id))
             runtime = json.loads(run.row["runtime_json"])
             device = json.loads(run.row["device_json"])
-            key = f"{ds.space.name}-{runtime['runtime']}-{runtime['precision']}-t{runtime['threads']}"
+            anynet = ds.space.name == "models"
+            name = Path(run.row["archs_spec"]).stem if anynet else ds.space.name
+            key = f"{name}-{runtime['runtime']}-{runtime['precision']}-t{runtime['threads']}"
+            file = "measured-anynet.npz" if anynet else "measured-spaces.npz"
             archs, values = ds.items("s")
             ok = [r for r in rows if r["status"] == "ok"]
             cvs = [r["std_s"] / r["latency_s"] for r in ok if r["std_s"] is not None and r["latency_s"]]
             times = [r["measured_at"] for r in ok]
             span_s = max(1e-9, max(times) - min(times))
-            arrays[f"{key}__archs"] = np.array(archs)
-            arrays[key] = values
+            arrays[file][f"{key}__archs"] = np.array(archs)
+            arrays[file][key] = values
+            order = (
+                f"{len(archs)} networks of the {swept} listed in {run.row['archs_spec']} (benchmarks/anynet_models.py)"
+                if anynet
+                else f"{len(archs)} archs of the sweep's {swept} in HELP's order"
+            )
             entries.append(
                 {
                     "name": f"eagle-cpu/{key}",
@@ -113,13 +124,13 @@ def build_measured(stores: list[Path]) -> list[dict]:
                     "licence": "Apache-2.0",
                     "citation": "Eagle: measure and predict neural-network latency (this repository)",
                     "notes": (
-                        f"{len(archs)} archs of the sweep's {swept} in HELP's order; "
+                        f"{order}; "
                         f"median CV of the rounds {statistics.median(cvs):.4f}; measured over "
                         f"{span_s / 60:.0f} min ({len(ok) / span_s:.2f} archs/s); "
                         f"protocol {run.row['protocol_json']}; runtime {run.row['runtime_json']}; "
                         f"another job used the other core part of the time."
                     ),
-                    "file": "measured-spaces.npz",
+                    "file": file,
                     "key": key,
                     "archs_key": f"{key}__archs",
                     "num_archs": len(archs),
@@ -127,7 +138,9 @@ def build_measured(stores: list[Path]) -> list[dict]:
                 }
             )
             print(f"eagle-cpu/{key}: {len(archs)} archs, median CV {statistics.median(cvs):.4f}")
-    np.savez_compressed(DATA / "measured-spaces.npz", **arrays)
+    for file, content in arrays.items():
+        if content:
+            np.savez_compressed(DATA / file, **content)
     return entries
 
 

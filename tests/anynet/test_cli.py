@@ -72,7 +72,7 @@ def test_kernels_profile_fit_and_predict(kernel_model, tmp_path, capsys):
     assert main(["predict", "--kernels", str(kernel_model), "--model", "torchvision:mobilenet_v2", "--input-shape",
                  "1x3x96x96", "--top", "5"]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "torchvision:mobilenet_v2: predicted" in out and "(runtime overhead)" in out
+    assert "torchvision:mobilenet_v2: predicted" in out and "(per-run overhead)" in out
     assert len([line for line in out.splitlines() if "%" in line]) == 6  # 5 layers + overhead
     listing = tmp_path / "m.txt"
     listing.write_text("torchvision:squeezenet1_1@64\ntorchvision:resnet18@64\n")

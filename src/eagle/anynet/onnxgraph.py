@@ -38,6 +38,7 @@ class Kernel:
     outputs: list[list[int]]
     duration_s: float = 0.0
     layer: str = ""
+    cold_s: float = 0.0  # duration with the caches flushed before the run (0: not profiled so)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class Kernel:
             "outputs": self.outputs,
             "duration_s": self.duration_s,
             "layer": self.layer,
+            "cold_s": self.cold_s,
         }
 
 
@@ -94,17 +96,40 @@ def _layer_of(name: str) -> str:
     return "/".join(parts)
 
 
-def profile_kernels(
-    onnx_bytes: bytes, *, threads: int = 1, optimization: str = "all", runs: int = 5, warmup: int = 2, seed: int = 0
-) -> Profile:
-    """Run ``onnx_bytes`` ``warmup + runs`` times under ORT's profiler; kernels of the timed runs.
+def flush_denormals() -> None:
+    """Flush denormal floats to zero on this thread, as the measurement worker does
+    (``torch.set_flush_denormal``): ORT runs a one-thread session on the calling thread, and
+    random-weight networks produce denormals that would otherwise slow some kernels many-fold."""
+    import torch
 
-    Each kernel's duration is its median over the ``runs`` timed runs. Shapes are logical NCHW
-    (ORT reports them so even for NCHWc kernels).
+    torch.set_flush_denormal(True)
+
+
+#: bytes written before a cold run: well above the last-level caches of current CPUs
+FLUSH_BYTES = 96 << 20
+
+
+def profile_kernels(
+    onnx_bytes: bytes,
+    *,
+    threads: int = 1,
+    optimization: str = "all",
+    runs: int = 5,
+    warmup: int = 2,
+    cold_runs: int = 0,
+    seed: int = 0,
+) -> Profile:
+    """Run ``onnx_bytes`` under ORT's profiler: ``warmup`` runs, ``runs`` timed runs back to back
+    (warm caches), then ``cold_runs`` timed runs each after the caches were flushed (the weights
+    come from memory, as in a network too large for the caches; the input is read just before).
+
+    Each kernel's ``duration_s`` is its median over the warm runs, ``cold_s`` over the cold ones.
+    Shapes are logical NCHW (ORT reports them so even for NCHWc kernels).
     """
     import numpy as np
     import onnxruntime as ort
 
+    flush_denormals()
     with tempfile.TemporaryDirectory(prefix="eagle-ort-profile-") as tmp:
         so = session_options(threads, optimization, tmp)
         try:
@@ -116,41 +141,51 @@ def profile_kernels(
         for inp in session.get_inputs():
             shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
             feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        scratch = np.empty(FLUSH_BYTES // 8, dtype=np.float64) if cold_runs else None
         wall: list[float] = []
-        for i in range(warmup + runs):
+        for i in range(warmup + runs + cold_runs):
+            if scratch is not None and i >= warmup + runs:
+                scratch.fill(float(i))  # evict the caches
+                for x in feeds.values():
+                    float(x.sum())  # ... but not the input, which a network's previous kernel just wrote
             t0 = time.perf_counter()
             session.run(None, feeds)
-            if i >= warmup:
+            if warmup <= i < warmup + runs:
                 wall.append(time.perf_counter() - t0)
         path = session.end_profiling()
         with open(path) as fh:
             events = json.load(fh)
-    return _parse_profile(events, warmup, wall)
+    return _parse_profile(events, warmup, runs, wall)
 
 
-def _parse_profile(events: list[dict[str, Any]], warmup: int, wall: list[float]) -> Profile:
-    runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
-    timed = runs[warmup:]
+def _parse_profile(events: list[dict[str, Any]], warmup: int, runs: int, wall: list[float]) -> Profile:
+    model_runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+    timed = model_runs[warmup:]
     if not timed:
         raise EagleError("ONNX Runtime's profile holds no timed run")
-    first_ts = timed[0]["ts"]
-    per_node: dict[str, list[float]] = {}
+    bounds = [(e["ts"], e["ts"] + e["dur"]) for e in timed]
+    per_node: dict[str, list[list[float]]] = {}
     info: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for e in events:
-        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time") or e["ts"] < first_ts:
+        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
+            continue
+        run = next((r for r, (a, b) in enumerate(bounds) if a <= e["ts"] <= b), None)
+        if run is None:
             continue
         name = e["name"][: -len("_kernel_time")]
         if name not in info:
             info[name] = e["args"]
             order.append(name)
-        per_node.setdefault(name, []).append(float(e["dur"]) * 1e-6)
+            per_node[name] = [[], []]
+        per_node[name][0 if run < runs else 1].append(float(e["dur"]) * 1e-6)
     kernels = []
     for name in order:
         args = info[name]
         m = _FUSED_ACT.search(name)
         op = str(args.get("op_name", "?"))
         act = m.group(1) if (m and op in ("Conv", "FusedConv")) else ""
+        warm, cold = per_node[name]
         kernels.append(
             Kernel(
                 name=name,
@@ -158,11 +193,12 @@ def _parse_profile(events: list[dict[str, Any]], warmup: int, wall: list[float])
                 act=act,
                 inputs=[list(next(iter(d.values()))) for d in args.get("input_type_shape", [])],
                 outputs=[list(next(iter(d.values()))) for d in args.get("output_type_shape", [])],
-                duration_s=statistics.median(per_node[name]),
+                duration_s=statistics.median(warm) if warm else 0.0,
                 layer=_layer_of(name),
+                cold_s=statistics.median(cold) if cold else 0.0,
             )
         )
-    return Profile(kernels, [float(e["dur"]) * 1e-6 for e in timed], wall)
+    return Profile(kernels, [float(e["dur"]) * 1e-6 for e in timed[:runs]], wall)
 
 
 def time_plain(
@@ -172,6 +208,7 @@ def time_plain(
     import numpy as np
     import onnxruntime as ort
 
+    flush_denormals()
     session = ort.InferenceSession(
         onnx_bytes, session_options(threads, optimization), providers=["CPUExecutionProvider"]
     )

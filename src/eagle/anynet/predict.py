@@ -67,4 +67,4 @@ def predict_network(spec: str, model: KernelModel, *, seed: int = 0, batch_size:
     ks = profile.kernels
     per = model.predict_kernels(ks)
     over = model.overhead_s(len(ks))
-    return NetworkPrediction(spec, float(per.sum()) + over, ks, per, over, onnx_costs(data)[0])
+    return NetworkPrediction(spec, model.predict(ks), ks, per, over, onnx_costs(data)[0])

@@ -212,6 +212,6 @@ def cmd_predict_kernels(args: argparse.Namespace) -> int:
                 for layer, ops, ms, share in p.layers()[: args.top]:
                     print(f"{ms:8.3f}  {100 * share:5.1f}%  {ops:<24} {layer}")
                 print(
-                    f"{1e3 * p.overhead_s:8.3f}  {100 * p.overhead_s / p.latency_s:5.1f}%  {'(runtime overhead)':<24}"
+                    f"{1e3 * p.overhead_s:8.3f}  {100 * p.overhead_s / p.latency_s:5.1f}%  {'(per-run overhead)':<24}"
                 )
     return 0

@@ -1,9 +1,14 @@
-"""The kernel latency model: one LightGBM regressor per kernel type, plus the per-run overhead.
+"""The kernel latency model: LightGBM regressors per kernel type, plus the per-run overhead.
 
 Each regressor predicts log seconds from :func:`~eagle.anynet.kernels.kernel_features`; a type
-with too few profiled kernels gets a log-linear fit instead. A network's latency is the sum of its
-kernels' predictions plus the runtime's overhead per ``session.run`` (a constant and a cost per
-kernel, fitted on the profiled samples: plain wall time minus their kernels' sum).
+with too few profiled kernels gets a log-linear fit instead. Two sets are fitted: *warm* (kernels
+timed back to back, weights in cache) and *cold* (caches flushed before the run, weights from
+memory). Predictions are warm by default; :meth:`KernelModel.cold_share` estimates how much of a network's
+run sees cold weights (weights W, last-level cache C: ``clip((W - C/2) / C, 0, 1)``) for callers
+who want the blend; on our benchmark it predicted worse than warm alone (BENCHMARKS.md).
+A network's latency is the sum of its kernels plus the runtime's overhead per ``session.run``
+(a constant and a cost per kernel, fitted on the profiled samples: plain wall time minus their
+kernels' sum).
 
 Saved as one ``torch.save`` file of strings only (LightGBM's text model format inside a JSON
 header), read back with ``torch.load(weights_only=True)``: loading never executes code.
@@ -61,61 +66,78 @@ class KernelModel:
         }
 
     def fit(self, samples: Sequence[Sample], *, runtime: dict[str, Any] | None = None) -> KernelModel:
-        import lightgbm as lgb
-
         kernels = [k for s in samples for k in s.kernels]
         if not kernels:
             raise EagleError("no profiled kernels to fit: run 'eagle kernels profile' first")
         types, X = _rows(kernels)
-        y = np.log(np.maximum([k.duration_s for k in kernels], MIN_KERNEL_S))
-        self.trees_: dict[str, Any] = {}
-        self.linear_: dict[str, list[float]] = {}
-        self.counts_: dict[str, int] = {}
-        for t in sorted(set(types)):
-            mask = np.array([tt == t for tt in types])
-            self.counts_[t] = int(mask.sum())
-            if mask.sum() >= MIN_TREE_ROWS:
-                reg = lgb.LGBMRegressor(**self._params()).fit(X[mask], y[mask])
-                self.trees_[t] = reg.booster_
-            self.linear_[t] = _linear_fit(X[mask], y[mask])
-        self.linear_["*"] = _linear_fit(X, y)
-        # per-run overhead: plain wall time minus the kernels' sum, against the number of kernels
-        n = np.array([len(s.kernels) for s in samples if s.kernels], dtype=np.float64)
-        gap = np.array([s.wall_s - sum(k.duration_s for k in s.kernels) for s in samples if s.kernels])
-        A = np.stack([np.ones_like(n), n], 1)
-        coef, *_ = np.linalg.lstsq(A, gap, rcond=None)
-        self.overhead_ = [max(0.0, float(coef[0])), max(0.0, float(coef[1]))]
+        self.counts_ = {t: types.count(t) for t in sorted(set(types))}
+        self.trees_, self.linear_ = self._fit_set(types, X, np.array([k.duration_s for k in kernels]))
+        cold = np.array([k.cold_s for k in kernels])
+        has_cold = cold > 0
+        self.cold_trees_: dict[str, Any] = {}
+        self.cold_linear_: dict[str, list[float]] = {}
+        if has_cold.mean() > 0.5:
+            self.cold_trees_, self.cold_linear_ = self._fit_set(
+                [t for t, h in zip(types, has_cold) if h], X[has_cold], cold[has_cold]
+            )
+        self.overhead_ = _overhead_fit(samples)
         self.runtime_ = dict(runtime or {})
         self.n_samples_ = len(samples)
         return self
+
+    def _fit_set(
+        self, types: list[str], X: np.ndarray, seconds: np.ndarray
+    ) -> tuple[dict[str, Any], dict[str, list[float]]]:
+        import lightgbm as lgb
+
+        y = np.log(np.maximum(seconds, MIN_KERNEL_S))
+        trees: dict[str, Any] = {}
+        linear: dict[str, list[float]] = {}
+        arr = np.array(types)
+        for t in sorted(set(types)):
+            mask = arr == t
+            if mask.sum() >= MIN_TREE_ROWS:
+                trees[t] = lgb.LGBMRegressor(**self._params()).fit(X[mask], y[mask]).booster_
+            linear[t] = _linear_fit(X[mask], y[mask])
+        linear["*"] = _linear_fit(X, y)
+        return trees, linear
 
     def _check(self) -> None:
         if not hasattr(self, "linear_"):
             raise NotFittedError("this KernelModel is not fitted: call fit() or KernelModel.load()")
 
-    def predict_kernels(self, kernels: Sequence[Kernel]) -> np.ndarray:
-        """Predicted seconds of each kernel."""
+    def cold_share(self, kernels: Sequence[Kernel]) -> float:
+        """How much of a network's run sees cold weights: 0 when its weights fit the cache."""
+        self._check()
+        if not self.cold_linear_:
+            return 0.0
+        cache = float(self.runtime_.get("cache_bytes") or 32 << 20)
+        weights = 4.0 * sum(weight_numel(k) for k in kernels)
+        return float(np.clip((weights - cache / 2) / cache, 0.0, 1.0))
+
+    def predict_kernels(self, kernels: Sequence[Kernel], cold_share: float = 0.0) -> np.ndarray:
+        """Predicted seconds of each kernel, run back to back (``cold_share`` 0, the default) or
+        with that share of cold-cache time (:meth:`cold_share` estimates one for a network; on our
+        benchmark the blend predicted worse than warm alone, so it is not the default)."""
         self._check()
         if not kernels:
             return np.zeros(0)
+        share = cold_share
         types, X = _rows(kernels)
-        out = np.empty(len(kernels))
-        for t in set(types):
-            mask = np.array([tt == t for tt in types])
-            if t in self.trees_:
-                out[mask] = self.trees_[t].predict(X[mask], num_threads=1)
-            else:
-                coef = np.asarray(self.linear_.get(t, self.linear_["*"]))
-                out[mask] = X[mask][:, _LINEAR_COLS] @ coef[1:] + coef[0]
-        return np.exp(out)
+        warm = _predict_set(self.trees_, self.linear_, types, X)
+        if share <= 0:
+            return warm
+        return (1 - share) * warm + share * _predict_set(self.cold_trees_, self.cold_linear_, types, X)
 
     def overhead_s(self, n_kernels: int) -> float:
+        """Seconds a run adds to (or, the profiler's share, takes from) the kernels' sum."""
         self._check()
         return self.overhead_[0] + self.overhead_[1] * n_kernels
 
     def predict(self, kernels: Sequence[Kernel]) -> float:
         """Predicted seconds of one run of a network with these kernels."""
-        return float(self.predict_kernels(kernels).sum()) + self.overhead_s(len(kernels))
+        total = float(self.predict_kernels(kernels).sum())
+        return max(total + self.overhead_s(len(kernels)), 0.5 * total)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -130,6 +152,8 @@ class KernelModel:
             "params": self._params(),
             "trees": {t: b.model_to_string() for t, b in self.trees_.items()},
             "linear": self.linear_,
+            "cold_trees": {t: b.model_to_string() for t, b in self.cold_trees_.items()},
+            "cold_linear": self.cold_linear_,
             "counts": self.counts_,
             "overhead_s": self.overhead_,
             "runtime": self.runtime_,
@@ -165,6 +189,8 @@ class KernelModel:
             self = cls(**{k: v for k, v in h["params"].items() if k not in ("n_jobs", "verbose")})
             self.trees_ = {str(t): lgb.Booster(model_str=s) for t, s in h["trees"].items()}
             self.linear_ = {str(t): [float(c) for c in v] for t, v in h["linear"].items()}
+            self.cold_trees_ = {str(t): lgb.Booster(model_str=s) for t, s in h["cold_trees"].items()}
+            self.cold_linear_ = {str(t): [float(c) for c in v] for t, v in h["cold_linear"].items()}
             self.counts_ = {str(t): int(v) for t, v in h["counts"].items()}
             self.overhead_ = [float(v) for v in h["overhead_s"]]
             self.runtime_ = dict(h.get("runtime") or {})
@@ -176,6 +202,51 @@ class KernelModel:
         if "*" not in self.linear_ or len(self.overhead_) != 2:
             raise EagleError(f"{path}: damaged Eagle kernel model (fallback or overhead missing)")
         return self
+
+
+def weight_numel(k: Kernel) -> int:
+    """Weights a kernel reads: a convolution's filter, a matrix product's matrix (ORT prepacks it
+    and the profile shows only the input, output and bias: their sizes give it)."""
+    from eagle.anynet.kernels import kernel_type
+
+    t = kernel_type(k)
+    if t in ("conv", "dwconv") and len(k.inputs) >= 2 and len(k.inputs[1]) == 4:
+        w = k.inputs[1]
+        return int(w[0] * w[1] * w[2] * w[3])
+    if t == "fc" and k.inputs and k.outputs and k.inputs[0] and k.outputs[0]:
+        return int(k.inputs[0][-1] * k.outputs[0][-1])
+    return 0
+
+
+def _predict_set(trees: dict[str, Any], linear: dict[str, list[float]], types: list[str], X: np.ndarray) -> np.ndarray:
+    out = np.empty(len(types))
+    arr = np.array(types)
+    for t in set(types):
+        mask = arr == t
+        if t in trees:
+            out[mask] = trees[t].predict(X[mask], num_threads=1)
+        else:
+            coef = np.asarray(linear.get(t, linear["*"]))
+            out[mask] = X[mask][:, _LINEAR_COLS] @ coef[1:] + coef[0]
+    return np.exp(out)
+
+
+def _overhead_fit(samples: Sequence[Sample]) -> list[float]:
+    """(seconds per run, seconds per kernel): plain wall time minus the profiled kernels' sum,
+    against the number of kernels, fitted robustly (Huber; the tails are other jobs' noise).
+
+    The per-kernel term is usually negative: ORT's profiler adds about a microsecond or two to
+    each kernel it times, which a run without the profiler does not pay.
+    """
+    from sklearn.linear_model import HuberRegressor
+
+    timed = [s for s in samples if s.kernels and s.wall_s]
+    n = np.array([[len(s.kernels)] for s in timed], dtype=np.float64)
+    gap_us = 1e6 * np.array([s.wall_s - sum(k.duration_s for k in s.kernels) for s in timed])
+    if len(timed) < 10 or np.ptp(n) == 0:
+        return [float(np.median(gap_us)) * 1e-6 if len(timed) else 0.0, 0.0]
+    h = HuberRegressor(max_iter=1000).fit(n, gap_us)
+    return [float(h.intercept_) * 1e-6, float(h.coef_[0]) * 1e-6]
 
 
 def _linear_fit(X: np.ndarray, y: np.ndarray) -> list[float]:

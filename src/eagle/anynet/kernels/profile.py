@@ -6,7 +6,9 @@ with its shapes and median duration, in one transaction per sample (a kill loses
 sample in flight; running the command again continues). Sample ``i`` is drawn from a generator
 seeded by ``(seed, i)``. Every ``adapt_every`` samples, adaptive sampling (as nn-Meter does) fits
 quick per-type regressors, finds the samples predicted worst under cross-validation and queues
-neighbours of them, so the budget goes where the error is.
+two neighbours of each, so part of the budget goes where the error is; at most
+``adaptive_share`` of the samples are such neighbours (on a shared machine the worst-predicted
+samples are partly noise, and a store made mostly of their neighbours predicts worse: BENCHMARKS.md).
 
 A store holds one runtime configuration (ORT version, threads, optimisation level, machine);
 profiling into a store made under another is refused.
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS kernels (
     act TEXT NOT NULL,
     inputs TEXT NOT NULL,
     outputs TEXT NOT NULL,
-    duration_s REAL NOT NULL,
+    duration_s REAL NOT NULL,  -- median over warm runs (back to back)
+    cold_s REAL NOT NULL,      -- median over runs after a cache flush
     PRIMARY KEY (sample_idx, pos)
 );
 """
@@ -78,6 +81,10 @@ class KernelStore:
             self.conn = sqlite3.connect(self.path, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(kernels)")}
+            if "cold_s" not in columns:  # a store from before cold-cache timings: none recorded
+                with self.conn:
+                    self.conn.execute("ALTER TABLE kernels ADD COLUMN cold_s REAL NOT NULL DEFAULT 0")
         except sqlite3.DatabaseError as exc:
             raise EagleError(f"{self.path} is not a kernel store Eagle can open ({exc})") from None
 
@@ -132,9 +139,9 @@ class KernelStore:
                 (idx, kind, json.dumps(config), origin, "error" if error else "ok", error, wall_s, run_s, time.time()),
             )
             self.conn.executemany(
-                "INSERT INTO kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (idx, pos, k.name, k.op, k.act, json.dumps(k.inputs), json.dumps(k.outputs), k.duration_s)
+                    (idx, pos, k.name, k.op, k.act, json.dumps(k.inputs), json.dumps(k.outputs), k.duration_s, k.cold_s)
                     for pos, k in enumerate(kernels)
                 ],
             )
@@ -142,10 +149,13 @@ class KernelStore:
     def samples(self) -> Iterator[Sample]:
         """The successfully profiled samples, in index order."""
         kernels: dict[int, list[Kernel]] = {}
-        for idx, name, op, act, ins, outs, dur in self.conn.execute(
-            "SELECT sample_idx, name, op, act, inputs, outputs, duration_s FROM kernels ORDER BY sample_idx, pos"
+        for idx, name, op, act, ins, outs, dur, cold in self.conn.execute(
+            "SELECT sample_idx, name, op, act, inputs, outputs, duration_s, cold_s FROM kernels "
+            "ORDER BY sample_idx, pos"
         ):
-            kernels.setdefault(idx, []).append(Kernel(name, op, act, json.loads(ins), json.loads(outs), dur))
+            kernels.setdefault(idx, []).append(
+                Kernel(name, op, act, json.loads(ins), json.loads(outs), dur, cold_s=cold)
+            )
         for idx, kind, cfg, origin, wall, run in self.conn.execute(
             "SELECT idx, kind, config, origin, wall_s, run_s FROM samples WHERE status = 'ok' ORDER BY idx"
         ):
@@ -160,12 +170,27 @@ def runtime_config(threads: int, optimization: str) -> dict[str, Any]:
 
     ident = local_identity()
     return {
+        "cache_bytes": last_level_cache_bytes(),
         "runtime": "onnxruntime",
         "version": onnxruntime.__version__,
         "threads": int(threads),
         "optimization": optimization,
         "cpu": ident.get("cpu_model") or ident.get("machine") or "",
     }
+
+
+def last_level_cache_bytes() -> int:
+    """Size of this machine's largest CPU cache (Linux sysfs; 32 MiB where it cannot be read)."""
+    import glob
+
+    sizes = []
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            text = Path(path).read_text().strip().upper()
+            sizes.append(int(text.rstrip("KMG")) << {"K": 10, "M": 20, "G": 30}.get(text[-1], 0))
+        except (OSError, ValueError):
+            continue
+    return max(sizes, default=32 << 20)
 
 
 def profile_device(
@@ -176,7 +201,8 @@ def profile_device(
     optimization: str = "all",
     seed: int = 0,
     max_samples: int | None = None,
-    adapt_every: int = 400,
+    adapt_every: int = 1000,
+    adaptive_share: float = 0.3,
     runs: int = 5,
     on_sample: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
@@ -206,7 +232,9 @@ def profile_device(
                 module, shape = build_sample(cfg)
                 with torch.no_grad():
                     data = export_onnx(module, torch.randn(*shape, generator=torch.Generator().manual_seed(idx)))
-                prof = profile_kernels(data, threads=threads, optimization=optimization, runs=runs, seed=idx)
+                prof = profile_kernels(
+                    data, threads=threads, optimization=optimization, runs=runs, cold_runs=runs, seed=idx
+                )
                 wall = time_plain(data, threads=threads, optimization=optimization, runs=runs)
             except Exception as exc:  # a sample that fails is recorded, never fatal
                 store.add(idx, cfg["kind"], cfg, origin, error=f"{type(exc).__name__}: {exc}")
@@ -226,7 +254,7 @@ def profile_device(
             if on_sample is not None:
                 on_sample(done, time.perf_counter() - start)
             if adapt_every and done % adapt_every == 0 and time.perf_counter() - start < budget_s:
-                worst = worst_samples(list(store.samples()), share=0.1)
+                worst = worst_samples(list(store.samples()), count=max(1, int(adapt_every * adaptive_share / 2)))
                 rq = np.random.default_rng([seed, idx, 1])
                 queue = [perturb(c, rq) for c in worst for _ in range(2)]
                 log.info(
@@ -242,13 +270,12 @@ def profile_device(
     }
 
 
-def worst_samples(samples: list[Sample], share: float = 0.1) -> list[dict[str, Any]]:
-    """Configs of the ``share`` of samples whose kernels are predicted worst out of fold (3-fold CV)."""
+def worst_samples(samples: list[Sample], count: int) -> list[dict[str, Any]]:
+    """Configs of the ``count`` samples whose kernels are predicted worst out of fold (3-fold CV)."""
     from eagle.anynet.kernels.model import cross_validated_errors
 
     if len(samples) < 60:
         return []
     err = cross_validated_errors(samples)
     order = np.argsort(-err)
-    n = max(1, int(len(samples) * share))
-    return [samples[i].config for i in order[:n]]
+    return [samples[i].config for i in order[:count]]
