@@ -204,3 +204,21 @@ def read_text_file(path: str | Path, what: str = "text file", max_bytes: int = M
     if "\0" in text:
         raise EagleError(f"{path} holds NUL bytes: it is a binary file, not a {what}")
     return text
+
+
+def load_torch_file(path: str | Path, what: str) -> Any:
+    """The object in a ``torch.save`` file, read with ``torch.load(weights_only=True)`` (never runs
+    code); anything unreadable is an :class:`EagleError` naming ``what`` it should have been."""
+    import io
+    import pickle
+
+    import torch
+
+    raw = read_regular_file(path, what, MAX_DATA_BYTES)
+    try:
+        return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EagleError(f"{path} is not a loadable {what} ({first[:200]})") from None
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise EagleError(f"{path} is not a loadable {what} ({type(exc).__name__})") from None

@@ -42,20 +42,11 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
 
 def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config, tensors) of a checkpoint file, its structure checked (never executes code)."""
-    import pickle
-
     import torch
 
-    from eagle.fileio import MAX_DATA_BYTES, read_regular_file
+    from eagle.fileio import load_torch_file
 
-    raw = read_regular_file(path, "checkpoint", MAX_DATA_BYTES)
-    try:
-        blob = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EagleError(f"{path} is not a loadable Eagle checkpoint ({first[:200]})") from None
-    except (RecursionError, MemoryError, OverflowError) as exc:
-        raise EagleError(f"{path} is not a loadable Eagle checkpoint ({type(exc).__name__})") from None
+    blob = load_torch_file(path, "Eagle checkpoint")
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise EagleError(
             f"{path} is not an Eagle predictor checkpoint (write one with 'eagle train' or 'eagle pretrain')"

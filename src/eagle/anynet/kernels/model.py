@@ -165,19 +165,11 @@ class KernelModel:
 
     @classmethod
     def load(cls, path: str | Path) -> KernelModel:
-        import pickle
-
         import lightgbm as lgb
-        import torch
 
-        from eagle.fileio import MAX_DATA_BYTES, read_regular_file
+        from eagle.fileio import load_torch_file
 
-        raw = read_regular_file(path, "kernel model", MAX_DATA_BYTES)
-        try:
-            blob = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise EagleError(f"{path} is not a loadable Eagle kernel model ({first[:200]})") from None
+        blob = load_torch_file(path, "Eagle kernel model")
         if not isinstance(blob, dict) or blob.get("format") != FORMAT or not isinstance(blob.get("config"), str):
             raise EagleError(f"{path} is not an Eagle kernel model (write one with 'eagle kernels fit')")
         try:
