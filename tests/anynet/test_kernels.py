@@ -170,3 +170,16 @@ def test_a_store_from_before_cold_timings_still_loads(tmp_path):
         assert [s.idx for s in st.samples()] == [1]
         (cold,) = st.conn.execute("SELECT cold_s FROM kernels WHERE sample_idx = 0").fetchone()
     assert cold == 0
+
+
+def test_profiling_leaves_the_callers_floating_point_state_alone():
+    import torch
+
+    from eagle.anynet.onnxgraph import denormals_flushed, time_plain
+    from eagle.runtimes.onnx_export import export_onnx
+
+    data = export_onnx(torch.nn.Linear(8, 4).eval(), torch.randn(1, 8))
+    assert not denormals_flushed()
+    profile_kernels(data, runs=1, warmup=0)
+    time_plain(data, runs=1, warmup=0)
+    assert not denormals_flushed()  # flushed only inside (as the measurement worker runs)

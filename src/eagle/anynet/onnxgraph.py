@@ -18,6 +18,8 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,13 +98,29 @@ def _layer_of(name: str) -> str:
     return "/".join(parts)
 
 
-def flush_denormals() -> None:
-    """Flush denormal floats to zero on this thread, as the measurement worker does
-    (``torch.set_flush_denormal``): ORT runs a one-thread session on the calling thread, and
-    random-weight networks produce denormals that would otherwise slow some kernels many-fold."""
+def denormals_flushed() -> bool:
+    """Whether this thread flushes denormal floats to zero now (halving the smallest normal float
+    gives 0 then)."""
+    import numpy as np
+
+    tiny = np.array([np.finfo(np.float64).tiny])
+    return bool((tiny / 2)[0] == 0)
+
+
+@contextmanager
+def flushed_denormals() -> Iterator[None]:
+    """Flush denormal floats to zero on this thread inside the block, as the measurement worker
+    does for its whole life (``torch.set_flush_denormal``): ORT runs a one-thread session on the
+    calling thread, and random-weight networks produce denormals that would otherwise slow some
+    kernels many-fold. The caller's floating-point state is restored afterwards."""
     import torch
 
+    before = denormals_flushed()
     torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
 
 
 #: bytes written before a cold run: well above the last-level caches of current CPUs
@@ -129,8 +147,7 @@ def profile_kernels(
     import numpy as np
     import onnxruntime as ort
 
-    flush_denormals()
-    with tempfile.TemporaryDirectory(prefix="eagle-ort-profile-") as tmp:
+    with flushed_denormals(), tempfile.TemporaryDirectory(prefix="eagle-ort-profile-") as tmp:
         so = session_options(threads, optimization, tmp)
         try:
             session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
@@ -208,22 +225,21 @@ def time_plain(
     import numpy as np
     import onnxruntime as ort
 
-    flush_denormals()
-    session = ort.InferenceSession(
-        onnx_bytes, session_options(threads, optimization), providers=["CPUExecutionProvider"]
-    )
-    feeds = {
-        i.name: np.random.default_rng(0)
-        .standard_normal([d if isinstance(d, int) and d > 0 else 1 for d in i.shape])
-        .astype(np.float32)
-        for i in session.get_inputs()
-    }
-    times = []
-    for n in range(warmup + runs):
-        t0 = time.perf_counter()
-        session.run(None, feeds)
-        if n >= warmup:
-            times.append(time.perf_counter() - t0)
+    with flushed_denormals():
+        session = ort.InferenceSession(
+            onnx_bytes, session_options(threads, optimization), providers=["CPUExecutionProvider"]
+        )
+        rng = np.random.default_rng(0)
+        feeds = {
+            i.name: rng.standard_normal([d if isinstance(d, int) and d > 0 else 1 for d in i.shape]).astype(np.float32)
+            for i in session.get_inputs()
+        }
+        times = []
+        for n in range(warmup + runs):
+            t0 = time.perf_counter()
+            session.run(None, feeds)
+            if n >= warmup:
+                times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
