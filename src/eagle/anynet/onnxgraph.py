@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import statistics
 import tempfile
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eagle.errors import EagleError
+from eagle.runtimes.onnxruntime_runtime import session_options
 
 #: activations ORT fuses into a convolution show up as the suffix of the fused kernel's name
 _FUSED_ACT = re.compile(r"/(Relu|Clip|HardSigmoid|HardSwish|Sigmoid|LeakyRelu|Tanh|Add|Sum)(?:_\d+)?_output_0")
@@ -66,28 +66,6 @@ class Profile:
     @property
     def kernel_sum_s(self) -> float:
         return sum(k.duration_s for k in self.kernels)
-
-
-def session_options(threads: int = 1, optimization: str = "all", profile_dir: str | None = None) -> Any:
-    import onnxruntime as ort
-
-    levels = {
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    }
-    if optimization not in levels:
-        raise EagleError(f"graph optimization must be one of {', '.join(levels)}, got {optimization!r}")
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = int(threads)
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = levels[optimization]
-    so.log_severity_level = 3
-    if profile_dir is not None:
-        so.enable_profiling = True
-        so.profile_file_prefix = os.path.join(profile_dir, "ort")
-    return so
 
 
 def _layer_of(name: str) -> str:
@@ -148,16 +126,12 @@ def profile_kernels(
     import onnxruntime as ort
 
     with flushed_denormals(), tempfile.TemporaryDirectory(prefix="eagle-ort-profile-") as tmp:
-        so = session_options(threads, optimization, tmp)
+        so = session_options(threads, optimization, profile_dir=tmp)
         try:
             session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own types for invalid graphs
             raise EagleError(f"ONNX Runtime cannot load the model: {exc}") from None
-        feeds = {}
-        rng = np.random.default_rng(seed)
-        for inp in session.get_inputs():
-            shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
-            feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        feeds = _random_feeds(session, seed)
         scratch = np.empty(FLUSH_BYTES // 8, dtype=np.float64) if cold_runs else None
         wall: list[float] = []
         for i in range(warmup + runs + cold_runs):
@@ -218,22 +192,28 @@ def _parse_profile(events: list[dict[str, Any]], warmup: int, runs: int, wall: l
     return Profile(kernels, [float(e["dur"]) * 1e-6 for e in timed[:runs]], wall)
 
 
+def _random_feeds(session: Any, seed: int) -> dict[str, Any]:
+    """Standard-normal float32 inputs for every input of an ORT session (free dimensions: 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        i.name: rng.standard_normal([d if isinstance(d, int) and d > 0 else 1 for d in i.shape]).astype(np.float32)
+        for i in session.get_inputs()
+    }
+
+
 def time_plain(
     onnx_bytes: bytes, *, threads: int = 1, optimization: str = "all", runs: int = 5, warmup: int = 2
 ) -> float:
     """Median seconds of ``session.run`` without the profiler (what a measurement times)."""
-    import numpy as np
     import onnxruntime as ort
 
     with flushed_denormals():
         session = ort.InferenceSession(
             onnx_bytes, session_options(threads, optimization), providers=["CPUExecutionProvider"]
         )
-        rng = np.random.default_rng(0)
-        feeds = {
-            i.name: rng.standard_normal([d if isinstance(d, int) and d > 0 else 1 for d in i.shape]).astype(np.float32)
-            for i in session.get_inputs()
-        }
+        feeds = _random_feeds(session, 0)
         times = []
         for n in range(warmup + runs):
             t0 = time.perf_counter()
@@ -255,10 +235,7 @@ def graph_sha256(onnx_bytes: bytes) -> str:
     model = onnx.load_from_string(onnx_bytes)
     g = model.graph
     for init in g.initializer:
-        n = 1
-        for d in init.dims:
-            n *= d
-        if n > 64:
+        if numel(init.dims) > 64:
             init.ClearField("raw_data")
             for f in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data"):
                 init.ClearField(f)
@@ -283,17 +260,18 @@ def onnx_costs(onnx_bytes: bytes) -> tuple[int, int]:
         out = shapes.get(node.output[0]) if node.output else None
         if not w or not out or any(d <= 0 for d in out):
             continue
-        per_example = _numel(out[1:])
+        per_example = numel(out[1:])
         if node.op_type == "Conv" and len(w) == 4:
             macs += per_example * w[1] * w[2] * w[3]
         elif node.op_type in ("Gemm", "MatMul") and len(w) == 2:
             trans_b = any(a.name == "transB" and a.i for a in node.attribute)
             macs += per_example * (w[1] if trans_b else w[0])
-    params = sum(_numel(dims) for dims in inits.values())
+    params = sum(numel(dims) for dims in inits.values())
     return macs, params
 
 
-def _numel(dims: Any) -> int:
+def numel(dims: Any) -> int:
+    """Elements of a tensor of shape ``dims``."""
     n = 1
     for d in dims:
         n *= int(d)

@@ -204,6 +204,27 @@ def read_model_list(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+def named_specs(
+    model: str | None, models: Path | None, *, input_shape: tuple[int, ...] | None = None
+) -> list[tuple[str, ModelSpec]]:
+    """(text, spec) of the networks a user named: ``model`` (one spec) or ``models`` (a file of
+    them, :func:`read_model_list`), each read with ``input_shape`` (CHW) where it has no ``@``.
+    All are parsed before anything runs (an error names the file and line), and the code of
+    ``module:factory`` specs is allowed: the user named it."""
+    lines = [(1, model)] if model else read_model_list(models) if models else []
+    out = []
+    for n, text in lines:
+        try:
+            spec = parse_spec(text, input_shape=input_shape)
+        except EagleError as exc:
+            if model:
+                raise
+            raise EagleError(f"{models}: line {n}: {exc}") from None
+        allow_code(spec)
+        out.append((text, spec))
+    return out
+
+
 def allow_code(spec: str | ModelSpec) -> None:
     """Let :func:`build` import the module of ``spec`` (a ``module:factory`` the user named)."""
     s = parse_spec(spec)

@@ -50,13 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=cmd_kernels_fit)
 
 
-def _spec(text: str, shape_text: str | None) -> tuple[str, int]:
-    from eagle.anynet.specs import allow_code, parse_spec
+def _named(model: str | None, models: Path | None, shape_text: str | None) -> tuple[list[tuple[str, str]], int]:
+    """((text, key) of each network named on the command line, batch size of --input-shape)."""
+    from eagle.anynet.specs import named_specs
 
     shape = input_shape(shape_text) if shape_text else None
-    spec = parse_spec(text, input_shape=shape[1:] if shape else None)
-    allow_code(spec)  # named on the command line
-    return spec.key, shape[0] if shape else 1
+    named = named_specs(model, models, input_shape=shape[1:] if shape else None)
+    return [(text, spec.key) for text, spec in named], shape[0] if shape else 1
 
 
 def cmd_model_show(args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def cmd_model_show(args: argparse.Namespace) -> int:
     from eagle.anynet.onnxgraph import graph_sha256
     from eagle.anynet.predict import network_profile
 
-    key, batch = _spec(args.model, args.input_shape)
+    [(_, key)], batch = _named(args.model, None, args.input_shape)
     space = spaces.get("models")
     macs, params = space.costs([key])[0]
     model = _load_kernel_model(args.kernels) if args.kernels else None
@@ -180,20 +180,13 @@ def _load_kernel_model(path: Path) -> Any:
 def cmd_predict_kernels(args: argparse.Namespace) -> int:
     """``eagle predict --kernels K.pt --model X | --models FILE [--output CSV]``."""
     from eagle.anynet.predict import predict_network
-    from eagle.anynet.specs import read_model_list
     from eagle.fileio import atomic_write_text
 
     if bool(args.model) == bool(args.models):
         raise UsageError("with --kernels give one network (--model X) or a file of them (--models FILE)")
     model = _load_kernel_model(args.kernels)
-    lines = [(1, args.model)] if args.model else read_model_list(args.models)
-    results = []
-    for n, text in lines:
-        try:
-            key, batch = _spec(text, args.input_shape)
-        except EagleError as exc:
-            raise EagleError(f"{args.models}: line {n}: {exc}" if args.models else str(exc)) from None
-        results.append((text, predict_network(key, model, batch_size=batch)))
+    named, batch = _named(args.model, args.models, args.input_shape)
+    results = [(text, predict_network(key, model, batch_size=batch)) for text, key in named]
     if args.output:
 
         def write(fh: Any) -> None:

@@ -116,7 +116,7 @@ def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | 
 
 def _model_sweep(args: argparse.Namespace) -> dict[str, Any]:
     """--model/--models/--input-shape as the ``models`` space's options (archs: one spec, or a file)."""
-    from eagle.anynet.specs import allow_code, parse_spec
+    from eagle.anynet.specs import named_specs
     from eagle.cli.argtypes import input_shape
     from eagle.errors import UsageError
 
@@ -129,21 +129,11 @@ def _model_sweep(args: argparse.Namespace) -> dict[str, Any]:
     chw = shape[1:] if shape else None
     if shape and args.batch_size is None:
         out["batch_size"] = shape[0]
+    named = named_specs(args.model, args.models, input_shape=chw)
     if args.model:
-        spec = parse_spec(args.model, input_shape=chw)
-        allow_code(spec)
-        out["archs"] = spec.key
+        out["archs"] = named[0][1].key
         return out
-    from eagle.anynet.specs import read_model_list
-
-    keys: dict[str, None] = {}
-    for n, text in read_model_list(args.models):
-        try:
-            spec = parse_spec(text, input_shape=chw)
-        except EagleError as exc:
-            raise EagleError(f"{args.models}: line {n}: {exc}") from None
-        allow_code(spec)
-        keys.setdefault(spec.key, None)
+    keys = dict.fromkeys(spec.key for _, spec in named)
     if chw is None:
         out["archs"] = str(args.models)
         return out

@@ -10,6 +10,37 @@ from eagle.runtimes.base import Runtime, RuntimeUnavailableError
 from eagle.runtimes.onnx_export import export_onnx
 
 
+def session_options(
+    threads: int = 1, optimization: str = "all", *, inter_op_threads: int = 1, profile_dir: str | None = None
+) -> Any:
+    """ONNX Runtime session options as Eagle times with them: ``threads`` intra-op threads, graph
+    optimisation ``all`` | ``extended`` | ``basic`` | ``disabled``, warnings off; with
+    ``profile_dir``, ORT's profiler writes its trace there."""
+    import os
+
+    import onnxruntime as ort
+
+    from eagle.errors import EagleError
+
+    levels = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    }
+    if optimization not in levels:
+        raise EagleError(f"graph optimization must be one of {', '.join(levels)}, got {optimization!r}")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = int(inter_op_threads)
+    so.graph_optimization_level = levels[optimization]
+    so.log_severity_level = 3
+    if profile_dir is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(profile_dir, "ort")
+    return so
+
+
 class OnnxRuntime(Runtime):
     """ONNX Runtime session with ``threads`` intra-op threads, 1 inter-op thread, full optimisation.
 
@@ -37,17 +68,11 @@ class OnnxRuntime(Runtime):
     def load(self, artifact: bytes, example: Any) -> Callable[[], Any]:
         import onnxruntime as ort
 
-        levels = {
-            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-            "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-        }
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = int(self.options.get("inter_op_threads", 1))
-        so.graph_optimization_level = levels[str(self.options.get("graph_optimization", "all"))]
-        so.log_severity_level = 3
+        so = session_options(
+            self.threads,
+            str(self.options.get("graph_optimization", "all")),
+            inter_op_threads=int(self.options.get("inter_op_threads", 1)),
+        )
         if self.device == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
                 raise RuntimeUnavailableError(

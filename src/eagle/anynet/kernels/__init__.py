@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from eagle.anynet.onnxgraph import Kernel
+from eagle.anynet.onnxgraph import Kernel, numel
 
 #: operator -> kernel type (one regressor each); anything else is "other"
 _TYPES = {
@@ -94,13 +94,6 @@ def kernel_type(k: Kernel) -> str:
     return "eltwise" if k.op in _ELEMENTWISE else "other"
 
 
-def _numel(shape: list[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
-
-
 def _is_depthwise(k: Kernel) -> bool:
     if len(k.inputs) < 2 or len(k.inputs[0]) != 4 or len(k.inputs[1]) != 4:
         return False
@@ -114,10 +107,10 @@ def kernel_macs(k: Kernel) -> int:
     if t == "conv" and len(k.inputs) >= 2 and k.outputs and len(k.inputs[1]) == 4:
         _, cin_g, kh, kw = k.inputs[1]
         out = k.outputs[0]
-        return _numel(out) * cin_g * kh * kw if out else 0
+        return numel(out) * cin_g * kh * kw if out else 0
     if t == "fc" and len(k.inputs) >= 2 and k.outputs:
         a = k.inputs[0]
-        return _numel(k.outputs[0]) * (a[-1] if a else 1)
+        return numel(k.outputs[0]) * (a[-1] if a else 1)
     return 0
 
 
@@ -137,21 +130,21 @@ def kernel_features(k: Kernel) -> np.ndarray:
     has_sum = 0
     if conv:
         w = k.inputs[1]
-        weights = _numel(w)
+        weights = numel(w)
         kernel, cpg = w[2], w[1]
         groups = max(1, c_in // max(1, w[1]))
         stride = round(h_in / h_out) if h_out else 1
         has_sum = int(len(k.inputs) >= 4)
     elif t == "fc":
-        weights = _numel(k.inputs[1]) if len(k.inputs) >= 2 else 0
+        weights = numel(k.inputs[1]) if len(k.inputs) >= 2 else 0
     else:
-        extra = sum(_numel(s) for s in k.inputs[1:])
+        extra = sum(numel(s) for s in k.inputs[1:])
         if t == "pool" and h_out:
             stride = round(h_in / h_out)
     return np.array(
         [
-            math.log1p(_numel(x)),
-            math.log1p(_numel(out)),
+            math.log1p(numel(x)),
+            math.log1p(numel(out)),
             math.log1p(extra),
             math.log1p(kernel_macs(k)),
             math.log1p(weights),

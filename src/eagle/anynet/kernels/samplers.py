@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from torch import nn
+import torch
+from torch import nn
 
 #: kinds and their sampling weights
 KINDS: dict[str, float] = {
@@ -166,8 +165,6 @@ def perturb(cfg: dict[str, Any], r: np.random.Generator) -> dict[str, Any]:
 
 
 def _act(name: str) -> nn.Module:
-    from torch import nn
-
     return {
         "none": nn.Identity,
         "relu": nn.ReLU,
@@ -181,9 +178,6 @@ def _act(name: str) -> nn.Module:
 
 def build_sample(cfg: dict[str, Any]) -> tuple[nn.Module, tuple[int, ...]]:
     """(module in eval mode, input shape with batch 1) of a sample config."""
-    import torch
-    from torch import nn
-
     kind, h = cfg["kind"], int(cfg["h"])
 
     def cbr(cin: int, cout: int, k: int, s: int = 1, g: int = 1, act: str = "relu") -> nn.Sequential:
@@ -224,13 +218,7 @@ def build_sample(cfg: dict[str, Any]) -> tuple[nn.Module, tuple[int, ...]]:
     return module.eval(), shape
 
 
-def _module_base() -> type:
-    from torch import nn
-
-    return nn.Module
-
-
-class _Residual(_module_base()):  # type: ignore[misc]
+class _Residual(nn.Module):
     def __init__(self, body: nn.Module, relu: bool) -> None:
         super().__init__()
         self.body, self.relu = body, relu
@@ -240,10 +228,8 @@ class _Residual(_module_base()):  # type: ignore[misc]
         return y.relu() if self.relu else y
 
 
-class _Eltwise(_module_base()):  # type: ignore[misc]
+class _Eltwise(nn.Module):
     def __init__(self, op: str, c: int) -> None:
-        from torch import nn
-
         super().__init__()
         self.op = op
         self.bn = nn.BatchNorm2d(c) if op == "bn_relu" else None
@@ -260,32 +246,26 @@ class _Eltwise(_module_base()):  # type: ignore[misc]
         return self.act(x)
 
 
-class _Concat(_module_base()):  # type: ignore[misc]
+class _Concat(nn.Module):
     def __init__(self, n: int) -> None:
         super().__init__()
         self.n = n
 
     def forward(self, x: Any) -> Any:
-        import torch
-
         return torch.cat([x] + [x.relu()] * (self.n - 1), 1)
 
 
-class _Shuffle(_module_base()):  # type: ignore[misc]
+class _Shuffle(nn.Module):
     def forward(self, x: Any) -> Any:
         n, c, h, w = x.shape
         a, b = x.chunk(2, dim=1)
         y = a.relu()
-        import torch
-
         z = torch.cat((b, y), 1).view(n, 2, c // 2, h, w).transpose(1, 2).contiguous()
         return z.view(n, c, h, w)
 
 
-class _SE(_module_base()):  # type: ignore[misc]
+class _SE(nn.Module):
     def __init__(self, c: int, gate: str) -> None:
-        from torch import nn
-
         super().__init__()
         sq = max(8, c // 4)
         self.fc1, self.fc2, self.gate = nn.Conv2d(c, sq, 1), nn.Conv2d(sq, c, 1), _act(gate)
@@ -295,10 +275,8 @@ class _SE(_module_base()):  # type: ignore[misc]
         return x * self.gate(self.fc2(self.fc1(s).relu()))
 
 
-class _InvertedResidual(_module_base()):  # type: ignore[misc]
+class _InvertedResidual(nn.Module):
     def __init__(self, cfg: dict[str, Any]) -> None:
-        from torch import nn
-
         super().__init__()
         cin, cout, e, k, s, act = cfg["cin"], cfg["cout"], cfg["e"], cfg["k"], cfg["s"], cfg["act"]
         mid = cin * e
@@ -317,25 +295,19 @@ class _InvertedResidual(_module_base()):  # type: ignore[misc]
         return y + x if self.residual else y
 
 
-class _Fire(_module_base()):  # type: ignore[misc]
+class _Fire(nn.Module):
     def __init__(self, cin: int, sq: int, ex: int) -> None:
-        from torch import nn
-
         super().__init__()
         self.squeeze = nn.Conv2d(cin, sq, 1)
         self.e1, self.e3 = nn.Conv2d(sq, ex, 1), nn.Conv2d(sq, ex, 3, padding=1)
 
     def forward(self, x: Any) -> Any:
-        import torch
-
         s = self.squeeze(x).relu()
         return torch.cat([self.e1(s).relu(), self.e3(s).relu()], 1)
 
 
-class _DenseLayer(_module_base()):  # type: ignore[misc]
+class _DenseLayer(nn.Module):
     def __init__(self, cin: int, growth: int) -> None:
-        from torch import nn
-
         super().__init__()
         self.body = nn.Sequential(
             nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
@@ -343,6 +315,4 @@ class _DenseLayer(_module_base()):  # type: ignore[misc]
         )  # fmt: skip
 
     def forward(self, x: Any) -> Any:
-        import torch
-
         return torch.cat([x, self.body(x)], 1)
