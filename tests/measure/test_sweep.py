@@ -15,6 +15,7 @@ import pytest
 
 from eagle.cli.main import main
 from eagle.datasets.safe_pickle import safe_load
+from eagle.errors import EagleError
 from eagle.measure.protocol import Protocol
 from eagle.measure.runner import SweepConfig, run_sweep
 from eagle.spaces import get
@@ -284,3 +285,43 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
     assert res.returncode == 0 and "complete" in res.stdout
     rows = _rows(db)
     assert len(rows) == len({r[0] for r in rows})
+
+
+class _InterruptAfter:
+    """A store connection that raises KeyboardInterrupt right after ``statement`` ran, as a Ctrl-C
+    landing between two statements does."""
+
+    def __init__(self, conn, statement):
+        self._conn, self._statement, self.fired = conn, statement, False
+
+    def execute(self, sql, *args):
+        cur = self._conn.execute(sql, *args)
+        if sql == self._statement and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return cur
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize("statement", ["BEGIN IMMEDIATE", "COMMIT"])
+def test_ctrl_c_between_statements_leaves_the_store_usable(tmp_path, statement):
+    """A Ctrl-C after COMMIT once made the rollback fail ("no transaction is active") and the
+    interrupted sweep exit 1 instead of recording the interruption; after BEGIN it must not leave
+    a transaction open."""
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        fields = dict.fromkeys(["space", "runtime", "runtime_json", "device", "device_json", "protocol_json"], "x")
+        fields |= {"model_json": "{}", "archs_spec": "0", "seed": 0, "dedupe": 0, "eagle_version": "0"}
+        fields["started_at"] = 0.0
+        with pytest.raises(EagleError, match="incomplete"):
+            store.get_or_create_run("bad", {"space": "x"})
+        run, _ = store.get_or_create_run("k", fields)
+        real = store.conn
+        store.conn = _InterruptAfter(real, statement)
+        with pytest.raises(KeyboardInterrupt):
+            store.set_run_status(run.id, "partial")
+        assert store.conn.fired and not real.in_transaction
+        store.set_run_status(run.id, "interrupted")  # the runner's handler writes next
+        store.conn = real
+        assert store.run(run.id).status == "interrupted"

@@ -179,6 +179,8 @@ class ResultStore:
             [run_key, *fields.values()],
         )
         row = self.conn.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
+        if row is None:  # OR IGNORE also skips a row that breaks a NOT NULL constraint
+            raise EagleError(f"cannot create run {run_key!r} in {self.path}: fields {sorted(fields)} are incomplete")
         return self._run(row), True
 
     def runs(self) -> list[RunInfo]:
@@ -324,14 +326,18 @@ class ResultStore:
     def _transaction(self) -> Iterator[None]:
         """One write transaction (``BEGIN IMMEDIATE``), rolled back on any error; a full disk or
         a read-only store becomes a clear error."""
+        if self.conn.in_transaction:
+            raise RuntimeError("results store transactions do not nest")
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            # A Ctrl-C can land between any two statements (after BEGIN, after COMMIT), so the
+            # rollback asks SQLite whether a transaction is open instead of assuming one is.
             try:
+                self.conn.execute("BEGIN IMMEDIATE")
                 yield
                 self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
             raise EagleError(f"cannot write to results store {self.path}: {_describe(exc)}") from None
 
