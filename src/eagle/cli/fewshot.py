@@ -14,10 +14,23 @@ from typing import Any
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 
 #: archs of a large space that ``eagle calibrate`` chooses among when no candidates are given
 CALIBRATION_POOL = 1000
+#: ``eagle calibrate --until``: archs whose ranking the rank spread describes, and the default cap
+SPREAD_POOL = 500
+MAX_K = 100
+
+
+def spread_target(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a rank spread such as 0.05") from None
+    if not 0.0 < value < 0.3:
+        raise argparse.ArgumentTypeError(f"{text}: a rank spread lies between 0 and 0.29 (no idea); try 0.05")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="choose among these archs (CSV 'arch' column or one per line); large spaces need it",
     )
+    se.add_argument(
+        "--given",
+        type=Path,
+        help="archs already measured on the device (a measurement file: seed pickle, CSV, store): "
+        "propose the next batch",
+    )
     se.add_argument("--space", help="check that the base is of this search space")
     se.add_argument("--output", "-o", type=Path, help="write the archs (CSV, column arch) for 'eagle measure --archs'")
     se.add_argument(
@@ -57,7 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     from eagle.cli.measure import add_sweep_arguments
 
     add_sweep_arguments(ca)
-    ca.add_argument("--k", type=count(1, 15625), default=10)
+    ca.add_argument("--k", type=count(1, 15625), default=10, help="archs to measure (per round with --until)")
+    ca.add_argument(
+        "--until",
+        type=spread_target,
+        help="keep measuring rounds of --k archs until the predicted rank spread (the posterior std of each "
+        "arch's rank as a share of the list, averaged) falls to this, e.g. 0.05",
+    )
+    ca.add_argument(
+        "--max-k", type=count(1, 15625), help=f"measure at most this many archs in all (default with --until: {MAX_K})"
+    )
     ca.add_argument("--base", type=Path, help="base checkpoint (default: pretrain on the space's bundled datasets now)")
     ca.add_argument(
         "--candidates",
@@ -146,13 +174,24 @@ def cmd_select(args: argparse.Namespace) -> int:
             raise EagleError("--below takes arch indices; give the candidates of a large space with --candidates")
         below = np.arange(args.below)
         candidates = below if candidates is None else candidates[candidates < args.below]
-    archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion)
+    given = measured_archs(args.given, space) if args.given is not None else None
+    archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion, given=given)
+    if given is not None:
+        print(f"given {len(given)} measured archs of {args.given}; the next {len(archs)}:")
     for a in archs:
         print(a if isinstance(a, str) else f"{a:6d}  {space.arch_at(int(a))}")
     if args.output:
         write_arch_file(args.output, archs, space)
         print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure --archs {args.output})")
     return 0
+
+
+def measured_archs(path: Path, space: Any) -> Any:
+    """The archs a measurement file holds (indices of an enumerable space, else keys)."""
+    from eagle import datasets
+
+    keys, _ = datasets.load_measurement(str(path), space=space.name).items("s")
+    return space.indices(keys) if space.enumerable else keys
 
 
 def adapt(basis: Any, archs: Any, latency_s: np.ndarray) -> Any:
@@ -174,51 +213,97 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import tempfile
-
     from eagle import predictors, spaces
-    from eagle.cli.measure import sweep_config_from_args
     from eagle.fewshot import select_archs
-    from eagle.measure.archs import select_keys
-    from eagle.measure.runner import run_sweep
-    from eagle.store import ResultStore
 
     t0 = time.perf_counter()
     basis = _base(args.base, args.model or args.space)
     space = spaces.get(basis.space)
+    rng = np.random.default_rng(args.seed)
     candidates: Any = None
     if args.candidates is not None:
+        from eagle.measure.archs import select_keys
+
         candidates = select_keys(str(args.candidates), 0, space)
         candidates = space.indices(candidates) if space.enumerable else candidates
     elif not space.enumerable:  # choose among random archs of the space
-        candidates = space.sample(CALIBRATION_POOL, np.random.default_rng(args.seed))
-    archs = select_archs(basis, args.k, candidates=candidates)
-    keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
-    with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
-        arch_file = Path(tmp) / f"calibrate-k{args.k}.csv"
-        write_arch_file(arch_file, archs, space)
-        args.archs = str(arch_file)
-        args.space, args.model = spaces.spec(space), None
-        if args.db is None:
-            args.db = args.save.with_suffix(".sqlite")
-        cfg = sweep_config_from_args(args, None)
-        print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
-        summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
-        with ResultStore(cfg.db) as store:
-            results = store.results_by_arch(summary.run_id)
-    # results are keyed by arch index (enumerable spaces) or by position in the sweep's list
-    ids = [int(a) for a in archs] if space.enumerable else list(range(len(keys)))
-    ok = [(key, results[i]["latency_s"]) for key, i in zip(keys, ids) if results.get(i, {}).get("status") == "ok"]
-    if len(ok) < 2:
-        raise EagleError(f"only {len(ok)} of {len(archs)} archs measured successfully: see {cfg.db}")
-    t1 = time.perf_counter()
-    measured = [k for k, _ in ok]
-    fit_archs: Any = space.indices(measured) if space.enumerable else measured
-    model = adapt(basis, fit_archs, np.array([v for _, v in ok]))
-    adapt_s = time.perf_counter() - t1
+        candidates = space.sample(CALIBRATION_POOL, rng)
+    pool: Any
+    if candidates is not None:
+        pool = list(candidates) if len(candidates) <= SPREAD_POOL else list(rng.permutation(candidates)[:SPREAD_POOL])
+    else:
+        pool = rng.choice(np.flatnonzero(basis.covered), SPREAD_POOL, replace=False)
+    max_k = args.max_k or (MAX_K if args.until is not None else args.k)
+    if args.max_k is not None and args.max_k < args.k:
+        raise UsageError(f"--max-k {args.max_k} is below --k {args.k}: give a --k of at most {args.max_k}")
+    args.space, args.model = spaces.spec(space), None
+    if args.db is None:
+        args.db = args.save.with_suffix(".sqlite")
+    measured: list[str] = []
+    latency_s: list[float] = []
+    tried: list[Any] = []
+    model: Any = None
+    for round_no in range(1, max_k + 1):
+        batch = min(args.k, max_k - len(tried))
+        given = (space.indices(tried) if space.enumerable else tried) if tried else None
+        archs = select_archs(basis, batch, candidates=candidates, given=given)
+        keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
+        tried += keys
+        db, run_id = _measure_round(args, archs, space, round_no)
+        ok = _ok_results(db, run_id, archs, keys, space)
+        measured += [key for key, _ in ok]
+        latency_s += [value for _, value in ok]
+        if len(measured) < 2:
+            if len(tried) >= max_k:
+                raise EagleError(f"only {len(measured)} of {len(tried)} archs measured successfully: see {db}")
+            continue
+        t1 = time.perf_counter()
+        fit_archs: Any = space.indices(measured) if space.enumerable else measured
+        model = adapt(basis, fit_archs, np.array(latency_s))
+        adapt_s = time.perf_counter() - t1
+        if args.until is None:
+            break
+        spread = model.rank_spread(pool)
+        print(
+            f"round {round_no}: {len(measured)} archs measured; rank spread {spread:.3f} of the list "
+            f"(about Spearman {1 - 6 * spread**2:.3f} if calibrated); target {args.until}"
+        )
+        if spread <= args.until:
+            print(f"reached the target rank spread with {len(measured)} archs")
+            break
+        if len(tried) >= max_k:
+            print(f"stopped at --max-k {max_k} archs before the target rank spread {args.until} (now {spread:.3f})")
+            break
     trained = sorted(int(i) for i in fit_archs) if space.enumerable else sorted(measured)
-    extra = {"metric": "latency", "unit": "s", "measurement": str(cfg.db), "trained_on": trained}
+    extra = {"metric": "latency", "unit": "s", "measurement": str(args.db), "trained_on": trained}
     predictors.save(model, args.save, extra=extra)
     report_adapted(model, args.save, adapt_s)
     print(f"calibrated end to end in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _measure_round(args: argparse.Namespace, archs: list[Any], space: Any, round_no: int) -> tuple[Path, int]:
+    """Measure one round's archs into the calibration store (a sweep: resumable, crash-safe)."""
+    import tempfile
+
+    from eagle.cli.measure import sweep_config_from_args
+    from eagle.measure.runner import run_sweep
+
+    with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
+        arch_file = Path(tmp) / f"calibrate-round{round_no}-k{len(archs)}.csv"
+        write_arch_file(arch_file, archs, space)
+        args.archs = str(arch_file)
+        cfg = sweep_config_from_args(args, None)
+        print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
+        summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
+    return Path(cfg.db), summary.run_id
+
+
+def _ok_results(db: Path, run_id: int, archs: list[Any], keys: list[str], space: Any) -> list[tuple[str, float]]:
+    from eagle.store import ResultStore
+
+    with ResultStore(db) as store:
+        results = store.results_by_arch(run_id)
+    # results are keyed by arch index (enumerable spaces) or by position in the sweep's list
+    ids = [int(a) for a in archs] if space.enumerable else list(range(len(keys)))
+    return [(key, results[i]["latency_s"]) for key, i in zip(keys, ids) if results.get(i, {}).get("status") == "ok"]

@@ -211,6 +211,10 @@ class OpCostPosterior:
         f, jac = self._mean_and_jacobian(idx, self.params)
         return f, np.einsum("ij,jk,ik->i", jac, self.cov, jac) + self.noise
 
+    def latent(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and Jacobian of noise-free log latency in the parameters, at the MAP (covariance ``self.cov``)."""
+        return self._mean_and_jacobian(idx, self.params)
+
     def costs(self) -> dict[str, float]:
         """Each op's cost relative to a 3x3 conv op, and the fixed part's (the MAP).
 

@@ -33,6 +33,7 @@ from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis, pretrain
 from eagle.costmodels.op_basis import OpDeviceBasis, pretrain_ops
 from eagle.costmodels.opcost import OpCostPosterior, fit_at_best_noise
 from eagle.errors import EagleError, NotFittedError, UsageError
+from eagle.fewshot.residual import ResidualGP
 from eagle.spaces.base import Archs
 
 __all__ = [
@@ -98,12 +99,19 @@ class _LinearPosterior:
         x = self._design(idx)
         return x @ self.mean, np.einsum("ij,jk,ik->i", x, self.cov, x) + self.noise
 
+    def latent(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and Jacobian of noise-free log latency in the coefficients (covariance ``self.cov``)."""
+        x = self._design(idx)
+        return x @ self.mean, x
+
 
 class FewShotPredictor:
     """A pretrained :class:`DeviceBasis` adapted to one device from k measurements."""
 
-    def __init__(self, basis: DeviceBasis | OpDeviceBasis) -> None:
+    def __init__(self, basis: DeviceBasis | OpDeviceBasis, *, residual: bool = True) -> None:
         self.basis = basis
+        self.residual = residual  # learn what the mixture misses (eagle.fewshot.residual)
+        self.residual_ = ResidualGP()
         self.components_: list[Any] = []  # one fitted posterior per basis component
         self.weights_: np.ndarray = np.zeros(0)  # posterior weight per component; empty until fit
         self.evidence_: np.ndarray = np.zeros(0)  # log evidence of each component
@@ -130,11 +138,11 @@ class FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (arch strings or indices)."""
         if isinstance(self.basis, OpDeviceBasis):
             keys = self.space.keys(list(archs))
-            inner = FewShotPredictor(self.basis.table_for(keys)).fit(np.arange(len(keys)), y)
+            inner = FewShotPredictor(self.basis.table_for(keys), residual=False).fit(np.arange(len(keys)), y)
             self.components_, self.weights_, self.evidence_ = inner.components_, inner.weights_, inner.evidence_
             self.train_keys_, self.values_ = keys, inner.values_
             self.trained_on_ = keys  # type: ignore[assignment]
-            return self
+            return self._fit_residual(keys)
         idx = self._indices(archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
@@ -163,13 +171,35 @@ class FewShotPredictor:
         w = np.exp(ev - ev.max()) * b.component_prior
         self.components_, self.weights_, self.evidence_ = components, w / w.sum(), ev
         self.trained_on_, self.values_ = idx, y
+        return self._fit_residual(idx)
+
+    def _fit_residual(self, archs: Archs) -> FewShotPredictor:
+        self.residual_ = ResidualGP()
+        if self.residual:
+            mean, _ = self._mixture_log(archs)
+            self.residual_.fit(self._residual_inputs(archs), np.log(self.values_) - mean)
         return self
+
+    def _residual_inputs(self, archs: Archs) -> np.ndarray:
+        """Each arch's flat features for the residual model: the space's (one-hot ops), and on an
+        enumerable space its standardised row of the device basis (how the known devices see it)."""
+        space = self.space
+        if isinstance(self.basis, OpDeviceBasis):
+            return space.features(space.keys(list(archs)))
+        idx = self._indices(archs)
+        b = self.basis
+        scale = b.features[b.covered].std(axis=0)
+        rows = b.features[idx] / np.where(scale > 0, scale, 1.0)
+        if space.enumerable and b.num_archs == space.size:
+            return np.hstack([space.features(idx), rows])
+        return rows
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The basis plus the k measurements: loading re-runs the (deterministic, ms) adaptation."""
         self._check()
         config, arrays = self.basis.state()
         config = {**config, "kind": "fewshot", "basis_kind": config["kind"], "k": len(self.trained_on_)}
+        config["residual"] = self.residual
         if self.train_keys_:
             text = np.frombuffer("\n".join(self.train_keys_).encode(), np.uint8)
             return config, {**arrays, "train_archs": text, "values": self.values_}
@@ -180,8 +210,11 @@ class FewShotPredictor:
         if config.get("basis_kind") == "fewshot-base-ops":
             keys = bytes(np.asarray(tensors["train_archs"], dtype=np.uint8)).decode("utf-8", "replace").split("\n")
             base = {k: v for k, v in tensors.items() if k not in ("train_archs", "values")}
-            return cls(OpDeviceBasis.from_state(config, base)).fit(keys, np.asarray(tensors["values"]))
-        model = cls(DeviceBasis.from_state(config, tensors))
+            residual = bool(config.get("residual", True))
+            return cls(OpDeviceBasis.from_state(config, base), residual=residual).fit(
+                keys, np.asarray(tensors["values"])
+            )
+        model = cls(DeviceBasis.from_state(config, tensors), residual=bool(config.get("residual", True)))
         return model.fit(np.asarray(tensors["trained_on"]), np.asarray(tensors["values"]))
 
     def _check(self) -> None:
@@ -189,7 +222,20 @@ class FewShotPredictor:
             raise NotFittedError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
     def predict_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior predictive mean and std of log latency (mixture over the components).
+        """Posterior predictive mean and std of log latency: the mixture's plus the residual model's.
+
+        The residual's mean is added to the mixture's; the spread is the larger of the two (the
+        mixture's holds its coefficients' uncertainty and its misfit, the residual's what the
+        data say is left; their sum double-counts the misfit: BENCHMARKS.md, issue 22).
+        """
+        mean, std = self._mixture_log(archs)
+        if self.residual_.fitted:
+            r_mean, r_std = self.residual_.predict(self._residual_inputs(archs))
+            mean, std = mean + r_mean, np.maximum(std, r_std)
+        return mean, std
+
+    def _mixture_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
+        """The mixture's predictive mean and std of log latency (mixture over the components).
 
         Archs outside the basis (disconnected cells, which no pretraining dataset holds, yet
         devices that run dead branches time) are described by the per-op cost models alone: the
@@ -201,7 +247,7 @@ class FewShotPredictor:
             keys = self.space.keys(list(archs))
             k = len(self.train_keys_)
             table = self.basis.table_for([*self.train_keys_, *keys])
-            inner = FewShotPredictor(table).fit(np.arange(k), self.values_)
+            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
             return inner.predict_log(np.arange(k, k + len(keys)))
         idx = self._indices(archs)
         mean, std = self.mixture(idx, self.weights_)
@@ -235,6 +281,52 @@ class FewShotPredictor:
         mean, std = self.predict_log(archs)
         return np.exp(mean) * np.sqrt(np.expm1(std**2))
 
+    def sample_log(self, archs: Archs, n: int = 200, seed: int = 0) -> np.ndarray:
+        """``n`` joint posterior draws of noise-free log latency at ``archs``, shape (n, archs).
+
+        A draw picks a component by its weight, its coefficients from that component's posterior
+        (linearised for the op-cost models) and the residual from its Gaussian process, jointly over
+        the archs: what is shared (an offset, a scale) moves every arch together and leaves the
+        ranking alone, as it should.
+        """
+        self._check()
+        rng = np.random.default_rng(seed)
+        if isinstance(self.basis, OpDeviceBasis):
+            keys = self.space.keys(list(archs))
+            k = len(self.train_keys_)
+            table = self.basis.table_for([*self.train_keys_, *keys])
+            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
+            draws = inner._mixture_draws(np.arange(k, k + len(keys)), n, rng)
+        else:
+            draws = self._mixture_draws(self._indices(archs), n, rng)
+        if self.residual_.fitted:
+            mean, cov = self.residual_.latent(self._residual_inputs(archs))
+            draws += mean + rng.standard_normal((n, len(mean))) @ _sqrt_psd(cov).T
+        return draws
+
+    def _mixture_draws(self, idx: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        kept = np.flatnonzero(self.weights_ >= MIN_WEIGHT)
+        counts = rng.multinomial(n, self.weights_[kept] / self.weights_[kept].sum())
+        draws = []
+        for i, c in zip(kept, counts):
+            if c:
+                comp = self.components_[i]
+                mean, jac = comp.latent(idx)
+                coef = rng.standard_normal((c, len(comp.cov))) @ _sqrt_psd(comp.cov).T
+                draws.append(mean + coef @ jac.T)
+        out = np.vstack(draws)
+        return out[rng.permutation(len(out))]
+
+    def rank_spread(self, archs: Archs, n: int = 200, seed: int = 0) -> float:
+        """How uncertain the predicted ranking of ``archs`` still is: the mean over archs of the
+        posterior std of each arch's rank, as a share of the list (0: the ranking is certain;
+        0.29: no idea). ``eagle calibrate --until`` measures until it falls below a target."""
+        draws = self.sample_log(archs, n, seed)
+        if draws.shape[1] < 2:
+            return 0.0
+        ranks = np.argsort(np.argsort(draws, axis=1), axis=1) / (draws.shape[1] - 1)
+        return float(ranks.std(axis=0).mean())
+
     def closest_devices(self, n: int = 3) -> list[tuple[str, float]]:
         """The known devices (or analytic references, op-cost models) the model leans on most, with weights."""
         self._check()
@@ -242,25 +334,49 @@ class FewShotPredictor:
         return [(self.basis.components[i], float(self.weights_[i])) for i in order]
 
 
+def _sqrt_psd(cov: np.ndarray) -> np.ndarray:
+    """A matrix square root of a (numerically) positive semi-definite covariance."""
+    w, v = np.linalg.eigh((cov + cov.T) / 2)
+    return v * np.sqrt(np.clip(w, 0.0, None))
+
+
 def select_archs(
-    basis: DeviceBasis | OpDeviceBasis, k: int, candidates: Any | None = None, *, criterion: str = "v"
+    basis: DeviceBasis | OpDeviceBasis,
+    k: int,
+    candidates: Any | None = None,
+    *,
+    criterion: str = "v",
+    given: Any | None = None,
 ) -> list[Any]:
     """The k archs whose measurement most reduces the prior's uncertainty (greedy Bayesian design).
 
     ``criterion="v"`` (default) minimises the average predictive variance over every arch of
     the space (V-optimal: picks representative archs); ``"d"`` maximises the information about
-    the coefficients (D-optimal: favours extreme archs). Deterministic: the same basis and
-    candidates give the same archs in the same order.
+    the coefficients (D-optimal: favours extreme archs). ``given``: archs already measured (the
+    design starts from what they told, and never proposes them again): the next batch.
+    Deterministic: the same basis, candidates and given archs give the same archs in the same order.
     """
     if isinstance(basis, OpDeviceBasis):  # a large space: choose among candidate arch keys
         if candidates is None:
             raise UsageError(f"{basis.space} is too large to choose from: give the candidate archs")
-        keys = spaces.get(basis.space).keys(list(candidates))
-        return [keys[i] for i in select_archs(basis.table_for(keys), k, None, criterion=criterion)]
+        space = spaces.get(basis.space)
+        measured = space.keys(list(given)) if given is not None else []
+        keys = [key for key in space.keys(list(candidates)) if key not in set(measured)]
+        table = basis.table_for([*keys, *measured])
+        rows = np.arange(len(keys))
+        return [
+            keys[i]
+            for i in select_archs(table, k, rows, criterion=criterion, given=len(keys) + np.arange(len(measured)))
+        ]
     cand = np.flatnonzero(basis.covered) if candidates is None else np.asarray(candidates, dtype=np.int64)
     cand = cand[basis.covered[cand]]
+    done = np.zeros(0, dtype=np.int64) if given is None else np.asarray(given, dtype=np.int64).ravel()
+    done = done[basis.covered[done]]  # archs outside the basis tell the design nothing
+    cand = cand[~np.isin(cand, done)]
     if not 1 <= k <= len(cand):
-        raise EagleError(f"--k {k}: choose between 1 and {len(cand)} archs")
+        raise EagleError(
+            f"--k {k}: choose between 1 and {len(cand)} archs" + (" not measured yet" if len(done) else "")
+        )
     if criterion not in ("v", "d"):
         raise EagleError(f"selection criterion {criterion!r}: choose v or d")
     x = np.hstack([np.ones((len(cand), 1)), basis.features[cand]])
@@ -270,6 +386,9 @@ def select_archs(
     cov[0, 0] = OFFSET_PRIOR_VAR
     cov[1:, 1:] = basis.prior_cov
     cov /= basis.noise_var
+    for row in np.hstack([np.ones((len(done), 1)), basis.features[done]]):  # condition on what is measured
+        c = cov @ row
+        cov = cov - np.outer(c, c) / (1.0 + row @ c)
     chosen: list[int] = []
     for _ in range(k):
         cx = x @ cov  # (n, r+1): C x_j for every candidate

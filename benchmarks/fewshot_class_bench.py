@@ -1,0 +1,227 @@
+"""Few-shot on unfamiliar hardware (issue 22): leave-one-device-class-out, k = 5 .. all.
+
+Usage: .venv/bin/python benchmarks/fewshot_class_bench.py [--classes gpu,phone,...] [--k 5,10,20,50,100,200,900]
+       [--out benchmarks/results/fewshot_class.jsonl]
+       .venv/bin/python benchmarks/fewshot_class_bench.py --report [--out ...]   (tables + reliability plot)
+
+Every bundled NB201 latency dataset is a test device. Its whole device class leaves pretraining
+(and the seed's near-identical i7 / "gtx-1080ti" twin files with either): GPUs (desktop and
+embedded), phones (mobile CPUs and GPUs), DSPs and TPUs, CPUs (server and desktop), and Eagle's
+own sets (this cloud CPU under ONNX Runtime and OpenVINO, the H100 sets). HELP's split: the k
+archs come from NB201 indices below 900 (proposed by ``eagle select`` given nothing, or drawn at
+random, seed 0), the test archs are 900..1899 without the 10% fastest and slowest (a partial
+H100 set: all its archs from 900 on, same trimming). k = 900 means every arch the device has
+below index 900 (fewer on the partial sets).
+
+Per (device, k, archs) it fits, on the same archs: the few-shot model (the mixture plus the
+residual Gaussian process), the mixture alone (the few-shot model before issue 22: its
+prediction is the same fit's mixture part), and Eagle's default GCN (arch prior learned without
+the held-out class, op-cost input, seed 0). It records Spearman on the test archs, the share of
+true latencies inside the model's central intervals (10%..90%, for the reliability plot), the
+rank spread the model predicts, and the seconds each fit took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from fewshot_bench import help_test_set  # noqa: E402
+
+KS = (5, 10, 20, 50, 100, 200, 900)
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+TWINS = {"desktop-cpu-core-i7-7820x-fp32", "desktop-gpu-gtx-1080ti-fp32"}
+CLASSES = ("gpu", "phone", "dsp-tpu", "cpu", "eagle-own")
+NB201_FILES = ("eagle.npz", "help.npz", "measured.npz", "measured-gpu.npz")
+
+
+def device_class(name: str, meta: dict) -> str:
+    """The class a bundled NB201 dataset leaves pretraining with."""
+    if meta["file"] in ("measured.npz", "measured-gpu.npz"):
+        return "eagle-own"
+    kind = meta.get("device_class", "")
+    if kind in ("desktop GPU", "embedded GPU", "datacenter GPU", "server GPU"):
+        return "gpu"
+    if kind in ("mobile CPU", "mobile GPU"):
+        return "phone"
+    if kind in ("mobile DSP", "embedded TPU"):
+        return "dsp-tpu"
+    if kind in ("server CPU", "desktop CPU", "cloud CPU"):
+        return "cpu"
+    raise SystemExit(f"{name}: no device class for {kind!r}")
+
+
+def nb201_devices() -> dict[str, str]:
+    from eagle.datasets.catalog import bundled_catalog
+
+    return {n: device_class(n, m) for n, m in bundled_catalog().items() if m["file"] in NB201_FILES}
+
+
+def coverage(log_true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict[str, float]:
+    from scipy.stats import norm
+
+    z = np.abs(log_true - mean) / np.maximum(std, 1e-12)
+    return {f"{p:.1f}": float(np.mean(z <= norm.ppf(0.5 + p / 2))) for p in LEVELS}
+
+
+def run(args: argparse.Namespace) -> None:
+    from scipy.stats import spearmanr
+
+    import eagle.datasets as D
+    from eagle import predictors
+    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+
+    classes = nb201_devices()
+    values = {n: D.load(n).by_index("s") for n in classes}
+    done = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            r = json.loads(line)
+            done.add((r["device"], r["k_asked"], r["archs"]))
+    ks = [int(k) for k in args.k.split(",")]
+    for cls in args.classes.split(","):
+        members = [n for n, c in classes.items() if c == cls]
+        excluded = set(members) | (TWINS if TWINS & set(members) else set())
+        t0 = time.perf_counter()
+        basis = pretrain({n: v for n, v in values.items() if n not in excluded}, rank=8)
+        pretrain_s = time.perf_counter() - t0
+        print(f"class {cls}: {len(members)} devices; pretrained on {len(values) - len(excluded)} in {pretrain_s:.1f} s")
+        for test in members:
+            v = values[test]
+            te = help_test_set(v)
+            pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
+            for k in ks:
+                kk = min(k, len(pool))
+                for how in ("select", "random"):
+                    if (test, k, how) in done or (how == "random" and kk == len(pool)):
+                        continue  # every arch below 900: the same set either way
+                    if how == "select":
+                        few = np.asarray(select_archs(basis, kk, candidates=pool))
+                    else:
+                        few = np.random.default_rng(0).choice(pool, kk, replace=False)
+                    row = {"device": test, "class": cls, "k_asked": k, "k": kk, "archs": how, "n_test": len(te)}
+                    t1 = time.perf_counter()
+                    model = FewShotPredictor(basis).fit(few, v[few])
+                    row["fewshot_s"] = time.perf_counter() - t1
+                    log_true = np.log(v[te])
+                    mean, std = model.predict_log(te)
+                    mix_mean, mix_std = model._mixture_log(te)
+                    row["fewshot"] = float(spearmanr(mean, v[te]).statistic)
+                    row["mixture"] = float(spearmanr(mix_mean, v[te]).statistic)
+                    row["fewshot_cover"] = coverage(log_true, mean, std)
+                    row["mixture_cover"] = coverage(log_true, mix_mean, mix_std)
+                    row["rank_spread"] = model.rank_spread(te[:: max(1, len(te) // 400)])
+                    if not args.no_gcn:
+                        t1 = time.perf_counter()
+                        gcn = predictors.create("gcn", seed=0, prior_exclude=sorted(excluded)).fit(few, v[few])
+                        row["gcn_s"] = time.perf_counter() - t1
+                        row["gcn"] = float(spearmanr(gcn.predict(te), v[te]).statistic)
+                    with args.out.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                    print(
+                        f"{test[:44]:44s} k={kk:4d} {how:6s} fewshot {row['fewshot']:.3f} mixture {row['mixture']:.3f}"
+                        + (f" gcn {row['gcn']:.3f}" if "gcn" in row else "")
+                        + f" cover80 {row['fewshot_cover']['0.8']:.2f} spread {row['rank_spread']:.3f}",
+                        flush=True,
+                    )
+
+
+def report(args: argparse.Namespace) -> None:
+    rows = [json.loads(line) for line in args.out.read_text().splitlines()]
+    ks = sorted({r["k_asked"] for r in rows})
+
+    def pick(how: str, k: int) -> list[dict]:
+        # k = 900 has one fit per device (every arch below 900): it stands for both ways of choosing
+        return [r for r in rows if r["k_asked"] == k and (r["archs"] == how or r["k"] != k)]
+
+    for how in ("select", "random"):
+        print(f"\n#### archs: {how}\n")
+        print("| k | few-shot (new) | min | mixture alone (before) | min | GCN, same archs | min | best of the two |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for k in ks:
+            sel = [r for r in pick(how, k) if "gcn" in r]
+            if not sel:
+                continue
+            f, m, g = (np.array([r[c] for r in sel]) for c in ("fewshot", "mixture", "gcn"))
+            print(
+                f"| {k} | **{f.mean():.3f}** | {f.min():.3f} | {m.mean():.3f} | {m.min():.3f} | {g.mean():.3f} | "
+                f"{g.min():.3f} | {np.maximum(m, g).mean():.3f} |"
+            )
+    print("\n#### per class, eagle select's archs: few-shot (new) / mixture alone / GCN\n")
+    classes = sorted({r["class"] for r in rows})
+    print("| class | devices | " + " | ".join(f"k={k}" for k in ks) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in ks) + " |")
+    for cls in classes:
+        cells = []
+        for k in ks:
+            sel = [r for r in pick("select", k) if r["class"] == cls and "gcn" in r]
+            cells.append(
+                " / ".join(f"{np.mean([r[c] for r in sel]):.3f}" for c in ("fewshot", "mixture", "gcn")) if sel else ""
+            )
+        n = len({r["device"] for r in rows if r["class"] == cls})
+        print(f"| {cls} | {n} | " + " | ".join(cells) + " |")
+    print("\n#### 80% interval coverage per device (eagle select's archs): new / mixture alone\n")
+    print("| device | " + " | ".join(f"k={k}" for k in ks) + " |")
+    print("| --- | " + " | ".join("---" for _ in ks) + " |")
+    for dev in sorted({r["device"] for r in rows}):
+        cells = []
+        for k in ks:
+            sel = [r for r in pick("select", k) if r["device"] == dev]
+            cells.append(
+                f"{sel[0]['fewshot_cover']['0.8']:.2f} / {sel[0]['mixture_cover']['0.8']:.2f}" if sel else ""
+            )
+        print(f"| {dev} | " + " | ".join(cells) + " |")
+    inside = {k: [r["fewshot_cover"]["0.8"] for r in pick("select", k)] for k in ks}
+    print(
+        "\nshare of devices with 80% coverage in 0.7..0.9: "
+        + ", ".join(f"k={k} {np.mean([0.7 <= c <= 0.9 for c in inside[k]]):.2f}" for k in ks)
+    )
+    _reliability_plot(rows, ks, args.plot)
+    print(f"\nreliability plot: {args.plot}")
+
+
+def _reliability_plot(rows: list[dict], ks: list[int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
+    for ax, key, title in zip(axes, ("fewshot_cover", "mixture_cover"), ("few-shot (new)", "mixture alone (before)")):
+        ax.plot([0, 1], [0, 1], "k:", lw=1)
+        for k in ks:
+            sel = [r for r in rows if r["k_asked"] == k and r["archs"] == "select"] or [
+                r for r in rows if r["k_asked"] == k
+            ]
+            obs = [np.mean([r[key][f"{p:.1f}"] for r in sel]) for p in LEVELS]
+            ax.plot(LEVELS, obs, "o-", label=f"k={k}")
+        ax.set_title(f"{title}: mean over {len({r['device'] for r in rows})} held-out devices")
+        ax.set_xlabel("nominal central interval")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of true latencies inside")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--classes", default=",".join(CLASSES))
+    p.add_argument("--k", default=",".join(str(k) for k in KS))
+    p.add_argument("--no-gcn", action="store_true")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks/results/fewshot_class.jsonl")
+    p.add_argument("--plot", type=Path, default=REPO / "benchmarks/results/fewshot_reliability.png")
+    p.add_argument("--report", action="store_true")
+    args = p.parse_args()
+    report(args) if args.report else run(args)
+
+
+if __name__ == "__main__":
+    main()
