@@ -174,9 +174,7 @@ def report(args: argparse.Namespace) -> None:
         cells = []
         for k in ks:
             sel = [r for r in pick("select", k) if r["device"] == dev]
-            cells.append(
-                f"{sel[0]['fewshot_cover']['0.8']:.2f} / {sel[0]['mixture_cover']['0.8']:.2f}" if sel else ""
-            )
+            cells.append(f"{sel[0]['fewshot_cover']['0.8']:.2f} / {sel[0]['mixture_cover']['0.8']:.2f}" if sel else "")
         print(f"| {dev} | " + " | ".join(cells) + " |")
     inside = {k: [r["fewshot_cover"]["0.8"] for r in pick("select", k)] for k in ks}
     print(
