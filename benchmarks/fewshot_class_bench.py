@@ -86,6 +86,12 @@ def run(args: argparse.Namespace) -> None:
             r = json.loads(line)
             done.add((r["device"], r["k_asked"], r["archs"]))
     ks = [int(k) for k in args.k.split(",")]
+    gcn_cache: dict[tuple, tuple] = {}  # (device, k, archs) -> (the archs, Spearman, seconds) of an earlier run
+    if args.gcn_cache is not None:
+        for line in args.gcn_cache.read_text().splitlines():
+            r = json.loads(line)
+            if "gcn" in r and "few" in r:
+                gcn_cache[(r["device"], r["k_asked"], r["archs"])] = (r["few"], r["gcn"], r["gcn_s"])
     for cls in args.classes.split(","):
         members = [n for n, c in classes.items() if c == cls]
         excluded = set(members) | (TWINS if TWINS & set(members) else set())
@@ -107,6 +113,7 @@ def run(args: argparse.Namespace) -> None:
                     else:
                         few = np.random.default_rng(0).choice(pool, kk, replace=False)
                     row = {"device": test, "class": cls, "k_asked": k, "k": kk, "archs": how, "n_test": len(te)}
+                    row["few"] = sorted(few.tolist())
                     t1 = time.perf_counter()
                     model = FewShotPredictor(basis).fit(few, v[few])
                     row["fewshot_s"] = time.perf_counter() - t1
@@ -117,8 +124,18 @@ def run(args: argparse.Namespace) -> None:
                     row["mixture"] = float(spearmanr(mix_mean, v[te]).statistic)
                     row["fewshot_cover"] = coverage(log_true, mean, std)
                     row["mixture_cover"] = coverage(log_true, mix_mean, mix_std)
+                    rest = np.setdiff1d(pool, few)  # archs below 900 not fitted: the same measurement session
+                    if len(rest) >= 20:
+                        lo, hi = np.quantile(v[rest], [0.1, 0.9])
+                        rest = rest[(v[rest] >= lo) & (v[rest] <= hi)]
+                        rest_mean, rest_std = model.predict_log(rest)
+                        row["fewshot_cover_below900"] = coverage(np.log(v[rest]), rest_mean, rest_std)
+                        row["n_below900"] = len(rest)
                     row["rank_spread"] = model.rank_spread(te[:: max(1, len(te) // 400)])
-                    if not args.no_gcn:
+                    cached = gcn_cache.get((test, k, how))
+                    if cached is not None and cached[0] == sorted(few.tolist()):
+                        row["gcn"], row["gcn_s"], row["gcn_cached"] = cached[1], cached[2], True
+                    elif not args.no_gcn:
                         t1 = time.perf_counter()
                         gcn = predictors.create("gcn", seed=0, prior_exclude=sorted(excluded)).fit(few, v[few])
                         row["gcn_s"] = time.perf_counter() - t1
@@ -214,6 +231,7 @@ def main() -> None:
     p.add_argument("--classes", default=",".join(CLASSES))
     p.add_argument("--k", default=",".join(str(k) for k in KS))
     p.add_argument("--no-gcn", action="store_true")
+    p.add_argument("--gcn-cache", type=Path, help="an earlier run's file: its GCN scores on the same archs are reused")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks/results/fewshot_class.jsonl")
     p.add_argument("--plot", type=Path, default=REPO / "benchmarks/results/fewshot_reliability.png")
     p.add_argument("--report", action="store_true")

@@ -70,15 +70,20 @@ def test_few_archs_leave_the_mixture_in_charge(latency, basis_without_phones):
     )
 
 
-def test_spread_is_never_below_the_mixture_nor_the_residual(latency, basis_without_phones):
-    v = latency["help/pixel3"]
-    few = np.random.default_rng(1).choice(np.flatnonzero(basis_without_phones.covered[:900]), 60, replace=False)
+@pytest.mark.parametrize("k", [30, 150])  # the closed-form leave-one-out (exact below 21 archs)
+def test_the_spread_is_calibrated_on_the_devices_own_held_out_archs(latency, basis_without_phones, k):
+    v = latency["mobile-gpu-snapdragon-675-adren0-612-int8"]
+    pool = np.flatnonzero(basis_without_phones.covered[:900] & np.isfinite(v[:900]))
+    few = np.random.default_rng(1).choice(pool, k, replace=False)
     model = FewShotPredictor(basis_without_phones).fit(few, v[few])
-    te = _test_set(v)
-    _, std = model.predict_log(te)
-    _, mix_std = model._mixture_log(te)
-    _, res_std = model.residual_.predict(model._residual_inputs(te))
-    np.testing.assert_allclose(std, np.maximum(mix_std, res_std))
+    _, mix_std = model._mixture_log(pool)
+    _, res_std = model.residual_.predict(model._residual_inputs(pool))
+    mean, std = model.predict_log(pool)
+    np.testing.assert_allclose(std, np.maximum(mix_std, res_std) * model.spread_scale_)
+    rest = np.setdiff1d(pool, few)
+    mean, std = model.predict_log(rest)
+    inside = np.mean(np.abs(np.log(v[rest]) - mean) <= 1.2816 * std)
+    assert 0.7 <= inside <= 0.9, (k, inside, model.spread_scale_)
 
 
 def test_rank_spread_is_joint_and_shrinks_with_data(latency, basis_without_phones):

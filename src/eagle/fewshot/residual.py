@@ -73,6 +73,28 @@ class ResidualGP:
         v = solve_triangular(gp.L_, cross.T, lower=True)  # type: ignore[attr-defined]
         return mean, signal(x) - v.T @ v
 
+    def conditioned(self, x: np.ndarray, residual: np.ndarray) -> ResidualGP:
+        """The same kernel (hyper-parameters kept) conditioned on other data: for held-out checks."""
+        from sklearn.gaussian_process import GaussianProcessRegressor
+
+        out = ResidualGP()
+        if self.gp_ is not None and len(residual):
+            kernel = self.gp_.kernel_  # type: ignore[attr-defined]
+            out.gp_ = GaussianProcessRegressor(kernel, optimizer=None, normalize_y=False).fit(x, residual)
+        return out
+
+    def leave_one_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """Closed-form leave-one-out mean and std (with noise) of the residual at each training arch."""
+        from scipy.linalg import cho_solve
+
+        gp = self.gp_
+        if gp is None:
+            raise ValueError("the residual model is not fitted")
+        inv = cho_solve((gp.L_, True), np.eye(len(gp.L_)))  # type: ignore[attr-defined]
+        d = np.diag(inv)
+        y = gp.y_train_  # type: ignore[attr-defined]
+        return y - (inv @ y) / d, 1.0 / np.sqrt(d)
+
     @property
     def kernel(self) -> str:
         return "none (fewer than 3 archs)" if self.gp_ is None else str(self.gp_.kernel_)  # type: ignore[attr-defined]
