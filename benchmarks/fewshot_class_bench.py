@@ -193,11 +193,24 @@ def report(args: argparse.Namespace) -> None:
             sel = [r for r in pick("select", k) if r["device"] == dev]
             cells.append(f"{sel[0]['fewshot_cover']['0.8']:.2f} / {sel[0]['mixture_cover']['0.8']:.2f}" if sel else "")
         print(f"| {dev} | " + " | ".join(cells) + " |")
-    inside = {k: [r["fewshot_cover"]["0.8"] for r in pick("select", k)] for k in ks}
-    print(
-        "\nshare of devices with 80% coverage in 0.7..0.9: "
-        + ", ".join(f"k={k} {np.mean([0.7 <= c <= 0.9 for c in inside[k]]):.2f}" for k in ks)
-    )
+    for how in ("select", "random"):
+        for key, where in (("fewshot_cover", "test archs"), ("fewshot_cover_below900", "unmeasured archs below 900")):
+            shares = []
+            for k in ks:
+                cover = [r[key]["0.8"] for r in pick(how, k) if key in r]
+                if cover:
+                    inside = np.mean([0.7 <= c <= 0.9 for c in cover])
+                    shares.append(f"k={k} {inside:.2f} (mean {np.mean(cover):.2f})")
+            print(f"devices with 80% coverage in 0.7..0.9, {how} archs, {where}: " + ", ".join(shares))
+    print("\n#### rank spread the model predicts vs the Spearman it gets (eagle select's archs)\n")
+    print("| k | mean rank spread | Spearman it implies (1 - 6 s^2) | Spearman measured | corr(spread, 1 - Spearman) |")
+    print("| --- | --- | --- | --- | --- |")
+    for k in ks:
+        sel = pick("select", k)
+        spread = np.array([r["rank_spread"] for r in sel])
+        rho = np.array([r["fewshot"] for r in sel])
+        corr = np.corrcoef(spread, 1 - rho)[0, 1] if len(sel) > 2 else float("nan")
+        print(f"| {k} | {spread.mean():.3f} | {np.mean(1 - 6 * spread**2):.3f} | {rho.mean():.3f} | {corr:.2f} |")
     _reliability_plot(rows, ks, args.plot)
     print(f"\nreliability plot: {args.plot}")
 

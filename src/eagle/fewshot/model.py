@@ -121,6 +121,7 @@ class FewShotPredictor:
         self.residual = residual  # learn what the mixture misses (eagle.fewshot.residual)
         self.residual_ = ResidualGP()
         self.spread_scale_ = 1.0  # the held-out check's scale of the spread (with a residual)
+        self.component_centre_ = self.component_scale_ = np.zeros(0)  # standardise component means
         self.components_: list[Any] = []  # one fitted posterior per basis component
         self.weights_: np.ndarray = np.zeros(0)  # posterior weight per component; empty until fit
         self.evidence_: np.ndarray = np.zeros(0)  # log evidence of each component
@@ -187,6 +188,10 @@ class FewShotPredictor:
         self.spread_scale_ = 1.0
         if self.residual:
             mean, _ = self._mixture_log(archs)
+            comp = self._component_means(archs)
+            self.component_centre_ = comp.mean(axis=0)
+            spread = comp.std(axis=0)
+            self.component_scale_ = np.where(spread > 0, spread, 1.0)
             self.residual_.fit(self._residual_inputs(archs), np.log(self.values_) - mean)
             if self.residual_.fitted:
                 self.spread_scale_ = self._held_out_scale(archs)
@@ -206,9 +211,8 @@ class FewShotPredictor:
                 z[i] = (log_y[i] - mean[0]) / std[0]
         else:  # the mixture's share of the fit moves little when one of many archs goes
             loo_mean, loo_std = self.residual_.leave_one_out()
-            _, mix_std = self._mixture_log(archs)
-            residual = log_y - self._mixture_log(archs)[0]
-            z = (residual - loo_mean) / np.maximum(mix_std, loo_std)
+            mix_mean, mix_std = self._mixture_log(archs)
+            z = (log_y - mix_mean - loo_mean) / np.maximum(mix_std, loo_std)
         ratio = float(np.quantile(np.abs(z), 0.8)) / Z80
         return float(np.exp(k / (k + SCALE_PRIOR) * np.log(max(ratio, 1e-3))))
 
@@ -216,26 +220,29 @@ class FewShotPredictor:
         """This model refitted on the archs in ``keep`` only (the residual's kernel kept)."""
         sub = _take(archs, keep)
         model = FewShotPredictor(self.basis, residual=False).fit(sub, self.values_[keep])
+        model.component_centre_, model.component_scale_ = self.component_centre_, self.component_scale_
         mean, _ = model._mixture_log(sub)
         model.residual_ = self.residual_.conditioned(self._residual_inputs(sub), np.log(self.values_[keep]) - mean)
         return model
 
     def _residual_inputs(self, archs: Archs) -> np.ndarray:
-        """Each arch's flat features for the residual model: the space's (one-hot ops), and on an
-        enumerable space its standardised row of the device basis (how the known devices see it)."""
+        """Each arch's features for the residual model: the space's flat ones (one-hot ops), on an
+        enumerable space its row of the device basis (how the known devices see it), and what each
+        component of the mixture predicts for it (so the residual can combine them), standardised."""
         space = self.space
+        comp = (self._component_means(archs) - self.component_centre_) / self.component_scale_
         if isinstance(self.basis, OpDeviceBasis):
-            return space.features(space.keys(list(archs)))
+            return np.hstack([space.features(space.keys(list(archs))), comp])
         idx = self._indices(archs)
         b = self.basis
         scale = b.features[b.covered].std(axis=0)
         rows = b.features[idx] / np.where(scale > 0, scale, 1.0)
         if space.enumerable and b.num_archs == space.size:
-            return np.hstack([space.features(idx), rows])
-        return rows
+            return np.hstack([space.features(idx), rows, comp])
+        return np.hstack([rows, comp])
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The basis plus the k measurements: loading re-runs the (deterministic, ms) adaptation."""
+        """The basis plus the k measurements: loading re-runs the (deterministic) adaptation."""
         self._check()
         config, arrays = self.basis.state()
         config = {**config, "kind": "fewshot", "basis_kind": config["kind"], "k": len(self.trained_on_)}
@@ -274,6 +281,18 @@ class FewShotPredictor:
             mean, std = mean + r_mean, np.maximum(std, r_std) * self.spread_scale_
         return mean, std
 
+    def _inner(self, archs: Archs) -> tuple[FewShotPredictor, np.ndarray]:
+        """The fitted mixture that holds ``archs``, and their rows in it: this model and the arch
+        indices, or for a large space one refitted (ms) on a table over the measured archs and these."""
+        self._check()
+        if isinstance(self.basis, OpDeviceBasis):
+            keys = self.space.keys(list(archs))
+            k = len(self.train_keys_)
+            table = self.basis.table_for([*self.train_keys_, *keys])
+            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
+            return inner, np.arange(k, k + len(keys))
+        return self, self._indices(archs)
+
     def _mixture_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
         """The mixture's predictive mean and std of log latency (mixture over the components).
 
@@ -282,22 +301,22 @@ class FewShotPredictor:
         other components know nothing of them. There the op-cost models are mixed by their own
         evidence (without op-cost models, as every other arch).
         """
-        self._check()
-        if isinstance(self.basis, OpDeviceBasis):  # the table over the measured archs and these, refitted (ms)
-            keys = self.space.keys(list(archs))
-            k = len(self.train_keys_)
-            table = self.basis.table_for([*self.train_keys_, *keys])
-            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
-            return inner.predict_log(np.arange(k, k + len(keys)))
-        idx = self._indices(archs)
-        mean, std = self.mixture(idx, self.weights_)
-        op_cost = np.array([isinstance(c, OpCostPosterior) for c in self.components_])
-        outside = ~self.basis.covered[idx]
+        model, idx = self._inner(archs)
+        mean, std = model.mixture(idx, model.weights_)
+        op_cost = np.array([isinstance(c, OpCostPosterior) for c in model.components_])
+        basis = model.basis
+        assert isinstance(basis, DeviceBasis)  # a large space's model is refitted on a DeviceBasis table
+        outside = ~basis.covered[idx]
         if outside.any() and op_cost.any():
-            ev = np.where(op_cost, self.evidence_, -np.inf)
+            ev = np.where(op_cost, model.evidence_, -np.inf)
             w = np.exp(ev - ev.max())
-            mean[outside], std[outside] = self.mixture(idx[outside], w / w.sum())
+            mean[outside], std[outside] = model.mixture(idx[outside], w / w.sum())
         return mean, std
+
+    def _component_means(self, archs: Archs) -> np.ndarray:
+        """(archs, components): each component's mean log latency (the residual model's inputs)."""
+        model, idx = self._inner(archs)
+        return np.stack([c.predict(idx)[0] for c in model.components_], axis=1)
 
     def mixture(self, idx: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of log latency at arch indices ``idx`` when the components are mixed with ``weights``."""
@@ -329,16 +348,9 @@ class FewShotPredictor:
         the archs: what is shared (an offset, a scale) moves every arch together and leaves the
         ranking alone, as it should.
         """
-        self._check()
         rng = np.random.default_rng(seed)
-        if isinstance(self.basis, OpDeviceBasis):
-            keys = self.space.keys(list(archs))
-            k = len(self.train_keys_)
-            table = self.basis.table_for([*self.train_keys_, *keys])
-            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
-            draws = inner._mixture_draws(np.arange(k, k + len(keys)), n, rng)
-        else:
-            draws = self._mixture_draws(self._indices(archs), n, rng)
+        model, idx = self._inner(archs)
+        draws = model._mixture_draws(idx, n, rng)
         if self.residual_.fitted:
             mean, cov = self.residual_.latent(self._residual_inputs(archs))
             draws += mean + rng.standard_normal((n, len(mean))) @ _sqrt_psd(cov).T
