@@ -249,7 +249,10 @@ def main() -> None:
     p.add_argument("--plot", type=Path, default=REPO / "benchmarks/results/fewshot_reliability.png")
     p.add_argument("--report", action="store_true")
     args = p.parse_args()
-    report(args) if args.report else run(args)
+    from eagle.threads import limited_threads
+
+    with limited_threads(1):  # one thread per process, as Eagle computes by default
+        report(args) if args.report else run(args)
 
 
 if __name__ == "__main__":
