@@ -295,7 +295,14 @@ def _measure_round(args: argparse.Namespace, archs: list[Any], space: Any, round
         args.archs = str(arch_file)
         cfg = sweep_config_from_args(args, None)
         print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
-        summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
+        try:
+            summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
+        except KeyboardInterrupt:
+            print(
+                f"\neagle: interrupted; every arch measured so far is stored in {cfg.db}. Run the same command "
+                "to resume: it proposes the same archs and measures only those not yet measured."
+            )
+            raise
     return Path(cfg.db), summary.run_id
 
 
