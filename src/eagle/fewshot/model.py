@@ -195,17 +195,18 @@ class FewShotPredictor:
         self.residual_ = ResidualGP()
         self.spread_scale_ = 1.0
         if self.residual:
-            mean, _ = self._mixture_log(archs)
-            comp = self._component_means(archs)
+            inner = self._inner(archs)  # once: a large space's table is rebuilt and refitted by each call
+            mean, std = self._mixture_log(archs, inner)
+            comp = _component_means(*inner)
             self.component_centre_ = comp.mean(axis=0)
             spread = comp.std(axis=0)
             self.component_scale_ = np.where(spread > 0, spread, 1.0)
-            self.residual_.fit(self._residual_inputs(archs), np.log(self.values_) - mean)
+            self.residual_.fit(self._residual_inputs(archs, inner), np.log(self.values_) - mean)
             if self.residual_.fitted:
-                self.spread_scale_ = self._held_out_scale(archs)
+                self.spread_scale_ = self._held_out_scale(archs, mean, std)
         return self
 
-    def _held_out_scale(self, archs: Archs) -> float:
+    def _held_out_scale(self, archs: Archs, mix_mean: np.ndarray, mix_std: np.ndarray) -> float:
         """How much to widen (or narrow) the spread so that the device's own measurements, each
         predicted without it, fall inside the 80% interval 80% of the time; pulled towards 1 by a
         pseudo-count when few archs say so."""
@@ -219,7 +220,6 @@ class FewShotPredictor:
                 z[i] = (log_y[i] - mean[0]) / std[0]
         else:  # the mixture's share of the fit moves little when one of many archs goes
             loo_mean, loo_std = self.residual_.leave_one_out()
-            mix_mean, mix_std = self._mixture_log(archs)
             z = (log_y - mix_mean - loo_mean) / np.maximum(mix_std, loo_std)
         ratio = float(np.quantile(np.abs(z), 0.8)) / Z80
         return float(np.exp(k / (k + SCALE_PRIOR) * np.log(max(ratio, 1e-3))))
@@ -233,12 +233,13 @@ class FewShotPredictor:
         model.residual_ = self.residual_.conditioned(self._residual_inputs(sub), np.log(self.values_[keep]) - mean)
         return model
 
-    def _residual_inputs(self, archs: Archs) -> np.ndarray:
+    def _residual_inputs(self, archs: Archs, inner: tuple[FewShotPredictor, np.ndarray] | None = None) -> np.ndarray:
         """Each arch's features for the residual model: the space's flat ones (one-hot ops), on an
         enumerable space its row of the device basis (how the known devices see it), and what each
-        component of the mixture predicts for it (so the residual can combine them), standardised."""
+        component of the mixture predicts for it (so the residual can combine them), standardised.
+        ``inner``: :meth:`_inner` of ``archs`` when the caller has it already."""
         space = self.space
-        comp = (self._component_means(archs) - self.component_centre_) / self.component_scale_
+        comp = (_component_means(*(inner or self._inner(archs))) - self.component_centre_) / self.component_scale_
         if isinstance(self.basis, OpDeviceBasis):
             return np.hstack([space.features(space.keys(list(archs))), comp])
         idx = self._indices(archs)
@@ -283,9 +284,10 @@ class FewShotPredictor:
         mixture's holds its coefficients' uncertainty and its misfit, the residual's what the
         data say is left; their sum double-counts the misfit: BENCHMARKS.md, issue 22).
         """
-        mean, std = self._mixture_log(archs)
+        inner = self._inner(archs)
+        mean, std = self._mixture_log(archs, inner)
         if self.residual_.fitted:
-            r_mean, r_std = self.residual_.predict(self._residual_inputs(archs))
+            r_mean, r_std = self.residual_.predict(self._residual_inputs(archs, inner))
             mean, std = mean + r_mean, np.maximum(std, r_std) * self.spread_scale_
         return mean, std
 
@@ -301,15 +303,17 @@ class FewShotPredictor:
             return inner, np.arange(k, k + len(keys))
         return self, self._indices(archs)
 
-    def _mixture_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
+    def _mixture_log(
+        self, archs: Archs, inner: tuple[FewShotPredictor, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The mixture's predictive mean and std of log latency (mixture over the components).
 
         Archs outside the basis (disconnected cells, which no pretraining dataset holds, yet
         devices that run dead branches time) are described by the per-op cost models alone: the
         other components know nothing of them. There the op-cost models are mixed by their own
-        evidence (without op-cost models, as every other arch).
+        evidence (without op-cost models, as every other arch). ``inner``: as for :meth:`_residual_inputs`.
         """
-        model, idx = self._inner(archs)
+        model, idx = inner or self._inner(archs)
         mean, std = model.mixture(idx, model.weights_)
         op_cost = np.array([isinstance(c, OpCostPosterior) for c in model.components_])
         basis = model.basis
@@ -320,11 +324,6 @@ class FewShotPredictor:
             w = np.exp(ev - ev.max())
             mean[outside], std[outside] = model.mixture(idx[outside], w / w.sum())
         return mean, std
-
-    def _component_means(self, archs: Archs) -> np.ndarray:
-        """(archs, components): each component's mean log latency (the residual model's inputs)."""
-        model, idx = self._inner(archs)
-        return np.stack([c.predict(idx)[0] for c in model.components_], axis=1)
 
     def mixture(self, idx: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of log latency at arch indices ``idx`` when the components are mixed with ``weights``."""
@@ -357,10 +356,11 @@ class FewShotPredictor:
         ranking alone, as it should.
         """
         rng = np.random.default_rng(seed)
-        model, idx = self._inner(archs)
+        inner = self._inner(archs)
+        model, idx = inner
         draws = model._mixture_draws(idx, n, rng)
         if self.residual_.fitted:
-            mean, cov = self.residual_.latent(self._residual_inputs(archs))
+            mean, cov = self.residual_.latent(self._residual_inputs(archs, inner))
             draws += mean + rng.standard_normal((n, len(mean))) @ _sqrt_psd(cov).T
             centre = draws.mean(axis=0)
             draws = centre + self.spread_scale_ * (draws - centre)
@@ -394,6 +394,11 @@ class FewShotPredictor:
         self._check()
         order = np.argsort(-self.weights_)[:n]
         return [(self.basis.components[i], float(self.weights_[i])) for i in order]
+
+
+def _component_means(model: FewShotPredictor, idx: np.ndarray) -> np.ndarray:
+    """(archs, components): each of ``model``'s components' mean log latency at rows ``idx``."""
+    return np.stack([c.predict(idx)[0] for c in model.components_], axis=1)
 
 
 def _take(archs: Archs, mask: np.ndarray) -> Archs:
