@@ -216,6 +216,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from eagle import predictors, spaces
     from eagle.fewshot import select_archs
 
+    if args.max_k is not None and args.max_k < args.k:  # before pretraining, which takes seconds
+        raise UsageError(f"--max-k {args.max_k} is below --k {args.k}: give a --k of at most {args.max_k}")
     t0 = time.perf_counter()
     basis = _base(args.base, args.model or args.space)
     space = spaces.get(basis.space)
@@ -228,14 +230,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         candidates = space.indices(candidates) if space.enumerable else candidates
     elif not space.enumerable:  # choose among random archs of the space
         candidates = space.sample(CALIBRATION_POOL, rng)
-    pool: Any
-    if candidates is not None:
+    pool: Any = None  # the archs whose ranking --until watches
+    if args.until is not None and candidates is not None:
         pool = list(candidates) if len(candidates) <= SPREAD_POOL else list(rng.permutation(candidates)[:SPREAD_POOL])
-    else:
+    elif args.until is not None:
         pool = rng.choice(np.flatnonzero(basis.covered), SPREAD_POOL, replace=False)
     max_k = args.max_k or (MAX_K if args.until is not None else args.k)
-    if args.max_k is not None and args.max_k < args.k:
-        raise UsageError(f"--max-k {args.max_k} is below --k {args.k}: give a --k of at most {args.max_k}")
     args.space, args.model = spaces.spec(space), None
     if args.db is None:
         args.db = args.save.with_suffix(".sqlite")
