@@ -235,11 +235,15 @@ def test_an_additive_device_is_matched_by_a_per_op_cost_model(shared_latency, ze
         **{op: (c - zero_cost) / unit for op, c in zip(PARTS[2:], by_op_id[1:])},
     }
     assert fitted.keys() == true.keys() and fitted["nor_conv_3x3"] == 1.0
-    for op in ("fixed", "nor_conv_1x1", "avg_pool_3x3"):  # recovered from 10 archs (a skip's cost is tiny)
-        assert abs(fitted[op] - true[op]) < 0.1 * max(true[op], 0.5), (op, fitted[op], true[op])
+    # recovered from 10 archs (a skip's cost is tiny); with 1% noise the fixed part alone ranges
+    # over 0.89..1.17 of the truth across six noise draws, with this design and the one before it
+    for op in ("fixed", "nor_conv_1x1", "avg_pool_3x3"):
+        assert abs(fitted[op] - true[op]) < 0.2 * max(true[op], 0.5), (op, fitted[op], true[op])
     if zero_cost:
         assert fitted["skip_connect"] < 0  # a skip is cheaper than a Zero op
-    assert rho > 0.98 and rho > rho_without + 0.02  # 0.997 / 0.996 vs 0.949 / 0.956 when written
+    # 0.997 / 0.996 vs 0.949 / 0.956 when written; vs ~0.98 since the design also spreads the
+    # 10 archs over the op choices (which helps the model without op costs most)
+    assert rho > 0.98 and rho > rho_without + 0.01
     # disconnected cells lie outside the basis, yet such a device runs (and times) them: the
     # op-cost models alone predict them, in the right order and at the right scale
     dead = np.flatnonzero(~get("nasbench201").valid_mask())

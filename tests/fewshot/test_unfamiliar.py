@@ -3,6 +3,7 @@ proposes the next batch given what is measured, and `eagle calibrate --until` me
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -107,6 +108,28 @@ def test_the_next_batch_given_what_is_measured_continues_the_design(basis_withou
     nxt = select_archs(basis_without_phones, 5, candidates=np.arange(900), given=ten[:5])
     assert nxt == ten[5:]  # greedy design: measured archs condition it exactly as chosen ones did
     assert not set(select_archs(basis_without_phones, 20, given=ten)) & set(ten)
+
+
+def test_the_design_spreads_later_archs_over_the_op_choices(tmp_path, basis_without_phones):
+    """The design plans for per-op effects the basis cannot express: after the first archs pin
+    its coefficients, the next ones spread over every op choice of every edge."""
+    old = dataclasses.replace(basis_without_phones, op_effect_var=0.0)  # a base saved before
+    assert basis_without_phones.op_effect_var == basis_without_phones.noise_var > 0
+    flat = get("nasbench201").features
+    for k, least in ((20, 2), (30, 3)):
+        new_counts, old_counts = (
+            flat(select_archs(b, k, np.arange(900))).sum(axis=0) for b in (basis_without_phones, old)
+        )
+        # each of the 30 (edge, op) choices measured at least `least` times, more evenly than before
+        assert new_counts.min() >= least and new_counts.std() < old_counts.std(), (new_counts, old_counts)
+    # the prior is saved with the base; a base saved before it existed keeps its old design
+    predictors.save(basis_without_phones, tmp_path / "base.pt")
+    assert predictors.load(tmp_path / "base.pt").op_effect_var == basis_without_phones.op_effect_var
+    config, arrays = basis_without_phones.state()
+    del config["op_effect_var"]
+    older = type(basis_without_phones).from_state(config, arrays)
+    assert older.op_effect_var == 0.0
+    assert select_archs(older, 10, np.arange(900)) == select_archs(old, 10, np.arange(900))
 
 
 def test_checkpoints_keep_the_residual(tmp_path, latency, basis_without_phones):

@@ -45,6 +45,8 @@ class OpDeviceBasis:
     scale_std: float = 0.3
     correction: float = 0.3
     num_archs: int = 0  # archs the known devices' datasets held
+    #: as :attr:`DeviceBasis.op_effect_var` (0 in bases saved before it existed)
+    op_effect_var: float = 0.0
 
     @property
     def rank(self) -> int:
@@ -85,6 +87,7 @@ class OpDeviceBasis:
             reference_latency=self._references(archs),
             references=list(self.references),
             space=self.space,
+            op_effect_var=self.op_effect_var,
         )
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -98,6 +101,7 @@ class OpDeviceBasis:
             "scale_std": self.scale_std,
             "correction": self.correction,
             "num_archs": self.num_archs,
+            "op_effect_var": self.op_effect_var,
         }
         arrays = {
             "weights": self.weights,
@@ -126,6 +130,7 @@ class OpDeviceBasis:
             scale_std=float(config.get("scale_std", 0.3)),
             correction=float(config.get("correction", 0.3)),
             num_archs=int(config.get("num_archs", 0)),
+            op_effect_var=float(config.get("op_effect_var", 0.0)),
         )
         d, r = len(basis.devices), basis.rank
         if basis.weights.shape[1] != d or basis.center.shape != (d,) or basis.prior_cov.shape != (r, r):
@@ -187,16 +192,18 @@ def pretrain_ops(
         refs = cost_references(costs, ref_offset)
         references = list(refs)
         ref_center = np.log(np.stack([refs[r] for r in references], axis=1)).mean(axis=0)
+    noise_var = max(float(np.median(np.array(resid_var) + recon_var)), 1e-8)
     return OpDeviceBasis(
         weights=weights,
         center=center,
         projection=projection,
         prior_cov=cov,
-        noise_var=max(float(np.median(np.array(resid_var) + recon_var)), 1e-8),
+        noise_var=noise_var,
         devices=names,
         space=spaces.spec(sp),
         reference_center=ref_center,
         reference_offset=ref_offset,
         references=references,
         num_archs=n,
+        op_effect_var=noise_var,
     )

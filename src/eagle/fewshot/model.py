@@ -424,12 +424,19 @@ def select_archs(
 ) -> list[Any]:
     """The k archs whose measurement most reduces the prior's uncertainty (greedy Bayesian design).
 
+    The design's model of a new device is the basis's (an offset and a coefficient per basis
+    feature) plus an unknown effect per op choice (the space's flat features) of the prior
+    variance :attr:`~eagle.costmodels.basis.DeviceBasis.op_effect_var`: what a device unlike the
+    known ones adds, and what the residual model learns. The first archs pin the basis
+    coefficients; later ones also spread over the op choices.
     ``criterion="v"`` (default) minimises the average predictive variance over every arch of
     the space (V-optimal: picks representative archs); ``"d"`` maximises the information about
     the coefficients (D-optimal: favours extreme archs). ``given``: archs already measured (the
     design starts from what they told, and never proposes them again): the next batch.
     Deterministic: the same basis, candidates and given archs give the same archs in the same order.
     """
+    if criterion not in ("v", "d"):
+        raise EagleError(f"selection criterion {criterion!r}: choose v or d")
     if isinstance(basis, OpDeviceBasis):  # a large space: choose among candidate arch keys
         if candidates is None:
             raise UsageError(f"{basis.space} is too large to choose from: give the candidate archs")
@@ -437,35 +444,48 @@ def select_archs(
         measured = space.keys(list(given)) if given is not None else []
         keys = [key for key in space.keys(list(candidates)) if key not in set(measured)]
         table = basis.table_for([*keys, *measured])
-        rows = np.arange(len(keys))
-        return [
-            keys[i]
-            for i in select_archs(table, k, rows, criterion=criterion, given=len(keys) + np.arange(len(measured)))
-        ]
+        flat = space.features([*keys, *measured])
+        done = len(keys) + np.arange(len(measured))
+        return [keys[i] for i in _design(table, flat, k, np.arange(len(keys)), done, criterion)]
     cand = np.flatnonzero(basis.covered) if candidates is None else np.asarray(candidates, dtype=np.int64)
     cand = cand[basis.covered[cand]]
     done = np.zeros(0, dtype=np.int64) if given is None else np.asarray(given, dtype=np.int64).ravel()
     done = done[basis.covered[done]]  # archs outside the basis tell the design nothing
-    cand = cand[~np.isin(cand, done)]
+    space = spaces.get(basis.space)
+    enumerated = basis.op_effect_var > 0 and space.enumerable and space.size == basis.num_archs
+    ops = space.features(np.arange(basis.num_archs)) if enumerated else None
+    return [int(i) for i in _design(basis, ops, k, cand[~np.isin(cand, done)], done, criterion)]
+
+
+def _design(
+    basis: DeviceBasis, flat: np.ndarray | None, k: int, cand: np.ndarray, done: np.ndarray, criterion: str
+) -> list[int]:
+    """The greedy design over ``basis``'s rows: ``cand`` to choose from, ``done`` measured;
+    ``flat``: every row's flat features (None: no op effects)."""
     if not 1 <= k <= len(cand):
         raise EagleError(
             f"--k {k}: choose between 1 and {len(cand)} archs" + (" not measured yet" if len(done) else "")
         )
-    if criterion not in ("v", "d"):
-        raise EagleError(f"selection criterion {criterion!r}: choose v or d")
-    x = np.hstack([np.ones((len(cand), 1)), basis.features[cand]])
-    everything = np.hstack([np.ones((int(basis.covered.sum()), 1)), basis.features[basis.covered]])
-    second_moment = everything.T @ everything / len(everything)
-    cov = np.zeros((basis.rank + 1, basis.rank + 1))
-    cov[0, 0] = OFFSET_PRIOR_VAR
-    cov[1:, 1:] = basis.prior_cov
+    rows = [np.ones((basis.num_archs, 1)), basis.features]
+    prior = [np.array([OFFSET_PRIOR_VAR]), np.zeros(basis.rank)]
+    if flat is not None and basis.op_effect_var > 0:
+        rows.append(flat - flat[basis.covered].mean(axis=0))
+        prior.append(np.full(flat.shape[1], basis.op_effect_var))
+    design = np.hstack(rows)
+    n = design.shape[1]
+    cov = np.zeros((n, n))
+    cov[np.diag_indices(n)] = np.concatenate(prior)
+    cov[1 : basis.rank + 1, 1 : basis.rank + 1] = basis.prior_cov
     cov /= basis.noise_var
-    for row in np.hstack([np.ones((len(done), 1)), basis.features[done]]):  # condition on what is measured
+    for row in design[done]:  # condition on what is measured
         c = cov @ row
         cov = cov - np.outer(c, c) / (1.0 + row @ c)
+    everything = design[basis.covered]
+    second_moment = everything.T @ everything / len(everything)
+    x = design[cand]
     chosen: list[int] = []
     for _ in range(k):
-        cx = x @ cov  # (n, r+1): C x_j for every candidate
+        cx = x @ cov  # (n, p): C x_j for every candidate
         own = np.einsum("ij,ij->i", cx, x)  # x_j' C x_j
         if criterion == "d":
             gain = own  # log(1 + x'Cx): information about the coefficients
