@@ -490,7 +490,7 @@ def _design(
         if criterion == "d":
             gain = own  # log(1 + x'Cx): information about the coefficients
         else:  # drop of the mean predictive variance over the space: x'C M C x / (1 + x'C x)
-            gain = np.einsum("ij,jk,ik->i", cx, second_moment, cx) / (1.0 + own)
+            gain = np.einsum("ij,ij->i", cx @ second_moment, cx) / (1.0 + own)
         gain[chosen] = -np.inf
         j = int(np.argmax(gain))
         chosen.append(j)
