@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 import eagle.datasets as D
 from eagle import predictors
+from eagle.errors import EagleError
 from eagle.fewshot import FewShotPredictor, pretrain, select_archs
 from eagle.spaces import get
 
@@ -130,6 +131,13 @@ def test_the_design_spreads_later_archs_over_the_op_choices(tmp_path, basis_with
     older = type(basis_without_phones).from_state(config, arrays)
     assert older.op_effect_var == 0.0
     assert select_archs(older, 10, np.arange(900)) == select_archs(old, 10, np.arange(900))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, "lots", None])
+def test_a_tampered_design_prior_is_a_damaged_base(tmp_path, basis_without_phones, bad):
+    predictors.save(basis_without_phones, tmp_path / "base.pt", extra={"op_effect_var": bad})
+    with pytest.raises(EagleError, match=r"damaged Eagle checkpoint.*op_effect_var must be"):
+        predictors.load(tmp_path / "base.pt")
 
 
 def test_checkpoints_keep_the_residual(tmp_path, latency, basis_without_phones):

@@ -125,7 +125,7 @@ class DeviceBasis:
             device_latency=np.asarray(arrays["device_latency"], dtype=np.float64),
             covered=np.asarray(arrays["covered"], dtype=bool),
             prior_cov=np.asarray(arrays["prior_cov"], dtype=np.float64),
-            noise_var=float(settings["noise_var"]),
+            noise_var=variance(settings["noise_var"], "noise_var", positive=True),
             devices=list(settings["devices"]),
             scale_std=float(settings["scale_std"]),
             correction=float(settings["correction"]),
@@ -137,8 +137,20 @@ class DeviceBasis:
                 m: (list(mean), list(std)) for m, (mean, std) in settings.get("op_cost_priors", {}).items()
             },
             space=str(settings.get("space", "nasbench201")),
-            op_effect_var=float(settings.get("op_effect_var", 0.0)),
+            op_effect_var=variance(settings.get("op_effect_var", 0.0), "op_effect_var"),
         )
+
+
+def variance(value: object, name: str, *, positive: bool = False) -> float:
+    """A variance read from a saved base: a finite number >= 0 (> 0 with ``positive``); else a
+    ValueError (the checkpoint loader reports it as a damaged checkpoint)."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {str(value)[:40]!r}") from None
+    if not np.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be a finite {'positive' if positive else 'non-negative'} number, not {v}")
+    return v
 
 
 def _complete(matrix: np.ndarray, rank: int, iterations: int = 30) -> np.ndarray:

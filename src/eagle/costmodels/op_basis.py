@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from eagle import progress, spaces
-from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis
+from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis, variance
 from eagle.errors import EagleError
 from eagle.spaces.base import Archs
 
@@ -121,7 +121,7 @@ class OpDeviceBasis:
             center=a["center"],
             projection=a["projection"],
             prior_cov=a["prior_cov"],
-            noise_var=float(config["noise_var"]),
+            noise_var=variance(config["noise_var"], "noise_var", positive=True),
             devices=list(config["devices"]),
             space=str(config["space"]),
             reference_center=a["reference_center"],
@@ -130,7 +130,7 @@ class OpDeviceBasis:
             scale_std=float(config.get("scale_std", 0.3)),
             correction=float(config.get("correction", 0.3)),
             num_archs=int(config.get("num_archs", 0)),
-            op_effect_var=float(config.get("op_effect_var", 0.0)),
+            op_effect_var=variance(config.get("op_effect_var", 0.0), "op_effect_var"),
         )
         d, r = len(basis.devices), basis.rank
         if basis.weights.shape[1] != d or basis.center.shape != (d,) or basis.prior_cov.shape != (r, r):

@@ -86,8 +86,9 @@ def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
         what = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:200]
+        again = "eagle pretrain" if str(config["kind"]).startswith("fewshot-base") else "eagle train"
         raise EagleError(
-            f"{path}: damaged Eagle checkpoint ({config['kind']}): {what}; save it again with 'eagle train'"
+            f"{path}: damaged Eagle checkpoint ({config['kind']}): {what}; save it again with '{again}'"
         ) from None
 
 
