@@ -24,6 +24,37 @@ def nb201_table() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def ctrl_c_once_stored(cmd: list[str], db: Path, query: str, at_least: int, wait_s: float) -> tuple[int, str, str]:
+    """Run ``cmd`` as a terminal user would, press Ctrl-C once ``query`` on the SQLite store ``db``
+    counts ``at_least`` rows (or after ``wait_s`` seconds), and return (exit status, stdout, stderr).
+
+    A shell that starts jobs in the background makes them ignore SIGINT; a terminal user's Ctrl-C
+    does not, so the child gets the default handler back."""
+    import signal
+    import sqlite3
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            if db.exists() and sqlite3.connect(db).execute(query).fetchone()[0] >= at_least:
+                break
+        except sqlite3.OperationalError:  # the store is being created
+            continue
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
 class Exploit:
     """A pickle payload: unpickling it would create ``marker`` via os.system (it must never run)."""
 

@@ -187,31 +187,13 @@ def test_calibrate_until_a_rank_spread_measures_in_rounds(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "reached the target rank spread" in r.stdout
     # Ctrl-C mid-round: exit 130 with a resume hint; the same command resumes and measures nothing twice
-    import signal
-    import sqlite3
-    import time
+    from tests.conftest import ctrl_c_once_stored
 
     cmd = [sys.executable, "-m", "eagle", "calibrate", *common, "--k", "3", "--until", "0.001", "--max-k", "6"]
     cmd += ["--runs", "40", "--save", str(tmp_path / "W.pt")]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    db = tmp_path / "W.sqlite"
-    deadline = time.time() + 180
-    while time.time() < deadline:  # interrupt once round 2 has started
-        time.sleep(0.3)
-        try:
-            if db.exists() and sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone()[0] >= 2:
-                break
-        except sqlite3.OperationalError:
-            continue
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Run the same command to resume" in out and "Traceback" not in err, (out, err)
+    # interrupt once round 2 has started
+    returncode, out, err = ctrl_c_once_stored(cmd, tmp_path / "W.sqlite", "SELECT count(*) FROM runs", 2, wait_s=180)
+    assert returncode == 130 and "Run the same command to resume" in out and "Traceback" not in err, (out, err)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and "resuming run 1" in r.stderr and "resuming run 2" in r.stderr, r.stderr
     assert len(predictors.load(tmp_path / "W.pt").trained_on_) == 6

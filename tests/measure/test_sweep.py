@@ -257,26 +257,11 @@ def test_measure_tools_refuse_malicious_pickles(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
     db = tmp_path / "c.sqlite"
+    from tests.conftest import ctrl_c_once_stored
+
     cmd = _null_sweep_cmd(db, 150)
-    # a shell that starts jobs in the background makes them ignore SIGINT; a terminal user's Ctrl-C does not
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        time.sleep(0.2)
-        try:
-            if db.exists() and sqlite3.connect(db).execute("SELECT count(*) FROM measurements").fetchone()[0] >= 3:
-                break
-        except sqlite3.OperationalError:
-            continue
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (proc.returncode, out, err)
+    returncode, out, err = ctrl_c_once_stored(cmd, db, "SELECT count(*) FROM measurements", 3, wait_s=60)
+    assert returncode == 130, (returncode, out, err)
     assert "Run the same command to resume" in out
     assert "Traceback" not in err
     with ResultStore(db) as store:

@@ -444,7 +444,7 @@ def select_archs(
         measured = space.keys(list(given)) if given is not None else []
         keys = [key for key in space.keys(list(candidates)) if key not in set(measured)]
         table = basis.table_for([*keys, *measured])
-        flat = space.features([*keys, *measured])
+        flat = space.features([*keys, *measured]) if basis.op_effect_var > 0 else None
         done = len(keys) + np.arange(len(measured))
         return [keys[i] for i in _design(table, flat, k, np.arange(len(keys)), done, criterion)]
     cand = np.flatnonzero(basis.covered) if candidates is None else np.asarray(candidates, dtype=np.int64)
@@ -461,22 +461,21 @@ def _design(
     basis: DeviceBasis, flat: np.ndarray | None, k: int, cand: np.ndarray, done: np.ndarray, criterion: str
 ) -> list[int]:
     """The greedy design over ``basis``'s rows: ``cand`` to choose from, ``done`` measured;
-    ``flat``: every row's flat features (None: no op effects)."""
+    ``flat``: every row's flat features, whose effects have prior variance ``basis.op_effect_var``
+    (None: no op effects)."""
+    from scipy.linalg import block_diag
+
     if not 1 <= k <= len(cand):
         raise EagleError(
             f"--k {k}: choose between 1 and {len(cand)} archs" + (" not measured yet" if len(done) else "")
         )
     rows = [np.ones((basis.num_archs, 1)), basis.features]
-    prior = [np.array([OFFSET_PRIOR_VAR]), np.zeros(basis.rank)]
-    if flat is not None and basis.op_effect_var > 0:
+    priors = [np.array([[OFFSET_PRIOR_VAR]]), basis.prior_cov]
+    if flat is not None:
         rows.append(flat - flat[basis.covered].mean(axis=0))
-        prior.append(np.full(flat.shape[1], basis.op_effect_var))
+        priors.append(basis.op_effect_var * np.eye(flat.shape[1]))
     design = np.hstack(rows)
-    n = design.shape[1]
-    cov = np.zeros((n, n))
-    cov[np.diag_indices(n)] = np.concatenate(prior)
-    cov[1 : basis.rank + 1, 1 : basis.rank + 1] = basis.prior_cov
-    cov /= basis.noise_var
+    cov = block_diag(*priors) / basis.noise_var
     for row in design[done]:  # condition on what is measured
         c = cov @ row
         cov = cov - np.outer(c, c) / (1.0 + row @ c)
