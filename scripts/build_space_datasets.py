@@ -2,6 +2,7 @@
 of the ``fbnet`` and ``ofa-mbv3`` spaces.
 
 Usage: .venv/bin/python scripts/build_space_datasets.py [SHARED_DATA_DIR] [--measured STORE.sqlite ...]
+    [--conditions TEXT]
 
 Writes ``src/eagle/datasets/data/help-{fbnet,ofa}.npz`` (``archs``: the 5000 arch keys in HELP's
 order, then one float64 array of milliseconds per device, aligned with ``archs``) and replaces the
@@ -11,7 +12,8 @@ string is parsed by its space, so a malformed upstream row stops the build.
 ``--measured STORE.sqlite``: also bundle each run of Eagle's own sweeps over these spaces as
 ``eagle-cpu/<space>-<runtime>-<precision>-t<threads>`` (file ``measured-spaces.npz``: the run's
 measured arch keys, in the sweep's order, beside seconds), with the run's protocol, runtime,
-device, time span and the median coefficient of variation of its rounds in the metadata.
+device, time span and the median coefficient of variation of its rounds in the metadata, and
+``--conditions`` (what else ran on the machine meanwhile) in its notes.
 Sweeps of the ``models`` space (networks of one's own, ``eagle measure --models FILE``) are
 bundled as ``eagle-cpu/<FILE stem>-<runtime>-<precision>-t<threads>`` in ``measured-anynet.npz``.
 A file is rewritten only when a given store has runs for it.
@@ -64,20 +66,20 @@ OFA_DEVICES = {
 }
 
 
-def main(shared: Path, measured: list[Path]) -> None:
+def main(shared: Path, measured: list[Path], conditions: str) -> None:
     catalog = json.loads((DATA / "catalog.json").read_text())
     for folder, space_name, devices in (("fbnet", "fbnet", FBNET_DEVICES), ("ofa", "ofa-mbv3", OFA_DEVICES)):
         entries = build(shared, folder, space_name, devices)
         names = {e["name"] for e in entries}
         catalog = [c for c in catalog if c["name"] not in names] + entries
     if measured:
-        entries = build_measured(measured)
+        entries = build_measured(measured, conditions)
         names = {e["name"] for e in entries}
         catalog = [c for c in catalog if c["name"] not in names] + entries
     (DATA / "catalog.json").write_text(json.dumps(catalog, indent=1) + "\n")
 
 
-def build_measured(stores: list[Path]) -> list[dict]:
+def build_measured(stores: list[Path], conditions: str) -> list[dict]:
     from eagle.datasets.importer import from_results_store
     from eagle.store import ResultStore
 
@@ -128,7 +130,7 @@ def build_measured(stores: list[Path]) -> list[dict]:
                         f"median CV of the rounds {statistics.median(cvs):.4f}; measured over "
                         f"{span_s / 60:.0f} min ({len(ok) / span_s:.2f} archs/s); "
                         f"protocol {run.row['protocol_json']}; runtime {run.row['runtime_json']}; "
-                        f"another job used the other core part of the time."
+                        f"{conditions.rstrip('.')}."
                     ),
                     "file": file,
                     "key": key,
@@ -195,5 +197,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("shared", nargs="?", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--measured", nargs="*", type=Path, default=[])
+    ap.add_argument(
+        "--conditions",
+        default="what else ran on the machine was not recorded",
+        help="what else ran on the machine during the measured runs (goes into their notes)",
+    )
     args = ap.parse_args()
-    main(args.shared, args.measured)
+    main(args.shared, args.measured, args.conditions)

@@ -226,7 +226,7 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
     assert "never trained on" in out and "arch prior learned from" in out and "op-cost input: the " in out
     assert main(["predict", "--load", str(model), "--output", str(pred)]) == 0
     lines = pred.read_text().splitlines()
-    assert lines[0] == "nb201_index,arch_str,arch_vector,latency_s,latency_s_std"
+    assert lines[0] == "nb201_index,arch_str,arch_vector,latency_ms,latency_ms_std,latency_s,latency_s_std"
     assert len(lines) == 15626
     assert (
         main(

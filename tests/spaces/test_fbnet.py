@@ -93,9 +93,9 @@ def test_command_line_csv_in_csv_out(tmp_path):
     train = tmp_path / "TRAIN.csv"
     train.write_text("arch,latency_ms\n" + "".join(f"{a},{float(v)!r}\n" for a, v in zip(archs[:300], y[:300])))
     pool = tmp_path / "ARCHS.csv"
-    pool.write_text(
-        "arch\n" + "".join(f"{SPACE.op_ids(a)}\n" for a in archs[4000:4050])
-    )  # the digit form, kept as given
+    pool.write_text(  # the digit form, kept as given, with the user's other columns
+        "id,arch,latency_ms\n" + "".join(f"n{i},{SPACE.op_ids(a)},\n" for i, a in enumerate(archs[4000:4050]))
+    )
     model, out = tmp_path / "M.pt", tmp_path / "PRED.csv"
     eagle = [sys.executable, "-m", "eagle"]
     r = subprocess.run([*eagle, "train", "--predictor", "ridge", "--measurement", str(train), "--save", str(model)],
@@ -106,8 +106,11 @@ def test_command_line_csv_in_csv_out(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open()))
     assert [r["arch"] for r in rows] == [SPACE.op_ids(a) for a in archs[4000:4050]]
-    pred = np.array([float(r["latency_s"]) for r in rows])
-    assert spearmanr(pred, y[4000:4050]).statistic > 0.9
+    assert list(rows[0]) == ["id", "arch", "input_latency_ms", "latency_ms", "latency_s"]  # the input's clash renamed
+    assert [r["id"] for r in rows] == [f"n{i}" for i in range(50)]
+    pred = np.array([float(r["latency_ms"]) for r in rows])
+    np.testing.assert_allclose(pred, [1e3 * float(r["latency_s"]) for r in rows], rtol=1e-12)
+    assert spearmanr(pred, y[4000:4050]).statistic > 0.9 and 0.5 < np.median(pred / y[4000:4050]) < 2
     bad = tmp_path / "BAD.csv"
     bad.write_text("arch,latency_ms\n" + f"{archs[0]},1.0\n" + "k3_e1-nonsense,2.0\n")
     r = subprocess.run([*eagle, "train", "--space", "fbnet", "--measurement", str(bad), "--save", str(model)],
@@ -190,8 +193,8 @@ def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
         r = subprocess.run([*eagle_cli, *step], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 4000 and "latency_s_std" in rows[0]
-    pred = np.array([float(r["latency_s"]) for r in rows])
+    assert len(rows) == 4000 and "latency_ms_std" in rows[0] and "latency_s_std" in rows[0]
+    pred = np.array([float(r["latency_ms"]) for r in rows])
     assert spearmanr(pred, y[:4000]).statistic > 0.9
 
 

@@ -266,37 +266,49 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     predictor, config = load_for_prediction(args.load)
     space = predictor_space(predictor)
-    column = _value_column(config)
     ident_header, ident, archs = _rows_to_predict(space, args.archs)
     progress.stage(f"predicting {len(archs)} {space.name} archs with {args.load}")
     pred = predict_finite(predictor, archs, args.load)
     spread = predictor.predict_spread(archs)
     # (for a log-target ensemble the spread is prediction x std of the members' log predictions)
+    columns = _value_columns(config)
+    header = [c for name, _ in columns for c in (name, f"{name}_std") if spread is not None or c == name]
+    ident_header = [f"input_{c}" if c in header else c for c in ident_header]  # e.g. a measured latency_ms
 
     def write(fh: Any) -> None:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(ident_header + [column] + ([f"{column}_std"] if spread is not None else []))
+        w.writerow(ident_header + header)
         for i, row in enumerate(ident):
-            out = [*row, repr(float(pred[i]))]
-            if spread is not None:
-                out.append(repr(float(spread[i])))
+            out = list(row)
+            for _, factor in columns:
+                out.append(repr(float(pred[i]) * factor))
+                if spread is not None:
+                    out.append(repr(float(spread[i]) * factor))
             w.writerow(out)
 
     atomic_write_text(args.output, write)
-    print(f"wrote {len(pred)} predictions ({column}) to {args.output}")
+    print(f"wrote {len(pred)} predictions ({', '.join(name for name, _ in columns)}) to {args.output}")
     return 0
 
 
+def _value_columns(config: dict[str, Any]) -> list[tuple[str, float]]:
+    """(column, factor from the model's unit) of the predictions: latency in ms and in s."""
+    if config.get("metric", "latency") == "latency" and config.get("unit", "s") == "s":
+        return [("latency_ms", 1e3), ("latency_s", 1.0)]
+    return [(_value_column(config), 1.0)]
+
+
 def _rows_to_predict(space: Any, path: Path | None) -> tuple[list[str], list[list[Any]], Any]:
-    """(identifying columns, their values per output row, the archs to predict)."""
-    from eagle.measure.archs import read_arch_rows
+    """(the input's columns, their values per output row, the archs to predict)."""
+    from eagle.measure.archs import read_arch_table
 
     if path is not None:
-        name, texts = read_arch_rows(path)
-        keys = [_parse_row(space, text, path, n) for n, text in enumerate(texts, start=2 if name else 1)]
+        name, header, rows, lines = read_arch_table(path)
+        at = header.index(name) if name else 0
+        keys = [_parse_row(space, row[at], path, n) for row, n in zip(rows, lines)]
         if not keys:
             raise EagleError(f"{path} lists no architectures")
-        return [name or "arch"], [[t] for t in texts], space.indices(keys) if space.enumerable else keys
+        return (header if name else ["arch"]), rows, space.indices(keys) if space.enumerable else keys
     if not space.enumerable:
         raise EagleError(f"{space.name} is too large to predict whole: give --archs FILE (one arch per row)")
     idx = np.arange(int(space.size))

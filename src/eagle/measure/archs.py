@@ -80,6 +80,14 @@ def read_arch_rows(path: Path) -> tuple[str, list[str]]:
     ``nb201_index``) column, or of a plain file with one arch per line (column name "").
     Rows are kept as they are, in order, duplicates too; blank lines and ``#`` comments are skipped
     in plain files."""
+    column, header, rows, _ = read_arch_table(path)
+    at = header.index(column) if column else 0
+    return column, [row[at] for row in rows]
+
+
+def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[int]]:
+    """(arch column name, header, rows, each row's line number) of a file :func:`read_arch_rows`
+    reads, every column kept (a plain file: one column, header ``[""]``)."""
     from eagle.fileio import read_text_file
 
     text = read_text_file(path, "file of archs")
@@ -87,13 +95,21 @@ def read_arch_rows(path: Path) -> tuple[str, list[str]]:
     header = lines[0].split(",") if lines else []
     column = next((c for c in ("arch", "arch_str", "nb201_index") if c in header), None)
     if column is None:
-        rows = [line.split("#", 1)[0].strip() for line in lines]
-        return "", [r for r in rows if r]
+        rows = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(lines, start=1)]
+        return "", [""], [[r] for _, r in rows if r], [n for n, r in rows if r]
     import csv
     import io
 
     try:
-        return column, [row[column] or "" for row in csv.DictReader(io.StringIO(text, newline=""))]
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader)
+        width = len(header)
+        rows, numbers = [], []
+        for row in reader:
+            if row:
+                rows.append((row + [""] * width)[:width])
+                numbers.append(reader.line_num)
+        return column, header, rows, numbers
     except csv.Error as exc:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
 
