@@ -95,8 +95,8 @@ def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[i
     header = lines[0].split(",") if lines else []
     column = next((c for c in ("arch", "arch_str", "nb201_index") if c in header), None)
     if column is None:
-        rows = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(lines, start=1)]
-        return "", [""], [[r] for _, r in rows if r], [n for n, r in rows if r]
+        plain = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(lines, start=1)]
+        return "", [""], [[r] for _, r in plain if r], [n for n, r in plain if r]
     import csv
     import io
 
@@ -104,7 +104,8 @@ def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[i
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader)
         width = len(header)
-        rows, numbers = [], []
+        rows: list[list[str]] = []
+        numbers: list[int] = []
         for row in reader:
             if row:
                 rows.append((row + [""] * width)[:width])
