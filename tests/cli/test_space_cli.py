@@ -125,3 +125,11 @@ def test_top_level_help_lists_each_command_once_and_hides_internal_aliases(capsy
     with pytest.raises(SystemExit):
         main(["measure", "export", "--help"])
     assert "usage: eagle measure export" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("space", ["fbnet", "ofa"])
+def test_search_on_a_space_without_bundled_accuracy_asks_for_one(tmp_path, space):
+    r = run_cli("search", "--space", space, "--output", str(tmp_path / "t.txt"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "no accuracy dataset ships for" in r.stderr and "--accuracy ACC.csv" in r.stderr
+    assert not (tmp_path / "t.txt").exists()

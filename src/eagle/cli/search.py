@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle import spaces
 from eagle.cli.argtypes import add_compute_options, count, seconds
 from eagle.errors import UsageError
 from eagle.fileio import write_json
@@ -70,10 +71,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError("eagle search needs --output TRACE.txt (the search trace); see 'eagle search --help'")
     from eagle.nas.run import run_search, write_log, write_trace
 
+    space_name = args.space or args.model
+    if args.accuracy == DEFAULT_ACCURACY and space_name and spaces.get(space_name).name != "nasbench201":
+        raise UsageError(
+            f"no accuracy dataset ships for {spaces.get(space_name).name}: give --accuracy ACC.csv (columns "
+            "arch,accuracy_pct; its archs are the pool the search draws from)"
+        )
+
     res, acc, _ = run_search(
         args.method,
         args.accuracy,
-        space_name=args.space or args.model,
+        space_name=space_name,
         budget=args.budget,
         iterations=args.iterations,
         seed=args.seed,
@@ -84,8 +92,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         transfer=args.transfer,
         options=_options(args),
     )
-    from eagle import spaces
-
     space = spaces.get(res.stats["space"])
     write_trace(res, args.output, space)
     if args.log:
