@@ -158,6 +158,9 @@ def test_import_csv_with_each_key_column(tmp_path):
         ("arch_str,latency_ms\n|bad~0|,2\n", "malformed arch_str"),
         ("index,latency_ms\n1,2\n", "needs a column arch"),
         ("nb201_index,a,b\n1,2,3\n", "--column"),
+        ("nb201_index,latency_ms,value\n1,2,3\n", "cannot tell which column"),
+        ("nb201_index,latency_ms,latency_s\n1,2,0.002\n2,3,0.004\n", "line 3: latency_ms '3' and latency_s"),
+        ("nb201_index,latency_ms,latency_s\n1,2,x\n", "latency_s 'x' is not a number"),
         ("", "holds no rows"),
     ],
 )
@@ -166,6 +169,20 @@ def test_bad_csv_is_rejected(tmp_path, body, message):
     path.write_text(body)
     with pytest.raises(EagleError, match=message):
         D.import_file(path, "csv", "bad")
+
+
+def test_a_predictions_file_reads_back_as_a_measurement(tmp_path):
+    """eagle predict writes latency_ms, latency_ms_std, latency_s, latency_s_std: one value, two units."""
+    path = tmp_path / "PRED.csv"
+    path.write_text(
+        "nb201_index,latency_ms,latency_ms_std,latency_s,latency_s_std\n1,2.5,0.1,0.0025,0.0001\n7,4.0,0.2,0.004,0.0002\n"
+    )
+    ds = D.import_file(path, "csv", "pred")
+    assert ds.unit == "ms" and ds.by_index()[[1, 7]].tolist() == [2.5, 4.0]
+    arch = tmp_path / "A.csv"
+    arch.write_text(f"id,arch,latency_s,latency_ms\nx,{SPACE.arch_str(3)},0.001,1.0\n")
+    ds = D.import_file(arch, "csv", "pred-arch")
+    assert ds.unit == "s" and ds.items("ms")[1].tolist() == [1.0]
 
 
 def test_unknown_unit_is_rejected(tmp_path):

@@ -186,7 +186,7 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
             f"{path} needs a column arch (any search space), nb201_index, arch_str or arch_vector; "
             f"it has {', '.join(fields)}"
         )
-    column = _value_column(path, fields, metric, column)
+    column, same = _value_column(path, fields, metric, column)
     pairs = []
     for line, row in enumerate(rows, start=2):
         if None in row:
@@ -207,6 +207,7 @@ def read_csv(path: str | Path, metric: str, column: str | None = None) -> tuple[
             value = float(row[column])
         except (TypeError, ValueError):
             raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a number") from None
+        _check_same(path, line, row, metric, column, same)
         pairs.append((arch, value))
     unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
     return values_from_pairs(pairs, str(path), metric), unit
@@ -224,7 +225,7 @@ def read_arch_csv(
         return None
     if not rows:
         raise EagleError(f"{path} holds no rows")
-    column = _value_column(path, fields, metric, column)
+    column, same = _value_column(path, fields, metric, column)
     archs, values = [], []
     for line, row in enumerate(rows, start=2):
         if None in row or any(v is None for v in row.values()):
@@ -235,6 +236,7 @@ def read_arch_csv(
             raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a number") from None
         if not math.isfinite(value) or (metric == "latency" and value <= 0):
             raise EagleError(f"{path}: line {line}: {column} {show(row[column])} is not a valid {metric}")
+        _check_same(path, line, row, metric, column, same)
         archs.append(str(row["arch"]).strip())
         values.append(value)
     unit = column.split("_", 1)[1] if "_" in column and column.startswith(f"{metric}_") else None
@@ -254,16 +256,47 @@ def _csv_rows(path: Path) -> tuple[list[dict[Any, Any]], list[str]]:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
 
 
-def _value_column(path: Path, fields: list[str], metric: str, column: str | None) -> str:
-    """The column holding ``metric``: ``column`` if given (and present), else the one named for it."""
+def _value_column(path: Path, fields: list[str], metric: str, column: str | None) -> tuple[str, list[str]]:
+    """(the column holding ``metric``, other columns holding the same values in other units):
+    ``column`` if given (and present), else the one named for it (``_std`` columns are not
+    values). Several columns of one metric in different units (``eagle predict`` writes
+    ``latency_ms`` and ``latency_s``) are one value column when they agree, row by row."""
     if column is None:
-        candidates = [f for f in fields if f.startswith(f"{metric}_") or f in (metric, "value")]
+        candidates = [
+            f for f in fields if (f.startswith(f"{metric}_") and not f.endswith("_std")) or f in (metric, "value")
+        ]
+        if len(candidates) > 1 and all(_unit_factor(metric, c) for c in candidates):
+            return candidates[0], candidates[1:]
         if len(candidates) != 1:
             raise EagleError(
-                f"{path}: cannot tell which column holds the {metric}; name it with --column "
-                f"(columns: {', '.join(fields)})"
+                f"{path}: cannot tell which column holds the {metric} (columns: {', '.join(fields)}); keep one "
+                "value column, or import the file with 'eagle dataset import --column NAME'"
             )
-        return candidates[0]
+        return candidates[0], []
     if column not in fields:
         raise EagleError(f"{path} has no column {column!r}; columns: {', '.join(fields)}")
-    return column
+    return column, []
+
+
+def _unit_factor(metric: str, column: str) -> float | None:
+    """The factor to the metric's base unit of a column named ``{metric}_{unit}``; None if it is not one."""
+    from eagle.datasets.dataset import UNIT_SUFFIX, UNITS
+
+    units = {f"{metric}_{UNIT_SUFFIX[u]}": f for u, f in UNITS.get(metric, {}).items()}
+    return units.get(column)
+
+
+def _check_same(path: Path, line: int, row: dict[Any, Any], metric: str, column: str, others: list[str]) -> None:
+    """Stop when a row's value in another unit's column is not the same quantity (the value
+    column itself is already known to be a number)."""
+    base = float(row[column]) * (_unit_factor(metric, column) or 1.0)
+    for other in others:
+        try:
+            again = float(row[other]) * (_unit_factor(metric, other) or 1.0)
+        except (TypeError, ValueError):
+            raise EagleError(f"{path}: line {line}: {other} {show(row[other])} is not a number") from None
+        if not math.isclose(base, again, rel_tol=1e-6, abs_tol=0.0):
+            raise EagleError(
+                f"{path}: line {line}: {column} {show(row[column])} and {other} {show(row[other])} are not the "
+                f"same {metric}; keep one of the columns"
+            )
