@@ -2,10 +2,10 @@
 # Eagle's own CPU latency datasets of the FBNet, OFA-MobileNetV3 and any-network spaces (issues 20
 # and 21), measured one sweep after another on core ${PIN:-1} with ONNX Runtime (fp32, 1 thread,
 # batch 1), then a seeded random 500 FBNet and 300 OFA archs measured again (the noise ceiling:
-# benchmarks/repeat_agreement.py). Resumable: re-run after an interruption. Keep the other core
+# benchmarks/repeat_agreement.py), then the first 2000 FBNet archs with OpenVINO. Resumable: re-run after an interruption. Keep the other core
 # free of other measurements. Then:
 #   .venv/bin/python scripts/build_space_datasets.py --measured $OUT/fbnet-ort.sqlite $OUT/ofa-ort.sqlite \
-#       $OUT/anynet-ort.sqlite --conditions "what else ran meanwhile"
+#       $OUT/fbnet-ov.sqlite $OUT/anynet-ort.sqlite --conditions "what else ran meanwhile"
 #   bash benchmarks/measure_space_datasets.sh [OUT_DIR] [SHARED_DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ import csv, random, sys
 shared, out = sys.argv[1:]
 fbnet = [r["arch"] for r in csv.DictReader(open(f"{shared}/fbnet/architectures.csv"))]
 ofa = [r["arch"] for r in csv.DictReader(open(f"{shared}/ofa/architectures.csv"))][:1500]
+open(f"{out}/fbnet-first2000.csv", "w").write("arch\n" + "".join(f"{a}\n" for a in fbnet[:2000]))
 rng = random.Random(20261130)
 for name, archs in (("ofa-first1500", ofa), ("fbnet-retest500", sorted(rng.sample(range(len(fbnet)), 500))),
                     ("ofa-retest300", sorted(rng.sample(range(len(ofa)), 300)))):
@@ -29,6 +30,8 @@ $E measure --space fbnet --archs "$SHARED/fbnet/architectures.csv" "${COMMON[@]}
 $E measure --space ofa --archs "$OUT/ofa-first1500.csv" "${COMMON[@]}" --min-round 0.02 --db "$OUT/ofa-ort.sqlite"
 $E measure --space fbnet --archs "$OUT/fbnet-retest500.csv" "${COMMON[@]}" --min-round 0.02 --db "$OUT/fbnet-retest.sqlite"
 $E measure --space ofa --archs "$OUT/ofa-retest300.csv" "${COMMON[@]}" --min-round 0.02 --db "$OUT/ofa-retest.sqlite"
+$E measure --space fbnet --archs "$OUT/fbnet-first2000.csv" --runtime openvino --threads 1 --pin "${PIN:-1}" \
+  --runs 5 --warmup 5 --no-progress --min-round 0.02 --db "$OUT/fbnet-ov.sqlite"
 for f in anynet-variants anynet-torchvision; do
   $E measure --models "benchmarks/data/$f.txt" "${COMMON[@]}" --avg-between 10 --min-round 0.05 --db "$OUT/anynet-ort.sqlite"
 done

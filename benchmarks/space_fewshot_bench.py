@@ -29,8 +29,11 @@ OUT = Path(__file__).resolve().parent / "results" / "space_fewshot_bench.json"
 
 
 def family(name: str) -> str:
-    """Hardware family of a bundled dataset: batch-size siblings and same-line CPUs share one."""
-    device = name.split("/", 1)[1]
+    """Hardware family of a bundled dataset: batch-size siblings and same-line CPUs share one, and
+    so do our own sets (one machine, several runtimes)."""
+    collection, device = name.split("/", 1)
+    if collection == "eagle-cpu":
+        return collection
     base, _, last = device.rpartition("_")
     return base if base and last.isdigit() else device
 

@@ -58,7 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument(
         "--archs", type=Path, help="CSV with an 'arch' column, or one arch per line (default: the whole space)"
     )
-    pr.add_argument("--output", "-o", type=Path, help="CSV: one row per arch (required with --load)")
+    pr.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="CSV, one row per arch (required with --load): the --archs file's columns (or the space's "
+        "identifiers), then latency_ms, latency_s and their _std where the model has a spread",
+    )
     pr.add_argument("--kernels", type=Path, help="kernel model (eagle kernels fit): predict --model/--models with it")
     pr.add_argument("--model", help="with --kernels: torchvision:NAME[(k=v)][@RES], FILE.onnx, pkg.mod:factory")
     pr.add_argument("--models", type=Path, help="with --kernels: a file of model specs, one per line")
