@@ -19,12 +19,13 @@ import csv, random, sys
 shared, out = sys.argv[1:]
 fbnet = [r["arch"] for r in csv.DictReader(open(f"{shared}/fbnet/architectures.csv"))]
 ofa = [r["arch"] for r in csv.DictReader(open(f"{shared}/ofa/architectures.csv"))][:1500]
-open(f"{out}/fbnet-first2000.csv", "w").write("arch\n" + "".join(f"{a}\n" for a in fbnet[:2000]))
+def write(name, archs):
+    open(f"{out}/{name}.csv", "w").write("arch\n" + "".join(f"{a}\n" for a in archs))
+write("ofa-first1500", ofa)
+write("fbnet-first2000", fbnet[:2000])
 rng = random.Random(20261130)
-for name, archs in (("ofa-first1500", ofa), ("fbnet-retest500", sorted(rng.sample(range(len(fbnet)), 500))),
-                    ("ofa-retest300", sorted(rng.sample(range(len(ofa)), 300)))):
-    rows = archs if name == "ofa-first1500" else [(fbnet if name.startswith("fbnet") else ofa)[i] for i in archs]
-    open(f"{out}/{name}.csv", "w").write("arch\n" + "".join(f"{a}\n" for a in rows))
+write("fbnet-retest500", [fbnet[i] for i in sorted(rng.sample(range(len(fbnet)), 500))])
+write("ofa-retest300", [ofa[i] for i in sorted(rng.sample(range(len(ofa)), 300))])
 PY
 $E measure --space fbnet --archs "$SHARED/fbnet/architectures.csv" "${COMMON[@]}" --min-round 0.02 --db "$OUT/fbnet-ort.sqlite"
 $E measure --space ofa --archs "$OUT/ofa-first1500.csv" "${COMMON[@]}" --min-round 0.02 --db "$OUT/ofa-ort.sqlite"

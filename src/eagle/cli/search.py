@@ -72,9 +72,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     from eagle.nas.run import run_search, write_log, write_trace
 
     space_name = args.space or args.model
-    if args.accuracy == DEFAULT_ACCURACY and space_name and spaces.get(space_name).name != "nasbench201":
+    chosen = spaces.get(space_name).name if space_name else None
+    if args.accuracy == DEFAULT_ACCURACY and chosen not in (None, "nasbench201"):
         raise UsageError(
-            f"no accuracy dataset ships for {spaces.get(space_name).name}: give --accuracy ACC.csv (columns "
+            f"no accuracy dataset ships for {chosen}: give --accuracy ACC.csv (columns "
             "arch,accuracy_pct; its archs are the pool the search draws from)"
         )
 

@@ -256,17 +256,22 @@ def _csv_rows(path: Path) -> tuple[list[dict[Any, Any]], list[str]]:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
 
 
-def _value_column(path: Path, fields: list[str], metric: str, column: str | None) -> tuple[str, list[str]]:
-    """(the column holding ``metric``, other columns holding the same values in other units):
-    ``column`` if given (and present), else the one named for it (``_std`` columns are not
-    values). Several columns of one metric in different units (``eagle predict`` writes
-    ``latency_ms`` and ``latency_s``) are one value column when they agree, row by row."""
+def _value_column(
+    path: Path, fields: list[str], metric: str, column: str | None
+) -> tuple[str, list[tuple[str, float]]]:
+    """(the column holding ``metric``, (other column, factor to the first's unit) of the columns
+    holding the same values in other units): ``column`` if given (and present), else the one named
+    for it (``_std`` columns are not values). Several columns of one metric in different units
+    (``eagle predict`` writes ``latency_ms`` and ``latency_s``) are one value column when they
+    agree, row by row."""
     if column is None:
         candidates = [
             f for f in fields if (f.startswith(f"{metric}_") and not f.endswith("_std")) or f in (metric, "value")
         ]
-        if len(candidates) > 1 and all(_unit_factor(metric, c) for c in candidates):
-            return candidates[0], candidates[1:]
+        factors = _unit_factors(metric)
+        if len(candidates) > 1 and all(c in factors for c in candidates):
+            first = factors[candidates[0]]
+            return candidates[0], [(c, factors[c] / first) for c in candidates[1:]]
         if len(candidates) != 1:
             raise EagleError(
                 f"{path}: cannot tell which column holds the {metric} (columns: {', '.join(fields)}); keep one "
@@ -278,21 +283,22 @@ def _value_column(path: Path, fields: list[str], metric: str, column: str | None
     return column, []
 
 
-def _unit_factor(metric: str, column: str) -> float | None:
-    """The factor to the metric's base unit of a column named ``{metric}_{unit}``; None if it is not one."""
+def _unit_factors(metric: str) -> dict[str, float]:
+    """Column name ``{metric}_{unit}`` -> the unit's factor to the metric's base unit."""
     from eagle.datasets.dataset import UNIT_SUFFIX, UNITS
 
-    units = {f"{metric}_{UNIT_SUFFIX[u]}": f for u, f in UNITS.get(metric, {}).items()}
-    return units.get(column)
+    return {f"{metric}_{UNIT_SUFFIX[u]}": f for u, f in UNITS.get(metric, {}).items()}
 
 
-def _check_same(path: Path, line: int, row: dict[Any, Any], metric: str, column: str, others: list[str]) -> None:
+def _check_same(
+    path: Path, line: int, row: dict[Any, Any], metric: str, column: str, others: list[tuple[str, float]]
+) -> None:
     """Stop when a row's value in another unit's column is not the same quantity (the value
     column itself is already known to be a number)."""
-    base = float(row[column]) * (_unit_factor(metric, column) or 1.0)
-    for other in others:
+    base = float(row[column])
+    for other, factor in others:
         try:
-            again = float(row[other]) * (_unit_factor(metric, other) or 1.0)
+            again = float(row[other]) * factor
         except (TypeError, ValueError):
             raise EagleError(f"{path}: line {line}: {other} {show(row[other])} is not a number") from None
         if not math.isclose(base, again, rel_tol=1e-6, abs_tol=0.0):
