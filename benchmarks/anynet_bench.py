@@ -117,10 +117,27 @@ def dataset_items(name: str, sample: int | None) -> tuple[list[str], np.ndarray]
     return [str(specs[i]) for i in keep], np.asarray(y)[keep]
 
 
-def evaluate_dataset(name: str, model: KernelModel, profiles: dict[str, dict], sample: int | None = None) -> dict:
+def profiled_dataset(
+    name: str, profiles: dict[str, dict], sample: int | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray, list[list[Kernel]]]:
+    """(specs, latency in s, family of each, its profiled kernels) of a bundled any-network dataset."""
     specs, y = dataset_items(name, sample)
-    fams = np.array([parse_spec(s).family for s in specs])
-    ks = [kernels_of(profiles[s]) for s in specs]
+    families = np.array([parse_spec(s).family for s in specs])
+    return specs, y, families, [kernels_of(profiles[s]) for s in specs]
+
+
+def analysis_parser(doc: str, output: Path) -> argparse.ArgumentParser:
+    """The options of the scripts that study a kernel model on a profiled dataset."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--kernels", type=Path, required=True)
+    ap.add_argument("--profiles", required=True, help="anynet_bench.py's profile caches, comma-separated")
+    ap.add_argument("--dataset", default="eagle-cpu/anynet-variants-onnxruntime-fp32-t1")
+    ap.add_argument("--output", type=Path, default=output)
+    return ap
+
+
+def evaluate_dataset(name: str, model: KernelModel, profiles: dict[str, dict], sample: int | None = None) -> dict:
+    specs, y, fams, ks = profiled_dataset(name, profiles, sample)
     kern = np.array([model.predict(k) for k in ks])
     layer = np.array([sum(k.duration_s for k in kk) + model.overhead_s(len(kk)) for kk in ks])
     macs = np.array([profiles[s]["macs"] for s in specs], dtype=np.float64)

@@ -12,33 +12,25 @@ on the kernel store's own samples by number of kernels. Writes
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
-from anynet_bench import dataset_items, kernels_of, load_profiles
+from anynet_bench import analysis_parser, load_profiles, profiled_dataset
 
 from eagle.anynet.kernels.model import KernelModel
 from eagle.anynet.kernels.profile import KernelStore
-from eagle.anynet.specs import parse_spec
 
 OUT = Path(__file__).resolve().parent / "results" / "anynet_profiler_gap.json"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kernels", type=Path, required=True)
+    ap = analysis_parser(__doc__, OUT)
     ap.add_argument("--store", type=Path, required=True, help="the kernel store the model was fitted on")
-    ap.add_argument("--profiles", required=True, help="anynet_bench.py's profile caches, comma-separated")
-    ap.add_argument("--dataset", default="eagle-cpu/anynet-variants-onnxruntime-fp32-t1")
-    ap.add_argument("--output", type=Path, default=OUT)
     args = ap.parse_args()
     model = KernelModel.load(args.kernels)
     profiles = load_profiles([Path(p) for p in args.profiles.split(",")])
-    specs, y = dataset_items(args.dataset, None)
-    families = np.array([parse_spec(s).family for s in specs])
-    kernels = [kernels_of(profiles[s]) for s in specs]
+    _, y, families, kernels = profiled_dataset(args.dataset, profiles)
     profiled = np.array([sum(k.duration_s for k in ks) for ks in kernels])
     predicted = np.array([model.predict_kernels(ks).sum() for ks in kernels])
     report: dict = {"dataset": args.dataset, "families": {}, "samples": {}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -216,9 +217,27 @@ def load_torch_file(path: str | Path, what: str) -> Any:
 
     raw = read_regular_file(path, what, MAX_DATA_BYTES)
     try:
-        return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says enough
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EagleError(f"{path} is not a loadable {what} ({first[:200]})") from None
+        raise EagleError(f"{path} is not a loadable {what} ({_torch_load_reason(exc)})") from None
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise EagleError(f"{path} is not a loadable {what} ({type(exc).__name__})") from None
+
+
+def _torch_load_reason(exc: Exception) -> str:
+    """What was wrong, from ``torch.load``'s error, without its advice to retry with
+    ``weights_only=False`` (which would run whatever code the file holds)."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"unsupported GLOBAL (\S+)", text)
+    if found:
+        return f"it asks to run or build {found.group(1)}, which a data file never needs: refused, nothing was run"
+    if isinstance(exc, EOFError) or "zip archive" in text:
+        return "empty, cut short or damaged: write it again"
+    if "Unsupported operand" in text or "invalid load key" in text or "magic number" in text:
+        return "not a file torch.save wrote"
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "weights_only" not in line]
+    return (lines[0] if lines else type(exc).__name__)[:200]

@@ -192,6 +192,37 @@ def test_malformed_checkpoints(name, tmp_path, capsys):
     assert_clean_failure(run_cli(capsys, "evaluate", "--load", ckpt, "--measurement", "help/pixel3"), codes=(1,))
 
 
+def _torch_save_exploit(path, marker):
+    from tests.conftest import Exploit
+
+    torch.save({"format": "eagle-predictor", "x": Exploit(marker)}, path)
+
+
+@pytest.mark.parametrize(
+    "write, says",
+    [
+        (lambda p, m: p.write_bytes(b"garbage"), "not a file torch.save wrote"),
+        (lambda p, m: p.write_bytes(b""), "empty, cut short or damaged"),
+        (lambda p, m: (_torch_save_exploit(p, m), p.write_bytes(p.read_bytes()[:200])), "empty, cut short or damaged"),
+        (_torch_save_exploit, "refused, nothing was run"),
+    ],
+    ids=["garbage", "empty", "truncated", "code"],
+)
+def test_unloadable_torch_files_say_why_without_unsafe_advice(write, says, tmp_path, capsys):
+    """torch's own message advises retrying with weights_only=False (running the file's code):
+    Eagle says what is wrong with the file instead, for checkpoints, kernel models and HELP files."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "m.pt"
+    write(path, marker)
+    for args in (
+        ("predict", "--load", path, "--output", tmp_path / "p.csv"),
+        ("dataset", "import", path, "--format", "help", "--name", "x"),
+    ):
+        res = run_cli(capsys, *args)
+        assert_clean_failure(res, codes=(1,), contains=says)
+        assert "weights_only" not in res.err and not marker.exists()
+
+
 @pytest.fixture(scope="module")
 def gcn_checkpoint(tmp_path_factory):
     from eagle.cli.main import main

@@ -196,6 +196,11 @@ def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
     assert len(rows) == 4000 and "latency_ms_std" in rows[0] and "latency_s_std" in rows[0]
     pred = np.array([float(r["latency_ms"]) for r in rows])
     assert spearmanr(pred, y[:4000]).statistic > 0.9
+    # without --base: pretrained on the space's datasets (it once pretrained NB201 and stopped)
+    r = subprocess.run([*eagle_cli, "select", "--space", "fbnet", "--k", "2", "--candidates", str(pool)],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0 and "fbnet datasets" in r.stderr, r.stderr
+    assert len([line for line in r.stdout.splitlines() if line.strip()]) == 2 and set(r.stdout.split()) <= set(keys)
 
 
 def test_latency_constrained_search_over_a_users_fbnet_accuracy_table(tmp_path):

@@ -160,9 +160,9 @@ def cmd_select(args: argparse.Namespace) -> int:
     from eagle.fewshot import select_archs
     from eagle.measure.archs import select_keys
 
-    basis = _base(args.base)
-    space = spaces.get(basis.space)
-    if args.space and spaces.get(args.space) is not space:
+    basis = _base(args.base) if args.base is not None else None  # pretrained after the inputs are read
+    space = spaces.resolve(basis.space if basis is not None else args.space)
+    if basis is not None and args.space and spaces.get(args.space) is not space:
         raise EagleError(f"--base {args.base} is a {space.name} base, not {args.space}")
     candidates: Any = None
     if args.candidates is not None:
@@ -175,6 +175,8 @@ def cmd_select(args: argparse.Namespace) -> int:
         below = np.arange(args.below)
         candidates = below if candidates is None else candidates[candidates < args.below]
     given = measured_archs(args.given, space) if args.given is not None else None
+    if basis is None:
+        basis = _base(None, space.name)
     archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion, given=given)
     if given is not None:
         print(f"given {len(given)} measured archs of {args.given}; the next {len(archs)}:")

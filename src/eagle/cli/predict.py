@@ -309,12 +309,12 @@ def _rows_to_predict(space: Any, path: Path | None) -> tuple[list[str], list[lis
     from eagle.measure.archs import read_arch_table
 
     if path is not None:
-        name, header, rows, lines = read_arch_table(path)
-        at = header.index(name) if name else 0
-        keys = [_parse_row(space, row[at], path, n) for row, n in zip(rows, lines)]
+        table = read_arch_table(path)
+        keys = [_parse_row(space, text, path, n) for text, n in zip(table.archs, table.lines)]
         if not keys:
             raise EagleError(f"{path} lists no architectures")
-        return (header if name else ["arch"]), rows, space.indices(keys) if space.enumerable else keys
+        columns = table.header if table.column else ["arch"]
+        return columns, table.rows, space.indices(keys) if space.enumerable else keys
     if not space.enumerable:
         raise EagleError(f"{space.name} is too large to predict whole: give --archs FILE (one arch per row)")
     idx = np.arange(int(space.size))

@@ -124,17 +124,11 @@ def read_seed_raw_results(path: str | Path) -> list[tuple[tuple[int, ...], Any]]
 
 def read_help_pt(path: str | Path, *, drop_invalid: bool = True) -> np.ndarray:
     """HELP's ``torch.save``d list of 15625 values (ms) by NB201 index, via ``weights_only=True``."""
-    import pickle
-
     import torch
 
-    try:
-        data = torch.load(str(path), weights_only=True, map_location="cpu")
-    except FileNotFoundError:
-        raise EagleError(f"file not found: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EagleError(f"{path} is not a HELP latency file loadable with weights_only=True: {first}") from None
+    from eagle.fileio import load_torch_file
+
+    data = load_torch_file(path, "HELP latency file (torch.save of 15625 values)")
     if isinstance(data, torch.Tensor):
         data = data.tolist()
     if not isinstance(data, (list, tuple)) or len(data) != NUM_ARCHS:

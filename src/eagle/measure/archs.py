@@ -5,11 +5,15 @@ Archs are indices of an enumerable search space (NB201 by default)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from eagle import spaces
 from eagle.errors import EagleError, InvalidArchError, UsageError
 from eagle.spaces.base import SearchSpace
+
+T = TypeVar("T")
 
 
 def select_archs(spec: str, seed: int = 0, space: str | SearchSpace | None = None) -> list[int]:
@@ -40,54 +44,46 @@ def select_archs(spec: str, seed: int = 0, space: str | SearchSpace | None = Non
 
 
 def _read_arch_file(path: Path, space: SearchSpace) -> list[int]:
-    from eagle.fileio import read_text_file
+    return _unique_archs(path, space.index)
 
-    text = read_text_file(path, "file of archs")
-    lines = text.splitlines()
-    header = lines[0].split(",") if lines else []
-    column = next((c for c in ("arch", "nb201_index", "arch_str") if c in header), None)
-    if column is not None:
-        import csv
-        import io
 
-        try:
-            items = [row[column] or "" for row in csv.DictReader(io.StringIO(text, newline=""))]
-        except csv.Error as exc:
-            raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
-        start = 2
-    else:
-        items, start = lines, 1
-    out: list[int] = []
-    seen: set[int] = set()
-    for n, item in enumerate(items, start=start):
+def _unique_archs(path: Path, parse: Callable[[str], T]) -> list[T]:
+    """Each arch of a file of archs (:func:`read_arch_table`), parsed, in file order, without repeats;
+    a row that does not parse stops with its line number."""
+    table = read_arch_table(path)
+    out: dict[T, None] = {}
+    for line, item in zip(table.lines, table.archs):
         text = item.split("#", 1)[0].strip()
         if not text:
             continue
         try:
-            idx = space.index(text)
+            out.setdefault(parse(text), None)
         except InvalidArchError as exc:
-            raise EagleError(f"{path}: line {n}: {exc}") from None
-        if idx not in seen:
-            seen.add(idx)
-            out.append(idx)
+            raise EagleError(f"{path}: line {line}: {exc}") from None
     if not out:
         raise EagleError(f"{path} lists no architectures")
-    return out
+    return list(out)
 
 
-def read_arch_rows(path: Path) -> tuple[str, list[str]]:
-    """(column name, one arch text per row) of a CSV with an ``arch`` (or ``arch_str``,
-    ``nb201_index``) column, or of a plain file with one arch per line (column name "").
-    Rows are kept as they are, in order, duplicates too; blank lines and ``#`` comments are skipped
-    in plain files."""
-    column, header, rows, _ = read_arch_table(path)
-    at = header.index(column) if column else 0
-    return column, [row[at] for row in rows]
+class ArchTable(NamedTuple):
+    """A file of archs as :func:`read_arch_table` reads it: every column kept."""
+
+    column: str  # the arch column's name ("" for a plain file)
+    header: list[str]  # the CSV's columns (a plain file: ``[""]``)
+    rows: list[list[str]]
+    lines: list[int]  # each row's line number in the file
+
+    @property
+    def archs(self) -> list[str]:
+        """The arch text of every row, in order."""
+        at = self.header.index(self.column) if self.column else 0
+        return [row[at] for row in self.rows]
 
 
-def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[int]]:
-    """(arch column name, header, rows, each row's line number) of a file :func:`read_arch_rows`
-    reads, every column kept (a plain file: one column, header ``[""]``)."""
+def read_arch_table(path: Path) -> ArchTable:
+    """A CSV with an ``arch`` (or ``arch_str``, ``nb201_index``) column, or a plain file with one arch
+    per line (blank lines and ``#`` comments skipped): every row in order, duplicates too, every
+    column kept, with each row's line number."""
     from eagle.fileio import read_text_file
 
     text = read_text_file(path, "file of archs")
@@ -96,7 +92,7 @@ def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[i
     column = next((c for c in ("arch", "arch_str", "nb201_index") if c in header), None)
     if column is None:
         plain = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(lines, start=1)]
-        return "", [""], [[r] for _, r in plain if r], [n for n, r in plain if r]
+        return ArchTable("", [""], [[r] for _, r in plain if r], [n for n, r in plain if r])
     import csv
     import io
 
@@ -110,7 +106,7 @@ def read_arch_table(path: Path) -> tuple[str, list[str], list[list[str]], list[i
             if row:
                 rows.append((row + [""] * width)[:width])
                 numbers.append(reader.line_num)
-        return column, header, rows, numbers
+        return ArchTable(column, header, rows, numbers)
     except csv.Error as exc:
         raise EagleError(f"{path} is not a readable CSV file: {exc}") from None
 
@@ -136,13 +132,4 @@ def select_keys(spec: str, seed: int, space: SearchSpace) -> list[str]:
         raise UsageError(
             f"--archs {spec!r}: {space.name} is too large for all/valid; give a number, an arch or a file of archs"
         )
-    name, texts = read_arch_rows(path)
-    keys: dict[str, None] = {}
-    for line, text in enumerate(texts, start=2 if name else 1):
-        try:
-            keys.setdefault(space.parse(text.strip()), None)
-        except InvalidArchError as exc:
-            raise EagleError(f"{path}: line {line}: {exc}") from None
-    if not keys:
-        raise EagleError(f"{path} lists no architectures")
-    return list(keys)
+    return _unique_archs(path, space.parse)
