@@ -24,7 +24,17 @@ def test_measure_one_model_and_a_file_of_models_resumably(tmp_path, capsys):
     assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 1
     assert "line 4" in capsys.readouterr().err  # the bad spec is named before anything runs
     listing.write_text("torchvision:mobilenet_v3_small@64\nfamily:resnet(layers=(1,1,1,1))@48\ntorchvision:resnet19\n")
+    assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 1
+    assert "line 3: torchvision has no classification model 'resnet19'" in capsys.readouterr().err  # before any run
+    listing.write_text(
+        "torchvision:mobilenet_v3_small@64\nfamily:resnet(layers=(1,1,1,1))@48\ntorchvision:resnet18(bogus=1)@32\n"
+    )
     assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "failed 1" in out and "failed: torchvision:resnet18(bogus=1)@3x32x32: build failed" in out
+    )  # said, not hidden
+    assert "eagle measure export --db" in out
     assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 0  # resumed: nothing new
     out = capsys.readouterr().out
     assert "measured now 0, before 3" in out
@@ -37,10 +47,10 @@ def test_measure_one_model_and_a_file_of_models_resumably(tmp_path, capsys):
         "torchvision:squeezenet1_1@3x64x64",
         "torchvision:mobilenet_v3_small@3x64x64",
         "family:resnet(layers=(1, 1, 1, 1))@3x48x48",
-        "torchvision:resnet19@3x224x224",
+        "torchvision:resnet18(bogus=1)@3x32x32",
     ]
     assert [r[1] for r in rows] == ["ok", "ok", "ok", "error"] and all(r[2] > 0 for r in rows[:3])
-    assert "no classification model 'resnet19'" in rows[3][3]  # recorded, the sweep went on
+    assert "bogus" in rows[3][3]  # recorded, the sweep went on
     assert main(["measure", "--model", "resnet18", "--models", str(listing), "--db", str(db)]) == 2
 
 

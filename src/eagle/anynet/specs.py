@@ -209,20 +209,31 @@ def named_specs(
 ) -> list[tuple[str, ModelSpec]]:
     """(text, spec) of the networks a user named: ``model`` (one spec) or ``models`` (a file of
     them, :func:`read_model_list`), each read with ``input_shape`` (CHW) where it has no ``@``.
-    All are parsed before anything runs (an error names the file and line), and the code of
+    All are parsed and looked up before anything runs (a torchvision name that does not exist, an
+    ONNX file that is not there: the error names the file and line; a ``module:factory`` is
+    imported where the network is built, which may be another host), and the code of
     ``module:factory`` specs is allowed: the user named it."""
     lines = [(1, model)] if model else read_model_list(models) if models else []
     out = []
     for n, text in lines:
         try:
             spec = parse_spec(text, input_shape=input_shape)
+            allow_code(spec)
+            _check_exists(spec)
         except EagleError as exc:
             if model:
                 raise
             raise EagleError(f"{models}: line {n}: {exc}") from None
-        allow_code(spec)
         out.append((text, spec))
     return out
+
+
+def _check_exists(spec: ModelSpec) -> None:
+    """Raise if ``spec`` names a torchvision model or ONNX file that does not exist (nothing is built)."""
+    if spec.source == "onnx" and not Path(spec.name).is_file():
+        raise InvalidArchError(f"model spec {show(spec.key)}: no such ONNX file")
+    if spec.source == "torchvision":
+        _factory(spec)
 
 
 def allow_code(spec: str | ModelSpec) -> None:

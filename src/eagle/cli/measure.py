@@ -160,7 +160,23 @@ def cmd_measure(args: argparse.Namespace) -> int:
         f"before {summary.already_done}; ok {summary.ok}, failed {summary.failed}; {summary.wall_s:.1f} s; "
         + ("complete" if summary.complete else "incomplete: run the same command to continue")
     )
+    if summary.failed:
+        _report_failures(cfg.db, summary.run_id)
     return 0
+
+
+def _report_failures(db: Path, run_id: int, show: int = 5) -> None:
+    """The first failed archs of a run with what went wrong (the store keeps each traceback)."""
+    from eagle.measure.export import run_rows
+    from eagle.store import ResultStore
+
+    with ResultStore(db, readonly=True) as store:
+        failed = [r for r in run_rows(store, run_id) if r["status"] != "ok"]
+    for row in failed[:show]:
+        name = row.get("arch") or row.get("arch_str")
+        print(f"  failed: {name}: {(row['error'] or 'no error recorded')[:300]}")
+    more = f"; {len(failed) - show} more" if len(failed) > show else ""
+    print(f"  every result with its error: eagle measure export --db {db} --run {run_id} --format csv -o OUT.csv{more}")
 
 
 def _pick_run(store: Any, run_id: int | None) -> Any:
