@@ -62,6 +62,16 @@ def test_contract_invariants(toy):
     assert enc.adjacency.shape[0] == enc.nodes.shape[0] == enc.globals.shape[0] == 20
     assert np.isfinite(enc.globals).all() and toy.op_counts(sample).shape == (20, len(toy.op_vocabulary))
     assert toy.mutate(sample[0], rng) != sample[0]
+    # the chain graph, node by node: global 0, input 1, layers 2..4, output 5; a skipped layer leaves no node
+    enc = toy.encode(["conv3-skip-dw3", "skip-skip-skip", "conv1-pool-wide3"])
+    edges = [sorted(map(tuple, np.argwhere(a - np.diag(np.diag(a)) > 0).tolist())) for a in enc.adjacency]
+    assert edges[0] == [(0, 1), (0, 2), (0, 4), (0, 5), (1, 2), (2, 4), (4, 5)]
+    assert edges[1] == [(0, 1), (0, 5), (1, 5)]
+    assert edges[2] == [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert [np.diag(a).tolist() for a in enc.adjacency[:2]] == [[1, 1, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]]
+    op = {name: 3 + i for i, name in enumerate(toy._ops)}
+    assert enc.nodes[0, 2, op["conv3"]] == 1 and enc.nodes[0, 3].sum() == 0 and enc.nodes[0, 4, op["dw3"]] == 1
+    assert enc.nodes[:, 0, 0].all() and enc.nodes[:, 1, 1].all() and enc.nodes[:, 5, 2].all()
     costs = toy.costs(["conv1-conv1-conv1", "conv5-conv5-conv5"])
     assert costs[0, 0] < costs[1, 0] and costs[0, 1] < costs[1, 1]
     with pytest.raises(InvalidArchError, match="layer 1 cannot be 'conv9'"):

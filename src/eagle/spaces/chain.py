@@ -139,41 +139,52 @@ class ChainSpace(SearchSpace):
     def op_counts(self, archs: Archs) -> np.ndarray:
         return self.onehot(archs)
 
+    @cached_property
+    def _node_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per (layer, choice): the layer node's features (op one-hot, the space's layer numbers,
+        after the three flag columns) and whether the op leaves no node (:attr:`absent_ops`)."""
+        extra = len(self.layer_features(0, self.choices[0][0]))
+        width = max(len(ops) for ops in self.choices)
+        table = np.zeros((len(self.choices), width, 3 + len(self._ops) + extra), dtype=np.float32)
+        absent = np.zeros((len(self.choices), width), dtype=bool)
+        for layer, ops in enumerate(self.choices):
+            for i, op in enumerate(ops):
+                absent[layer, i] = op in self.absent_ops
+                table[layer, i, 3 + self._ops.index(op)] = 1
+                if extra:
+                    table[layer, i, 3 + len(self._ops) :] = self.layer_features(layer, op)
+        return table, absent
+
     def encode(self, archs: Archs, encoding: str | None = None) -> Encoded:
         enc = self.check_encoding(encoding)
         keys = self.keys(archs)
-        onehot = self.onehot(keys)
+        ids = self._ids(keys)
+        offsets = np.cumsum([0] + [len(c) for c in self.choices[:-1]])
+        onehot = np.zeros((len(ids), sum(len(c) for c in self.choices)))
+        onehot[np.arange(len(ids))[:, None], ids + offsets] = 1.0
         costs = self.costs(keys)
         glob = np.hstack([np.log(costs[:, :1] + 1) / 20.0, np.log(costs[:, 1:] + 1) / 15.0, onehot]).astype(np.float32)
-        n_layers = len(self.choices)
+        table, absent = self._node_table
+        n, n_layers = ids.shape
         n_nodes = n_layers + 3  # global, input, layers, output
-        extra = len(self.layer_features(0, self.choices[0][0]))
-        n_feat = 3 + len(self._ops) + extra  # global/input/output flags, op one-hot, layer numbers
         if enc == "onehot":
-            return Encoded(np.zeros((len(keys), 0, 0), np.float32), np.zeros((len(keys), 0, n_feat), np.float32), glob)
-        adj = np.zeros((len(keys), n_nodes, n_nodes), dtype=np.float32)
-        feat = np.zeros((len(keys), n_nodes, n_feat), dtype=np.float32)
-        op_pos = {op: 3 + i for i, op in enumerate(self._ops)}
-        for r, key in enumerate(keys):
-            ops = key.split(self.separator)
-            feat[r, 0, 0] = feat[r, 1, 1] = feat[r, n_nodes - 1, 2] = 1
-            present = [0, 1]
-            prev = 1
-            for layer, op in enumerate(ops):
-                if op in self.absent_ops:
-                    continue
-                node = layer + 2
-                feat[r, node, op_pos[op]] = 1
-                if extra:
-                    feat[r, node, 3 + len(self._ops) :] = self.layer_features(layer, op)
-                adj[r, prev, node] = 1
-                prev = node
-                present.append(node)
-            adj[r, prev, n_nodes - 1] = 1
-            present.append(n_nodes - 1)
-            for node in present:
-                adj[r, node, node] = 1
-                adj[r, 0, node] = 1
+            return Encoded(np.zeros((n, 0, 0), np.float32), np.zeros((n, 0, table.shape[2]), np.float32), glob)
+        layers = np.arange(n_layers)
+        present = ~absent[layers, ids]  # (n, layers): the layers that leave a node
+        feat = np.zeros((n, n_nodes, table.shape[2]), dtype=np.float32)
+        feat[:, 2 : 2 + n_layers] = table[layers, ids] * present[:, :, None]
+        feat[:, 0, 0] = feat[:, 1, 1] = feat[:, n_nodes - 1, 2] = 1
+        # the chain: each present layer's node follows the last present node before it (the input first)
+        last = np.maximum.accumulate(np.hstack([np.ones((n, 1), np.int64), np.where(present, layers + 2, 0)]), axis=1)
+        rows, cols = np.nonzero(present)
+        adj = np.zeros((n, n_nodes, n_nodes), dtype=np.float32)
+        adj[rows, last[rows, cols], cols + 2] = 1
+        adj[np.arange(n), last[:, -1], n_nodes - 1] = 1
+        nodes = np.ones((n, n_nodes), dtype=bool)
+        nodes[:, 2 : 2 + n_layers] = present
+        diagonal = np.arange(n_nodes)
+        adj[:, diagonal, diagonal] = nodes  # self loops of the nodes present
+        adj[:, 0, :] = nodes  # the global node sees every node present
         return Encoded(adj, feat, glob)
 
     # -- costs ----------------------------------------------------------------------------------
