@@ -174,18 +174,7 @@ class ChainSpace(SearchSpace):
         feat = np.zeros((n, n_nodes, table.shape[2]), dtype=np.float32)
         feat[:, 2 : 2 + n_layers] = table[layers, ids] * present[:, :, None]
         feat[:, 0, 0] = feat[:, 1, 1] = feat[:, n_nodes - 1, 2] = 1
-        # the chain: each present layer's node follows the last present node before it (the input first)
-        last = np.maximum.accumulate(np.hstack([np.ones((n, 1), np.int64), np.where(present, layers + 2, 0)]), axis=1)
-        rows, cols = np.nonzero(present)
-        adj = np.zeros((n, n_nodes, n_nodes), dtype=np.float32)
-        adj[rows, last[rows, cols], cols + 2] = 1
-        adj[np.arange(n), last[:, -1], n_nodes - 1] = 1
-        nodes = np.ones((n, n_nodes), dtype=bool)
-        nodes[:, 2 : 2 + n_layers] = present
-        diagonal = np.arange(n_nodes)
-        adj[:, diagonal, diagonal] = nodes  # self loops of the nodes present
-        adj[:, 0, :] = nodes  # the global node sees every node present
-        return Encoded(adj, feat, glob)
+        return Encoded(chain_adjacency(present, tail=1), feat, glob)
 
     # -- costs ----------------------------------------------------------------------------------
     def costs(self, archs: Archs) -> np.ndarray:
@@ -200,3 +189,27 @@ class ChainSpace(SearchSpace):
             model = self.build_model(key, calibrate=False)
             cache[key] = count_macs_params(model, (1, *self.input_shape(key)))
         return cache[key]
+
+
+def chain_adjacency(present: np.ndarray, tail: int) -> np.ndarray:
+    """(n, nodes, nodes) adjacency of chain graphs: node 0 global, node 1 the input, then one node
+    per layer (``present``: (n, layers), False where a layer leaves no node), then ``tail`` nodes
+    (head, output). Each node present follows the last present node before it; every node present
+    has a self loop and an edge from the global node."""
+    n, n_layers = present.shape
+    n_nodes = 2 + n_layers + tail
+    # the node each layer's node follows: the last present node before it (the input first)
+    positions = np.where(present, np.arange(n_layers) + 2, 0)
+    last = np.maximum.accumulate(np.hstack([np.ones((n, 1), np.int64), positions]), axis=1)
+    rows, cols = np.nonzero(present)
+    adj = np.zeros((n, n_nodes, n_nodes), dtype=np.float32)
+    adj[rows, last[rows, cols], cols + 2] = 1
+    adj[np.arange(n), last[:, -1], 2 + n_layers] = 1
+    for node in range(2 + n_layers, n_nodes - 1):
+        adj[:, node, node + 1] = 1
+    nodes = np.ones((n, n_nodes), dtype=bool)
+    nodes[:, 2 : 2 + n_layers] = present
+    diagonal = np.arange(n_nodes)
+    adj[:, diagonal, diagonal] = nodes
+    adj[:, 0, :] = nodes
+    return adj

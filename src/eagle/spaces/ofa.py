@@ -132,19 +132,84 @@ def _block_costs(c_in: int, c_out: int, k: int, e: int, stride: int, size: int, 
 
 def network_costs(arch: Arch, width_mult: float = 1.2, num_classes: int = 1000) -> tuple[int, int]:
     """(MACs, parameters) of the subnet, counted as the built network has them (tests check it)."""
-    stem, first, _, final, last = widths(width_mult)
-    s1 = (arch.resolution + 1) // 2
-    macs = s1 * s1 * stem * 27 + s1 * s1 * first * 9 + s1 * s1 * first * stem
-    params = stem * 27 + 2 * stem + first * 9 + 2 * first + first * stem + 2 * first
-    size = s1
-    for _slot, c_in, c_out, k, e, stride, size_in, stage in blocks(arch, width_mult):
-        m, p = _block_costs(c_in, c_out, k, e, stride, size_in, SE[stage])
-        macs, params = macs + m, params + p
-        size = (size_in + stride - 1) // stride
-    c_last = widths(width_mult)[2][-1]
-    macs += size * size * c_last * final + final * last + last * num_classes
-    params += c_last * final + 2 * final + final * last + last * num_classes + num_classes
-    return macs, params
+    macs, params = _Batch.of([arch]).costs(width_mult, num_classes)[0]
+    return int(macs), int(params)
+
+
+@cache
+def _slots(width_mult: float) -> dict[str, np.ndarray]:
+    """Per block slot (20): stage, stride, in and out channels, and the expanded and squeeze-excite
+    widths for each expand ratio, as the network has them when the slot is used."""
+    _, first, stage_w, _, _ = widths(width_mult)
+    stage = np.repeat(np.arange(STAGES), MAX_DEPTH)
+    leads = np.arange(STAGES * MAX_DEPTH) % MAX_DEPTH == 0  # the first block of its stage
+    c_out = np.array(stage_w)[stage]
+    c_in = np.where(leads, np.array([first, *stage_w[:-1]])[stage], c_out)
+    mid = np.array([[make_divisible(round(int(c) * e)) for e in EXPANDS] for c in c_in])
+    return {
+        "stage": stage,
+        "stride": np.where(leads, np.array(STRIDES)[stage], 1),
+        "c_in": c_in,
+        "c_out": c_out,
+        "mid": mid,
+        "red": np.vectorize(lambda m: make_divisible(m // 4))(mid),
+        "se": np.array(SE)[stage],
+    }
+
+
+class _Batch:
+    """Many parsed archs as arrays: resolution (n,), depths (n, 5), and per block slot (n, 20)
+    whether it is used and its kernel and expand ratio as positions in KERNELS and EXPANDS."""
+
+    def __init__(self, parsed: list[Arch]) -> None:
+        n = len(parsed)
+        self.resolution = np.array([a.resolution for a in parsed], dtype=np.int64)
+        self.depths = np.array([a.depths for a in parsed], dtype=np.int64).reshape(n, STAGES)
+        self.used = (np.arange(STAGES * MAX_DEPTH) % MAX_DEPTH)[None, :] < np.repeat(self.depths, MAX_DEPTH, axis=1)
+        kernels = np.array([a.kernels for a in parsed], dtype=np.int64).reshape(n, -1)
+        expands = np.array([a.expands for a in parsed], dtype=np.int64).reshape(n, -1)
+        self.kernel = np.where(self.used, np.searchsorted(KERNELS, kernels), 0)
+        self.expand = np.where(self.used, np.searchsorted(EXPANDS, expands), 0)
+
+    @classmethod
+    def of(cls, archs: Archs | list[Arch]) -> _Batch:
+        return cls([a if isinstance(a, Arch) else parse_arch(a) for a in archs])
+
+    def sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Input size of every block slot (n, 20) and the size after the last stage (n,)."""
+        size = (self.resolution + 1) // 2  # after the stride-2 stem (and the stride-1 first block)
+        out = np.empty((len(size), STAGES * MAX_DEPTH), dtype=np.int64)
+        for stage, stride in enumerate(STRIDES):
+            after = -(-size // stride)
+            out[:, stage * MAX_DEPTH] = size
+            out[:, stage * MAX_DEPTH + 1 : (stage + 1) * MAX_DEPTH] = after[:, None]
+            size = after
+        return out, size
+
+    def costs(self, width_mult: float = 1.2, num_classes: int = 1000) -> np.ndarray:
+        """(n, 2) MACs and parameters of each subnet."""
+        stem, first, stage_w, final, last = widths(width_mult)
+        g = _slots(width_mult)
+        size_in, size = self.sizes()
+        slots = np.arange(STAGES * MAX_DEPTH)
+        k2 = np.array(KERNELS)[self.kernel] ** 2
+        mid, red = g["mid"][slots, self.expand], g["red"][slots, self.expand]
+        out = -(-size_in // g["stride"])
+        macs = size_in**2 * g["c_in"] * mid + out**2 * mid * (k2 + g["c_out"]) + g["se"] * 2 * mid * red
+        params = mid * (g["c_in"] + 4 + k2 + g["c_out"]) + 2 * g["c_out"] + g["se"] * (2 * mid * red + red + mid)
+        s1 = (self.resolution + 1) // 2
+        total_macs = (macs * self.used).sum(axis=1) + s1 * s1 * (stem * 27 + first * 9 + first * stem)
+        total_params = (params * self.used).sum(axis=1) + stem * 27 + 2 * stem + first * 9 + 4 * first + first * stem
+        total_macs += size * size * stage_w[-1] * final + final * last + last * num_classes
+        total_params += stage_w[-1] * final + 2 * final + final * last + last * num_classes + num_classes
+        return np.stack([total_macs, total_params], axis=1).astype(np.float64)
+
+    def onehot(self) -> np.ndarray:
+        """(n, 20 * 9): per block slot, the one-hot of its (kernel, expand) where it is used."""
+        out = np.zeros((len(self.used), STAGES * MAX_DEPTH, len(KERNELS) * len(EXPANDS)))
+        rows, cols = np.nonzero(self.used)
+        out[rows, cols, self.kernel[rows, cols] * len(EXPANDS) + self.expand[rows, cols]] = 1.0
+        return out.reshape(len(out), -1)
 
 
 @cache
@@ -280,84 +345,65 @@ class OFAMobileNetV3(SearchSpace):
 
     # -- costs and encodings -----------------------------------------------------------------------
     def costs(self, archs: Archs) -> np.ndarray:
-        return np.array([network_costs(parse_arch(a)) for a in archs], dtype=np.float64).reshape(-1, 2)
-
-    def _onehot(self, a: Arch) -> np.ndarray:
-        out = np.zeros((20, len(KERNELS) * len(EXPANDS)))
-        for slot, *_ in blocks(a):
-            out[slot, KERNELS.index(a.kernels[slot]) * 3 + EXPANDS.index(a.expands[slot])] = 1.0
-        return out.ravel()
+        return _Batch.of(archs).costs()
 
     def features(self, archs: Archs) -> np.ndarray:
         """One-hot of every used block's (kernel, expand), of each stage's depth, and of the resolution."""
-        return self._features([parse_arch(a) for a in archs])
+        return self._features(_Batch.of(archs))
 
-    def _features(self, parsed: list[Arch]) -> np.ndarray:
-        rows = []
-        for a in parsed:
-            depth = np.zeros((STAGES, len(DEPTHS)))
-            depth[np.arange(STAGES), [DEPTHS.index(d) for d in a.depths]] = 1.0
-            res = np.zeros(len(RESOLUTIONS))
-            res[RESOLUTIONS.index(a.resolution)] = 1.0
-            rows.append(np.concatenate([self._onehot(a), depth.ravel(), res]))
-        return np.array(rows).reshape(len(rows), -1)
+    def _features(self, b: _Batch) -> np.ndarray:
+        n = len(b.resolution)
+        depth = np.zeros((n, STAGES, len(DEPTHS)))
+        depth[np.arange(n)[:, None], np.arange(STAGES), b.depths - DEPTHS[0]] = 1.0
+        res = np.zeros((n, len(RESOLUTIONS)))
+        res[np.arange(n), (b.resolution - RESOLUTIONS[0]) // 4] = 1.0
+        return np.hstack([b.onehot(), depth.reshape(n, -1), res])
 
     def op_counts(self, archs: Archs) -> np.ndarray:
         """Per block slot and (kernel, expand): compute ((res/224)^2 where used) and launch (1 where
         used); then the stem and head's compute, (res/224)^2: an additive cost model's inputs."""
-        rows = []
-        for text in archs:
-            a = parse_arch(text)
-            scale = (a.resolution / 224.0) ** 2
-            onehot = self._onehot(a)
-            rows.append(np.concatenate([onehot * scale, onehot, [scale]]))
-        return np.array(rows).reshape(len(rows), -1)
+        b = _Batch.of(archs)
+        scale = ((b.resolution / 224.0) ** 2)[:, None]
+        onehot = b.onehot()
+        return np.hstack([onehot * scale, onehot, scale])
 
     def encode(self, archs: Archs, encoding: str | None = None) -> Encoded:
         """``chain``: global node, stem, 20 block slots (absent beyond a stage's depth), head, output;
         node features: kernel and expand one-hots, stage, stride, SE, h-swish, log widths and input
         size; globals: log MACs and params, resolution, and the one-hot features."""
+        from eagle.spaces.chain import chain_adjacency
+
         enc = self.check_encoding(encoding)
-        parsed = [parse_arch(a) for a in archs]
-        costs = np.array([network_costs(a) for a in parsed], dtype=np.float64).reshape(-1, 2)
-        onehot = self._features(parsed)
+        b = _Batch.of(archs)
+        costs = b.costs()
         glob = np.hstack(
             [
                 np.log(costs[:, :1] + 1) / 20.0,
                 np.log(costs[:, 1:] + 1) / 15.0,
-                np.array([[a.resolution / 224.0] for a in parsed]).reshape(-1, 1),
-                onehot,
+                (b.resolution / 224.0)[:, None],
+                self._features(b),
             ]
         ).astype(np.float32)
-        n = len(parsed)
+        n = len(b.resolution)
         n_feat = (
             3 + 3 + 3 + 5 + 6
         )  # flags global/in/out, kernel, expand, stage, (stride, se, hswish, c_in, c_out, size)
         if enc == "onehot":
             return Encoded(np.zeros((n, 0, 0), np.float32), np.zeros((n, 0, n_feat), np.float32), glob)
         nodes = 20 + 4  # global, stem, slots, head, output
-        adj = np.zeros((n, nodes, nodes), np.float32)
         feat = np.zeros((n, nodes, n_feat), np.float32)
-        for r, a in enumerate(parsed):
-            feat[r, 0, 0] = feat[r, 1, 1] = feat[r, nodes - 2, 2] = feat[r, nodes - 1, 2] = 1
-            present, prev = [0, 1], 1
-            for slot, c_in, c_out, k, e, stride, size, stage in blocks(a):
-                node = slot + 2
-                f = feat[r, node]
-                f[3 + KERNELS.index(k)] = f[6 + EXPANDS.index(e)] = f[9 + stage] = 1
-                f[14:] = (
-                    stride == 2,
-                    SE[stage],
-                    HSWISH[stage],
-                    np.log2(c_in) / 8,
-                    np.log2(c_out) / 8,
-                    np.log2(size) / 7,
-                )
-                adj[r, prev, node] = 1
-                prev = node
-                present.append(node)
-            adj[r, prev, nodes - 2] = adj[r, nodes - 2, nodes - 1] = 1
-            present += [nodes - 2, nodes - 1]
-            for node in present:
-                adj[r, node, node] = adj[r, 0, node] = 1
-        return Encoded(adj, feat, glob)
+        feat[:, 0, 0] = feat[:, 1, 1] = feat[:, nodes - 2, 2] = feat[:, nodes - 1, 2] = 1
+        g = _slots(1.2)
+        size_in, _ = b.sizes()
+        rows, slots = np.nonzero(b.used)
+        node, stage = slots + 2, g["stage"][slots]
+        feat[rows, node, 3 + b.kernel[rows, slots]] = 1
+        feat[rows, node, 6 + b.expand[rows, slots]] = 1
+        feat[rows, node, 9 + stage] = 1
+        feat[rows, node, 14] = g["stride"][slots] == 2
+        feat[rows, node, 15] = np.array(SE)[stage]
+        feat[rows, node, 16] = np.array(HSWISH)[stage]
+        feat[rows, node, 17] = np.log2(g["c_in"][slots]) / 8
+        feat[rows, node, 18] = np.log2(g["c_out"][slots]) / 8
+        feat[rows, node, 19] = np.log2(size_in[rows, slots]) / 7
+        return Encoded(chain_adjacency(b.used, tail=2), feat, glob)
