@@ -9,8 +9,10 @@ correction on measured whole networks: each kernel's prediction times ``exp(z . 
 kernel type one-hot, alone or with its log predicted time, the network's log weight bytes and the
 kernel's own), summed, plus a per-run constant; least squares on log latency with a soft-L1 loss.
 Scored leave-one-family-out (the correction fitted on the other ten families: how it would do on
-a user's network of a family it has not seen) and in sample (fitted on every family: the most a
-correction of that form can do). Writes ``benchmarks/results/anynet_network_correction.json``.
+a user's network of a family it has not seen), in sample (fitted on every family: the most a
+correction of that form can do), and within a family (per type, fitted on 5 or 10 seeded
+networks of the family and scored on its others: a user who measured a few of their own).
+Writes ``benchmarks/results/anynet_network_correction.json``.
 """
 
 from __future__ import annotations
@@ -47,11 +49,41 @@ def corrected(theta: np.ndarray, pred: np.ndarray, net: np.ndarray, z: np.ndarra
     return np.bincount(net, weights=pred * np.exp(z @ theta[:-1]), minlength=n_nets) + theta[-1] * 1e-4
 
 
-def fit(pred: np.ndarray, net: np.ndarray, z: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+def fit(
+    pred: np.ndarray,
+    net: np.ndarray,
+    z: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    penalty: np.ndarray | None = None,
+) -> np.ndarray:
+    """The correction's coefficients (then the constant); ``penalty`` per coefficient: a ridge
+    pulling it towards no correction (for fits on a handful of networks)."""
+
     def residual(theta: np.ndarray) -> np.ndarray:
-        return (np.log(np.maximum(corrected(theta, pred, net, z, len(y)), 1e-7)) - np.log(y))[train]
+        r = (np.log(np.maximum(corrected(theta, pred, net, z, len(y)), 1e-7)) - np.log(y))[train]
+        return r if penalty is None else np.concatenate([r, penalty * theta[:-1]])
 
     return least_squares(residual, np.zeros(z.shape[1] + 1), loss="soft_l1", f_scale=0.05).x
+
+
+def same_family(
+    pred: np.ndarray, net: np.ndarray, z: np.ndarray, y: np.ndarray, families: np.ndarray, k: int, seed: int = 0
+) -> np.ndarray:
+    """Each family's networks predicted by a correction fitted on ``k`` others of that family (a
+    user who measured a few networks of the family): a scale, per-type factors pulled towards it.
+    NaN for the calibration networks."""
+    z = np.column_stack([np.ones(len(z)), z])
+    penalty = np.r_[0.0, np.full(z.shape[1] - 1, 0.3)]
+    out = np.full(len(y), np.nan)
+    for fam in sorted(set(families)):
+        members = np.flatnonzero(families == fam)
+        train = np.zeros(len(y), bool)
+        train[np.random.default_rng(seed).choice(members, k, replace=False)] = True
+        theta = fit(pred, net, z, y, train, penalty)
+        test = members[~train[members]]
+        out[test] = corrected(theta, pred, net, z, len(y))[test]
+    return out
 
 
 def main() -> None:
@@ -84,6 +116,21 @@ def main() -> None:
             "in_sample": metrics(everything, y),
         }
         print(name, json.dumps({k: v for k, v in report["forms"][name].items()}))
+    report["same_family"] = {}
+    for k in (5, 10):
+        out = same_family(pred, net, cov[:, :n_types], y, families, k)
+        m = np.isfinite(out)
+        report["same_family"][str(k)] = {
+            "all": metrics(out[m], y[m]),
+            "per_family_within_10pct": {
+                f: metrics(out[m & (families == f)], y[m & (families == f)])["within_10pct"]
+                for f in sorted(set(families))
+            },
+            "uncorrected_on_the_same_networks": metrics(
+                np.array([model.predict(kernels[i]) for i in np.flatnonzero(m)]), y[m]
+            ),
+        }
+        print(f"same family, {k} calibration networks", json.dumps(report["same_family"][str(k)]))
     args.output.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.output}")
 
