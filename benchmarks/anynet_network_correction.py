@@ -68,21 +68,18 @@ def fit(
 
 
 def same_family(
-    pred: np.ndarray, net: np.ndarray, z: np.ndarray, y: np.ndarray, families: np.ndarray, k: int, seed: int = 0
+    model: KernelModel, kernels: list, y: np.ndarray, families: np.ndarray, k: int, seed: int = 0
 ) -> np.ndarray:
-    """Each family's networks predicted by a correction fitted on ``k`` others of that family (a
-    user who measured a few networks of the family): a scale, per-type factors pulled towards it.
-    NaN for the calibration networks."""
-    z = np.column_stack([np.ones(len(z)), z])
-    penalty = np.r_[0.0, np.full(z.shape[1] - 1, 0.3)]
+    """Each family's networks predicted by the kernel model calibrated (``KernelModel.calibrate``,
+    what ``eagle kernels calibrate`` runs) on ``k`` others of that family: a user who measured a few
+    networks of the family. NaN for the calibration networks."""
     out = np.full(len(y), np.nan)
     for fam in sorted(set(families)):
         members = np.flatnonzero(families == fam)
-        train = np.zeros(len(y), bool)
-        train[np.random.default_rng(seed).choice(members, k, replace=False)] = True
-        theta = fit(pred, net, z, y, train, penalty)
-        test = members[~train[members]]
-        out[test] = corrected(theta, pred, net, z, len(y))[test]
+        chosen = np.random.default_rng(seed).choice(members, k, replace=False)
+        calibrated = model.calibrate([kernels[i] for i in chosen], y[chosen])
+        for i in np.setdiff1d(members, chosen):
+            out[i] = calibrated.predict(kernels[i])
     return out
 
 
@@ -118,7 +115,7 @@ def main() -> None:
         print(name, json.dumps({k: v for k, v in report["forms"][name].items()}))
     report["same_family"] = {}
     for k in (5, 10):
-        out = same_family(pred, net, cov[:, :n_types], y, families, k)
+        out = same_family(model, kernels, y, families, k)
         m = np.isfinite(out)
         report["same_family"][str(k)] = {
             "all": metrics(out[m], y[m]),

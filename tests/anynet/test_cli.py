@@ -94,6 +94,38 @@ def test_kernels_profile_fit_and_predict(kernel_model, tmp_path, capsys):
     assert int(rows[1]["macs"]) == 148_557_824  # resnet18 at 64x64, as written (BN folded away)
 
 
+def test_kernels_calibrate_on_measured_networks(kernel_model, tmp_path, capsys):
+    """A few measured networks of a family calibrate the kernel model; predictions use it, the file
+    keeps it, and too few networks or the wrong kind of measurement are one clear error."""
+    from eagle.anynet.kernels.model import KernelModel
+
+    listing = tmp_path / "family.txt"
+    spec = "family:resnet(block='bottleneck', layers=(1,1,1,1), width_per_group={})@{}"
+    listing.write_text("".join(spec.format(w, r) + "\n" for w, r in ((16, 32), (24, 32), (16, 48), (32, 40))))
+    db = tmp_path / "m.sqlite"
+    assert main(["measure", "--models", str(listing), "--db", str(db), *FAST]) == 0
+    capsys.readouterr()
+    calibrated = tmp_path / "k2.pt"
+    assert main(["kernels", "calibrate", "--kernels", str(kernel_model), "--measurement", str(db),
+                 "--save", str(calibrated)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "calibrated on 4 measured networks" in out and "each left out in turn" in out
+    model = KernelModel.load(calibrated)
+    assert model.correction_ is not None and model.correction_["networks"] == 4
+    assert KernelModel.load(kernel_model).correction_ is None
+    assert main(["predict", "--kernels", str(calibrated), "--model", spec.format(24, 40)]) == 0
+    assert "calibrated on 4 measured networks" in capsys.readouterr().out
+    few = tmp_path / "few.csv"
+    few.write_text(f'arch,latency_ms\n"{spec.format(16, 32)}",1.0\ntorchvision:resnet18@32,2.0\n')
+    assert main(["kernels", "calibrate", "--kernels", str(kernel_model), "--measurement", str(few),
+                 "--save", str(tmp_path / "k3.pt")]) == 1  # fmt: skip
+    assert "at least 3 measured networks" in capsys.readouterr().err
+    assert main(["kernels", "calibrate", "--kernels", str(kernel_model), "--measurement", "help/pixel3",
+                 "--save", str(tmp_path / "k3.pt")]) in (1, 2)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "nasbench201" in err and "Traceback" not in err and not (tmp_path / "k3.pt").exists()
+
+
 def test_model_show(kernel_model, capsys):
     capsys.readouterr()
     assert main(["model", "show", "torchvision:resnet18@64", "--json", "--kernels", str(kernel_model)]) == 0

@@ -112,6 +112,36 @@ def test_kernel_model_fits_saves_and_loads(store, tmp_path):
     assert p.macs > 0 and p.layers()[0][2] >= p.layers()[-1][2]
 
 
+def test_calibration_learns_how_networks_differ_from_the_samples(store, tmp_path):
+    """Networks that run their convolutions 30% faster than the model says and pay 50 us per run:
+    the calibration finds both, the uncalibrated model is left alone, the file keeps it."""
+    with KernelStore(store) as st:
+        samples = [s for s in st.samples() if s.kernels]
+    model = KernelModel(n_estimators=50).fit(samples)
+    networks = [s.kernels for s in samples[:12]]
+
+    def truth(ks):
+        pred = model.predict_kernels(ks)
+        conv = np.array([kernel_type(k) == "conv" for k in ks])
+        return float(pred[conv].sum() * 0.7 + pred[~conv].sum()) + 50e-6
+
+    y = np.array([truth(ks) for ks in networks])
+    calibrated = model.calibrate(networks[:8], y[:8])
+    assert model.correction_ is None and calibrated.correction_["networks"] == 8
+    errors = np.array([calibrated.predict(ks) / t - 1 for ks, t in zip(networks[8:], y[8:])])
+    before = np.array([model.predict(ks) / t - 1 for ks, t in zip(networks[8:], y[8:])])
+    assert np.abs(errors).max() < 0.05 < np.abs(before).max()
+    path = tmp_path / "k2.pt"
+    calibrated.save(path)
+    back = KernelModel.load(path)
+    assert back.correction_ == calibrated.correction_
+    assert back.predict(networks[9]) == pytest.approx(calibrated.predict(networks[9]))
+    with pytest.raises(EagleError, match="at least 3"):
+        model.calibrate(networks[:2], y[:2])
+    with pytest.raises(EagleError, match="positive"):
+        model.calibrate(networks[:3], np.array([1e-3, -1.0, 2e-3]))
+
+
 def test_hostile_kernel_model_files_are_refused(tmp_path):
     import pickle
 

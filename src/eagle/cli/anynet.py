@@ -48,6 +48,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--save", type=Path, required=True, help="kernel model to write (KERNELS.pt)")
     fit.add_argument("--quiet", "-q", action="store_true")
     fit.set_defaults(func=cmd_kernels_fit)
+    cal = ksub.add_parser(
+        "calibrate",
+        help="calibrate a kernel model on a few measured networks of the family you will predict",
+        description="Whole networks run their kernels faster or slower than the profiled samples, by "
+        "family. Measure 5-10 networks of the family you will predict ('eagle measure --models FILE "
+        "--runtime onnxruntime --threads T', batch 1, the kernel model's threads), then calibrate on them: "
+        "a scale, a factor per kernel type and a per-run constant (BENCHMARKS.md, issue 20).",
+    )
+    cal.add_argument("--kernels", type=Path, required=True, help="kernel model from 'eagle kernels fit'")
+    cal.add_argument(
+        "--measurement", required=True, help="measured networks: a results store (X.sqlite) or CSV (arch,latency_ms)"
+    )
+    cal.add_argument("--save", type=Path, required=True, help="calibrated kernel model to write")
+    cal.set_defaults(func=cmd_kernels_calibrate)
 
 
 def _named(model: str | None, models: Path | None, shape_text: str | None) -> tuple[list[tuple[str, str]], int]:
@@ -171,6 +185,50 @@ def cmd_kernels_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kernels_calibrate(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from eagle import datasets
+    from eagle.anynet.predict import network_profile
+
+    model = _load_kernel_model(args.kernels)
+    keys, latency_s = datasets.load_measurement(str(args.measurement), space="models").items("s")
+    rt = model.runtime_
+    t0 = time.perf_counter()
+    networks = [
+        network_profile(key, threads=int(rt.get("threads", 1)), optimization=str(rt.get("optimization", "all")))[
+            0
+        ].kernels
+        for key in keys
+    ]
+    calibrated = model.calibrate(networks, latency_s)
+    calibrated.save(args.save)
+
+    def within(pred: list[float]) -> float:
+        return float(np.mean(np.abs(np.array(pred) / latency_s - 1) <= 0.1))
+
+    before = within([model.predict(ks) for ks in networks])
+    after = within([calibrated.predict(ks) for ks in networks])
+    c = calibrated.correction_
+    factors = ", ".join(f"{t} x{np.exp(c['scale'] + v):.2f}" for t, v in sorted(c["types"].items()) if v)
+    print(
+        f"calibrated on {len(keys)} measured networks in {time.perf_counter() - t0:.1f} s; wrote {args.save}\n"
+        f"scale x{np.exp(c['scale']):.3f}, per-run constant {1e3 * c['constant_s']:.3f} ms; kernel types: {factors}"
+    )
+    print(f"within +-10% on these networks: {before:.0%} before, {after:.0%} after", end="")
+    if 4 <= len(keys) <= 50:  # each network predicted by a calibration without it: what to expect on new ones
+        loo = [
+            model.calibrate([n for j, n in enumerate(networks) if j != i], np.delete(latency_s, i)).predict(ks)
+            for i, ks in enumerate(networks)
+        ]
+        print(f"; each left out in turn: {within(loo):.0%}")
+    else:
+        print()
+    return 0
+
+
 def _load_kernel_model(path: Path) -> Any:
     from eagle.anynet.kernels.model import KernelModel
 
@@ -187,6 +245,8 @@ def cmd_predict_kernels(args: argparse.Namespace) -> int:
     model = _load_kernel_model(args.kernels)
     named, batch = _named(args.model, args.models, args.input_shape)
     results = [(text, predict_network(key, model, batch_size=batch)) for text, key in named]
+    if model.correction_:
+        print(f"(kernel model calibrated on {model.correction_['networks']} measured networks)")
     if args.output:
 
         def write(fh: Any) -> None:

@@ -10,6 +10,11 @@ A network's latency is the sum of its kernels plus the runtime's overhead per ``
 (a constant and a cost per kernel, fitted on the profiled samples: plain wall time minus their
 kernels' sum).
 
+Whole networks run their kernels faster or slower than the profiled samples do, by an amount
+that depends on the network's family (BENCHMARKS.md, issue 20); :meth:`KernelModel.calibrate`
+learns it from a few measured networks of the family a user will predict: a scale, a factor per
+kernel type pulled towards that scale, and a per-run constant in place of the fitted overhead.
+
 Saved as one ``torch.save`` file of strings only (LightGBM's text model format inside a JSON
 header), read back with ``torch.load(weights_only=True)``: loading never executes code.
 """
@@ -35,6 +40,8 @@ if TYPE_CHECKING:
 FORMAT = "eagle-kernels"
 MIN_KERNEL_S = 2e-7  # ORT's profiler reports whole microseconds; 0 means "under one"
 MIN_TREE_ROWS = 40
+MIN_CALIBRATION_NETWORKS = 3
+CALIBRATION_RIDGE = 0.3  # pulls each kernel type's calibration factor towards the common scale
 _LINEAR_COLS = (0, 1, 3, 4)  # log_in, log_out, log_macs, log_weights
 
 
@@ -83,7 +90,67 @@ class KernelModel:
         self.overhead_ = _overhead_fit(samples)
         self.runtime_ = dict(runtime or {})
         self.n_samples_ = len(samples)
+        self.correction_: dict[str, Any] | None = None
         return self
+
+    def calibrate(self, networks: Sequence[Sequence[Kernel]], latency_s: np.ndarray) -> KernelModel:
+        """A copy of this model calibrated on measured whole networks (their profiled kernels and
+        latency in seconds; best 5-10 of the family to be predicted): each kernel's prediction
+        times exp(scale + its type's factor), the factors pulled towards 0 (a ridge of
+        :data:`CALIBRATION_RIDGE`), plus a per-run constant; least squares on log latency with a
+        soft-L1 loss."""
+        import copy
+
+        from scipy.optimize import least_squares
+
+        self._check()
+        y = np.asarray(latency_s, dtype=np.float64)
+        if len(networks) != len(y):
+            raise EagleError(f"calibrate got {len(networks)} networks but {len(y)} latencies")
+        if len(y) < MIN_CALIBRATION_NETWORKS:
+            raise EagleError(
+                f"calibrating needs at least {MIN_CALIBRATION_NETWORKS} measured networks, got {len(y)}: "
+                "measure 5-10 networks of the family you will predict"
+            )
+        if not (np.isfinite(y).all() and (y > 0).all()):
+            raise EagleError("calibration latencies must be positive, finite seconds")
+        base = self._uncorrected()
+        types = sorted(base.counts_)
+        pred = [base.predict_kernels(ks) for ks in networks]
+        kinds = [np.array([types.index(t) if t in types else -1 for t in map(kernel_type, ks)]) for ks in networks]
+        width = len(types) + 2  # scale, per type, constant (in 1e-4 s)
+
+        def totals(theta: np.ndarray) -> np.ndarray:
+            factors = np.exp(theta[0] + np.r_[theta[1:-1], 0.0])  # an unknown type (-1) gets the scale alone
+            return np.array([float(p @ factors[k]) for p, k in zip(pred, kinds)]) + theta[-1] * 1e-4
+
+        penalty = np.r_[0.0, np.full(len(types), CALIBRATION_RIDGE), 0.0]
+
+        def residual(theta: np.ndarray) -> np.ndarray:
+            return np.concatenate([np.log(np.maximum(totals(theta), 1e-9)) - np.log(y), penalty * theta])
+
+        theta = least_squares(residual, np.zeros(width), loss="soft_l1", f_scale=0.05).x
+        out = copy.copy(base)
+        out.correction_ = {
+            "scale": float(theta[0]),
+            "types": {t: float(v) for t, v in zip(types, theta[1:-1])},
+            "constant_s": float(theta[-1] * 1e-4),
+            "networks": len(y),
+        }
+        return out
+
+    def _uncorrected(self) -> KernelModel:
+        import copy
+
+        out = copy.copy(self)
+        out.correction_ = None
+        return out
+
+    def _factors(self, types: list[str]) -> np.ndarray:
+        c = getattr(self, "correction_", None)
+        if not c:
+            return np.ones(len(types))
+        return np.exp(c["scale"] + np.array([c["types"].get(t, 0.0) for t in types]))
 
     def _fit_set(
         self, types: list[str], X: np.ndarray, seconds: np.ndarray
@@ -118,20 +185,24 @@ class KernelModel:
     def predict_kernels(self, kernels: Sequence[Kernel], cold_share: float = 0.0) -> np.ndarray:
         """Predicted seconds of each kernel, run back to back (``cold_share`` 0, the default) or
         with that share of cold-cache time (:meth:`cold_share` estimates one for a network; on our
-        benchmark the blend predicted worse than warm alone, so it is not the default)."""
+        benchmark the blend predicted worse than warm alone, so it is not the default); in a
+        network as calibrated when the model is (:meth:`calibrate`)."""
         self._check()
         if not kernels:
             return np.zeros(0)
         share = cold_share
         types, X = _rows(kernels)
         warm = _predict_set(self.trees_, self.linear_, types, X)
-        if share <= 0:
-            return warm
-        return (1 - share) * warm + share * _predict_set(self.cold_trees_, self.cold_linear_, types, X)
+        if share > 0:
+            warm = (1 - share) * warm + share * _predict_set(self.cold_trees_, self.cold_linear_, types, X)
+        return warm * self._factors(types)
 
     def overhead_s(self, n_kernels: int) -> float:
         """Seconds a run adds to (or, the profiler's share, takes from) the kernels' sum."""
         self._check()
+        c = getattr(self, "correction_", None)
+        if c:
+            return float(c["constant_s"])
         return self.overhead_[0] + self.overhead_[1] * n_kernels
 
     def predict(self, kernels: Sequence[Kernel]) -> float:
@@ -158,6 +229,7 @@ class KernelModel:
             "overhead_s": self.overhead_,
             "runtime": self.runtime_,
             "n_samples": self.n_samples_,
+            "correction": self.correction_,
         }
         buf = io.BytesIO()
         torch.save({"format": FORMAT, "config": json.dumps(header)}, buf)
@@ -187,6 +259,7 @@ class KernelModel:
             self.overhead_ = [float(v) for v in h["overhead_s"]]
             self.runtime_ = dict(h.get("runtime") or {})
             self.n_samples_ = int(h.get("n_samples", 0))
+            self.correction_ = _correction(h.get("correction"))
         except EagleError:
             raise
         except Exception as exc:  # damaged JSON or model text
@@ -194,6 +267,17 @@ class KernelModel:
         if "*" not in self.linear_ or len(self.overhead_) != 2:
             raise EagleError(f"{path}: damaged Eagle kernel model (fallback or overhead missing)")
         return self
+
+
+def _correction(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A saved calibration, checked (None: the model is not calibrated)."""
+    if raw is None:
+        return None
+    types = {str(t): float(v) for t, v in raw["types"].items()}
+    scale, constant = float(raw["scale"]), float(raw["constant_s"])
+    if not all(np.isfinite(v) for v in [scale, constant, *types.values()]):
+        raise ValueError("non-finite calibration")
+    return {"scale": scale, "types": types, "constant_s": constant, "networks": int(raw["networks"])}
 
 
 def weight_numel(k: Kernel) -> int:
