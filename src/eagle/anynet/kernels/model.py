@@ -99,8 +99,6 @@ class KernelModel:
         times exp(scale + its type's factor), the factors pulled towards 0 (a ridge of
         :data:`CALIBRATION_RIDGE`), plus a per-run constant; least squares on log latency with a
         soft-L1 loss."""
-        import copy
-
         from scipy.optimize import least_squares
 
         self._check()
@@ -130,7 +128,7 @@ class KernelModel:
             return np.concatenate([np.log(np.maximum(totals(theta), 1e-9)) - np.log(y), penalty * theta])
 
         theta = least_squares(residual, np.zeros(width), loss="soft_l1", f_scale=0.05).x
-        out = copy.copy(base)
+        out = base  # a copy already
         out.correction_ = {
             "scale": float(theta[0]),
             "types": {t: float(v) for t, v in zip(types, theta[1:-1])},
