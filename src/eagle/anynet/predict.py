@@ -52,18 +52,24 @@ def network_profile(spec: str, *, seed: int = 0, batch_size: int = 1, threads: i
     return profile_kernels(data, threads=threads, optimization=optimization, runs=runs, warmup=warmup, seed=seed), data
 
 
-def predict_network(spec: str, model: KernelModel, *, seed: int = 0, batch_size: int = 1) -> NetworkPrediction:
-    """Predicted latency of ``spec`` with ``model``, under the runtime settings it was profiled with."""
-    from eagle.anynet.onnxgraph import onnx_costs
-
-    rt = model.runtime_
-    profile, data = network_profile(
+def profile_for(model: KernelModel | None, spec: str, *, seed: int = 0, batch_size: int = 1) -> tuple[Profile, bytes]:
+    """:func:`network_profile` under the runtime settings ``model``'s kernels were profiled with
+    (ORT's defaults of one thread and full optimisation without a model)."""
+    rt = model.runtime_ if model is not None else {}
+    return network_profile(
         spec,
         seed=seed,
         batch_size=batch_size,
         threads=int(rt.get("threads", 1)),
         optimization=str(rt.get("optimization", "all")),
     )
+
+
+def predict_network(spec: str, model: KernelModel, *, seed: int = 0, batch_size: int = 1) -> NetworkPrediction:
+    """Predicted latency of ``spec`` with ``model``, under the runtime settings it was profiled with."""
+    from eagle.anynet.onnxgraph import onnx_costs
+
+    profile, data = profile_for(model, spec, seed=seed, batch_size=batch_size)
     ks = profile.kernels
     per = model.predict_kernels(ks)
     over = model.overhead_s(len(ks))

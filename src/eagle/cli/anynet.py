@@ -77,16 +77,13 @@ def cmd_model_show(args: argparse.Namespace) -> int:
     from eagle import spaces
     from eagle.anynet.kernels import kernel_macs, kernel_type
     from eagle.anynet.onnxgraph import graph_sha256
-    from eagle.anynet.predict import network_profile
+    from eagle.anynet.predict import profile_for
 
     [(_, key)], batch = _named(args.model, None, args.input_shape)
     space = spaces.get("models")
     macs, params = space.costs([key])[0]
     model = _load_kernel_model(args.kernels) if args.kernels else None
-    rt = model.runtime_ if model is not None else {}
-    profile, data = network_profile(
-        key, batch_size=batch, threads=int(rt.get("threads", 1)), optimization=str(rt.get("optimization", "all"))
-    )
+    profile, data = profile_for(model, key, batch_size=batch)
     pred = model.predict_kernels(profile.kernels) if model is not None else None
     info: dict[str, Any] = {
         "model": key,
@@ -191,18 +188,12 @@ def cmd_kernels_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from eagle import datasets
-    from eagle.anynet.predict import network_profile
+    from eagle.anynet.predict import profile_for
 
     model = _load_kernel_model(args.kernels)
     keys, latency_s = datasets.load_measurement(str(args.measurement), space="models").items("s")
-    rt = model.runtime_
     t0 = time.perf_counter()
-    networks = [
-        network_profile(key, threads=int(rt.get("threads", 1)), optimization=str(rt.get("optimization", "all")))[
-            0
-        ].kernels
-        for key in keys
-    ]
+    networks = [profile_for(model, key)[0].kernels for key in keys]
     calibrated = model.calibrate(networks, latency_s)
     calibrated.save(args.save)
 
