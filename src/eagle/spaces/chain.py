@@ -129,7 +129,10 @@ class ChainSpace(SearchSpace):
 
     def onehot(self, archs: Archs) -> np.ndarray:
         """(n, sum of choices) one-hot of every layer's choice."""
-        ids = self._ids(archs)
+        return self._onehot_of(self._ids(archs))
+
+    def _onehot_of(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`onehot` of archs already read into choice ids (:meth:`_ids`)."""
         offsets = np.cumsum([0] + [len(c) for c in self.choices[:-1]])
         out = np.zeros((len(ids), sum(len(c) for c in self.choices)))
         rows = np.arange(len(ids))[:, None]
@@ -159,9 +162,7 @@ class ChainSpace(SearchSpace):
         enc = self.check_encoding(encoding)
         keys = self.keys(archs)
         ids = self._ids(keys)
-        offsets = np.cumsum([0] + [len(c) for c in self.choices[:-1]])
-        onehot = np.zeros((len(ids), sum(len(c) for c in self.choices)))
-        onehot[np.arange(len(ids))[:, None], ids + offsets] = 1.0
+        onehot = self._onehot_of(ids)
         costs = self.costs(keys)
         glob = np.hstack([np.log(costs[:, :1] + 1) / 20.0, np.log(costs[:, 1:] + 1) / 15.0, onehot]).astype(np.float32)
         table, absent = self._node_table

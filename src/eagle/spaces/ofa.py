@@ -118,18 +118,6 @@ def blocks(arch: Arch, width_mult: float = 1.2) -> list[tuple[int, int, int, int
     return out
 
 
-def _block_costs(c_in: int, c_out: int, k: int, e: int, stride: int, size: int, se: bool) -> tuple[int, int]:
-    mid = make_divisible(round(c_in * e))
-    out = (size + stride - 1) // stride
-    macs = size * size * c_in * mid + out * out * mid * k * k + out * out * mid * c_out
-    params = c_in * mid + 2 * mid + mid * k * k + 2 * mid + mid * c_out + 2 * c_out
-    if se:
-        red = make_divisible(mid // 4)
-        macs += 2 * mid * red
-        params += mid * red + red + red * mid + mid
-    return macs, params
-
-
 def network_costs(arch: Arch, width_mult: float = 1.2, num_classes: int = 1000) -> tuple[int, int]:
     """(MACs, parameters) of the subnet, counted as the built network has them (tests check it)."""
     macs, params = _Batch.of([arch]).costs(width_mult, num_classes)[0]
@@ -401,7 +389,7 @@ class OFAMobileNetV3(SearchSpace):
         feat[rows, node, 6 + b.expand[rows, slots]] = 1
         feat[rows, node, 9 + stage] = 1
         feat[rows, node, 14] = g["stride"][slots] == 2
-        feat[rows, node, 15] = np.array(SE)[stage]
+        feat[rows, node, 15] = g["se"][slots]
         feat[rows, node, 16] = np.array(HSWISH)[stage]
         feat[rows, node, 17] = np.log2(g["c_in"][slots]) / 8
         feat[rows, node, 18] = np.log2(g["c_out"][slots]) / 8
