@@ -24,6 +24,7 @@ rank spread the model predicts, and the seconds each fit took.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> None:
     import eagle.datasets as D
     from eagle import predictors
     from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+    from eagle.fewshot.blend import GCNBlend
 
     classes = nb201_devices()
     values = {n: D.load(n).by_index("s") for n in classes}
@@ -121,6 +123,13 @@ def run(args: argparse.Namespace) -> None:
                     mean, std = model.predict_log(te)
                     mix_mean, mix_std = model._mixture_log(te)
                     row["fewshot"] = float(spearmanr(mean, v[te]).statistic)
+                    row["blend_weight"] = model.blend_.weight_  # the GCN's share of the mean (k >= 50)
+                    if model.blend_.used:  # the same fit without the GCN: the model before the blend
+                        unblended = copy.copy(model)
+                        unblended.blend_ = GCNBlend()
+                        row["fewshot_unblended"] = float(spearmanr(unblended.predict_log(te)[0], v[te]).statistic)
+                    else:
+                        row["fewshot_unblended"] = row["fewshot"]
                     row["mixture"] = float(spearmanr(mix_mean, v[te]).statistic)
                     row["fewshot_cover"] = coverage(log_true, mean, std)
                     row["mixture_cover"] = coverage(log_true, mix_mean, mix_std)
@@ -160,16 +169,21 @@ def report(args: argparse.Namespace) -> None:
 
     for how in ("select", "random"):
         print(f"\n#### archs: {how}\n")
-        print("| k | few-shot (new) | min | mixture alone (before) | min | GCN, same archs | min | best of the two |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            "| k | few-shot (new) | min | without the GCN blend | mixture alone (before) | min | GCN, same archs | min "
+            "| best of the two | GCN's weight (mean) |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for k in ks:
             sel = [r for r in pick(how, k) if "gcn" in r]
             if not sel:
                 continue
             f, m, g = (np.array([r[c] for r in sel]) for c in ("fewshot", "mixture", "gcn"))
+            u = np.array([r.get("fewshot_unblended", r["fewshot"]) for r in sel])  # rows before the blend: none
+            w = np.array([r.get("blend_weight", 0.0) for r in sel])
             print(
-                f"| {k} | **{f.mean():.3f}** | {f.min():.3f} | {m.mean():.3f} | {m.min():.3f} | {g.mean():.3f} | "
-                f"{g.min():.3f} | {np.maximum(m, g).mean():.3f} |"
+                f"| {k} | **{f.mean():.3f}** | {f.min():.3f} | {u.mean():.3f} | {m.mean():.3f} | {m.min():.3f} | "
+                f"{g.mean():.3f} | {g.min():.3f} | {np.maximum(m, g).mean():.3f} | {w.mean():.2f} |"
             )
     print("\n#### per class, eagle select's archs: few-shot (new) / mixture alone / GCN\n")
     classes = sorted({r["class"] for r in rows})

@@ -4,6 +4,8 @@ proposes the next batch given what is measured, and `eagle calibrate --until` me
 from __future__ import annotations
 
 import dataclasses
+import json
+import pickle
 import subprocess
 import sys
 
@@ -15,6 +17,7 @@ import eagle.datasets as D
 from eagle import predictors
 from eagle.errors import EagleError
 from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+from eagle.fewshot import blend as blend_module
 from eagle.spaces import get
 
 # a whole class left out of pretraining: every phone (mobile CPUs and GPUs) and HELP's phones
@@ -50,8 +53,8 @@ def test_the_residual_takes_over_as_measurements_grow(latency, basis_without_pho
     te = _test_set(v)
     pool = np.flatnonzero(basis_without_phones.covered[:900])
     few = np.random.default_rng(0).choice(pool, 300, replace=False)
-    model = FewShotPredictor(basis_without_phones).fit(few, v[few])
-    alone = FewShotPredictor(basis_without_phones, residual=False).fit(few, v[few])
+    model = FewShotPredictor(basis_without_phones, blend=False).fit(few, v[few])  # the residual alone
+    alone = FewShotPredictor(basis_without_phones, residual=False, blend=False).fit(few, v[few])
     ours, before = (spearmanr(m.predict(te), v[te]).statistic for m in (model, alone))
     assert model.residual_.fitted and ours > before + 0.01, (ours, before)  # 0.873 vs 0.836 when written
     # the mixture's part of the fit is the model before issue 22, unchanged
@@ -151,6 +154,67 @@ def test_checkpoints_keep_the_residual(tmp_path, latency, basis_without_phones):
     off = FewShotPredictor(basis_without_phones, residual=False).fit(few, v[few])
     predictors.save(off, tmp_path / "off.pt")
     assert not predictors.load(tmp_path / "off.pt").residual_.fitted
+
+
+def test_the_devices_own_gcn_joins_the_prediction_from_50_archs(tmp_path, latency, basis_without_phones):
+    """Pixel 3 with every phone left out: past 50 archs a GCN trained on them is blended in, by the
+    weight its out-of-fold error earns, and a checkpoint keeps it (loaded, not retrained)."""
+    v = latency["help/pixel3"]
+    te = _test_set(v)
+    few = np.asarray(select_archs(basis_without_phones, 100, candidates=np.arange(900)))
+    model = FewShotPredictor(basis_without_phones).fit(few, v[few])
+    before = FewShotPredictor(basis_without_phones, blend=False).fit(few, v[few])
+    blend = model.blend_
+    assert blend.used and blend.weight_ == blend_module.WEIGHTS[np.argmin(blend.fold_error_)]
+    assert blend.fold_error_[np.argmin(blend.fold_error_)] < blend.fold_error_[0]  # it earns its weight
+    ours, without = (spearmanr(m.predict(te), v[te]).statistic for m in (model, before))
+    assert ours > without + 0.02, (ours, without)  # 0.91 vs 0.87 when written
+    np.testing.assert_allclose(model.predict_log(te)[1], before.predict_log(te)[1])  # the spread is the model's
+    predictors.save(model, tmp_path / "b.pt")
+    again = predictors.load(tmp_path / "b.pt")
+    assert again.blend_.weight_ == blend.weight_
+    np.testing.assert_allclose(again.predict(te), model.predict(te), rtol=1e-9)
+    fewer = FewShotPredictor(basis_without_phones).fit(few[:49], v[few[:49]])
+    assert not fewer.blend_.used and not len(fewer.blend_.fold_error_)  # below 50 archs: no GCN trained
+
+
+def test_train_init_says_how_much_the_devices_own_gcn_carries(tmp_path, latency, basis_without_phones):
+    base, few_pickle, t = tmp_path / "BASE.pt", tmp_path / "FEW.pickle", tmp_path / "T.pt"
+    predictors.save(basis_without_phones, base)
+    v, space = latency["help/pixel3"], get("nasbench201")
+    few = select_archs(basis_without_phones, 60, candidates=np.arange(900))
+    few_pickle.write_bytes(pickle.dumps({tuple(space.vector(i)): float(v[i]) for i in few}))
+    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(t))
+    assert r.returncode == 0, r.stderr
+    assert "adapted to 60 measured archs" in r.stdout
+    assert "a GCN trained on these 60 archs carries" in r.stdout, r.stdout
+    r = run_cli("predict", "--load", str(t), "--output", str(tmp_path / "PRED.csv"))
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(scope="module")
+def blended_checkpoint(tmp_path_factory, latency, basis_without_phones):
+    v = latency["help/pixel3"]
+    few = np.asarray(select_archs(basis_without_phones, 60, candidates=np.arange(900)))
+    model = FewShotPredictor(basis_without_phones).fit(few, v[few])
+    assert model.blend_.used
+    path = tmp_path_factory.mktemp("blend") / "b.pt"
+    predictors.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, "half", None])
+def test_a_tampered_blend_weight_is_a_damaged_checkpoint(tmp_path, blended_checkpoint, bad):
+    import torch
+
+    path = tmp_path / "b.pt"
+    blob = torch.load(blended_checkpoint, weights_only=True)
+    config = json.loads(blob["config"])
+    config["gcn_blend"]["weight"] = bad
+    blob["config"] = json.dumps(config)
+    torch.save(blob, path)
+    with pytest.raises(EagleError, match=r"damaged|blend weight"):
+        predictors.load(path)
 
 
 def test_select_given_a_measurement_file(tmp_path, latency):

@@ -204,8 +204,15 @@ def adapt(basis: Any, archs: Any, latency_s: np.ndarray) -> Any:
 
 def report_adapted(model: Any, save: Path, seconds: float) -> None:
     near = ", ".join(f"{name} {w:.2f}" for name, w in model.closest_devices(3))
-    print(f"adapted to {len(model.trained_on_)} measured archs in {seconds * 1e3:.0f} ms; saved {save}")
+    took = f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1e3:.0f} ms"
+    print(f"adapted to {len(model.trained_on_)} measured archs in {took}; saved {save}")
     print(f"closest known devices (posterior weight): {near}")
+    blend = model.blend_
+    if blend.used:
+        print(
+            f"a GCN trained on these {len(model.values_)} archs carries {blend.weight_:.0%} of the prediction "
+            "(the share its out-of-fold error earns)"
+        )
     from eagle.costmodels.opcost import OpCostPosterior
 
     top = model.components_[int(np.argmax(model.weights_))]

@@ -19,6 +19,8 @@ Measured (benchmarks/fewshot_bench.py) this beats a single Gaussian prior over t
 and plain nearest-device matching. It takes milliseconds, works from any k >= 1
 archs, and gives a posterior predictive spread for every arch. :func:`select_archs` proposes
 the k archs whose measurement shrinks the prior's predictive variance most (greedy Bayesian design).
+What the mixture misses is learned by a residual process (:mod:`eagle.fewshot.residual`), and from
+50 archs on a GCN trained on them joins the mean where it helps (:mod:`eagle.fewshot.blend`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from eagle.costmodels.basis import DEFAULT_RANK, DeviceBasis, pretrain
 from eagle.costmodels.op_basis import OpDeviceBasis, pretrain_ops
 from eagle.costmodels.opcost import OpCostPosterior, fit_at_best_noise
 from eagle.errors import EagleError, NotFittedError, UsageError
+from eagle.fewshot.blend import MIN_ARCHS as BLEND_MIN_ARCHS
+from eagle.fewshot.blend import GCNBlend
 from eagle.fewshot.residual import ResidualGP
 from eagle.spaces.base import Archs
 
@@ -124,10 +128,12 @@ class _LinearPosterior:
 class FewShotPredictor:
     """A pretrained :class:`DeviceBasis` adapted to one device from k measurements."""
 
-    def __init__(self, basis: DeviceBasis | OpDeviceBasis, *, residual: bool = True) -> None:
+    def __init__(self, basis: DeviceBasis | OpDeviceBasis, *, residual: bool = True, blend: bool = True) -> None:
         self.basis = basis
         self.residual = residual  # learn what the mixture misses (eagle.fewshot.residual)
         self.residual_ = ResidualGP()
+        self.blend = blend  # from 50 archs on, a GCN trained on them where it helps (eagle.fewshot.blend)
+        self.blend_ = GCNBlend()
         self.spread_scale_ = 1.0  # the held-out check's scale of the spread (with a residual)
         self.component_centre_ = self.component_scale_ = np.zeros(0)  # standardise component means
         self.components_: list[Any] = []  # one fitted posterior per basis component
@@ -156,11 +162,12 @@ class FewShotPredictor:
         """Adapt to ``y`` (latency, any positive unit) measured on ``archs`` (arch strings or indices)."""
         if isinstance(self.basis, OpDeviceBasis):
             keys = self.space.keys(list(archs))
-            inner = FewShotPredictor(self.basis.table_for(keys), residual=False).fit(np.arange(len(keys)), y)
+            inner = FewShotPredictor(self.basis.table_for(keys), residual=False, blend=False)
+            inner.fit(np.arange(len(keys)), y)
             self.components_, self.weights_, self.evidence_ = inner.components_, inner.weights_, inner.evidence_
             self.train_keys_, self.values_ = keys, inner.values_
             self.trained_on_ = keys  # type: ignore[assignment]
-            return self._fit_residual(keys)
+            return self._fit_residual(keys)._fit_blend(keys)
         idx = self._indices(archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(idx) == 0 or len(idx) != len(y):
@@ -189,7 +196,7 @@ class FewShotPredictor:
         w = np.exp(ev - ev.max()) * b.component_prior
         self.components_, self.weights_, self.evidence_ = components, w / w.sum(), ev
         self.trained_on_, self.values_ = idx, y
-        return self._fit_residual(idx)
+        return self._fit_residual(idx)._fit_blend(idx)
 
     def _fit_residual(self, archs: Archs) -> FewShotPredictor:
         self.residual_ = ResidualGP()
@@ -204,6 +211,17 @@ class FewShotPredictor:
             self.residual_.fit(self._residual_inputs(archs, inner), np.log(self.values_) - mean)
             if self.residual_.fitted:
                 self.spread_scale_ = self._held_out_scale(archs, mean, std)
+        return self
+
+    def _fit_blend(self, archs: Archs) -> FewShotPredictor:
+        """From :data:`~eagle.fewshot.blend.MIN_ARCHS` archs on, a GCN trained on them, weighted
+        against this model's own leave-one-out predictions (:mod:`eagle.fewshot.blend`)."""
+        self.blend_ = GCNBlend()
+        if self.blend and len(self.values_) >= BLEND_MIN_ARCHS:
+            own, _ = self._mixture_log(archs)
+            if self.residual_.fitted:
+                own = own + self.residual_.leave_one_out()[0]
+            self.blend_.fit(self.basis.space, list(self.basis.devices), archs, self.values_, own)
         return self
 
     def _held_out_scale(self, archs: Archs, mix_mean: np.ndarray, mix_std: np.ndarray) -> float:
@@ -227,7 +245,7 @@ class FewShotPredictor:
     def _without(self, archs: Archs, keep: np.ndarray) -> FewShotPredictor:
         """This model refitted on the archs in ``keep`` only (the residual's kernel kept)."""
         sub = _take(archs, keep)
-        model = FewShotPredictor(self.basis, residual=False).fit(sub, self.values_[keep])
+        model = FewShotPredictor(self.basis, residual=False, blend=False).fit(sub, self.values_[keep])
         model.component_centre_, model.component_scale_ = self.component_centre_, self.component_scale_
         mean, _ = model._mixture_log(sub)
         model.residual_ = self.residual_.conditioned(self._residual_inputs(sub), np.log(self.values_[keep]) - mean)
@@ -255,30 +273,39 @@ class FewShotPredictor:
         self._check()
         config, arrays = self.basis.state()
         config = {**config, "kind": "fewshot", "basis_kind": config["kind"], "k": len(self.trained_on_)}
-        config["residual"] = self.residual
+        config["residual"], config["blend"] = self.residual, self.blend
+        blend_config, blend_tensors = self.blend_.state()
+        if blend_config:
+            config["gcn_blend"] = blend_config
         if self.train_keys_:
             text = np.frombuffer("\n".join(self.train_keys_).encode(), np.uint8)
-            return config, {**arrays, "train_archs": text, "values": self.values_}
-        return config, {**arrays, "trained_on": self.trained_on_, "values": self.values_}
+            return config, {**arrays, **blend_tensors, "train_archs": text, "values": self.values_}
+        return config, {**arrays, **blend_tensors, "trained_on": self.trained_on_, "values": self.values_}
 
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, Any]) -> FewShotPredictor:
+        """Re-runs the (deterministic, fast) adaptation; the GCN of the blend is loaded as saved."""
+        residual = bool(config.get("residual", True))
+        measured = ("train_archs", "values", "trained_on")
+        base = {k: v for k, v in tensors.items() if not k.startswith("blend.") and k not in measured}
         if config.get("basis_kind") == "fewshot-base-ops":
             keys = bytes(np.asarray(tensors["train_archs"], dtype=np.uint8)).decode("utf-8", "replace").split("\n")
-            base = {k: v for k, v in tensors.items() if k not in ("train_archs", "values")}
-            residual = bool(config.get("residual", True))
-            return cls(OpDeviceBasis.from_state(config, base), residual=residual).fit(
-                keys, np.asarray(tensors["values"])
-            )
-        model = cls(DeviceBasis.from_state(config, tensors), residual=bool(config.get("residual", True)))
-        return model.fit(np.asarray(tensors["trained_on"]), np.asarray(tensors["values"]))
+            ops = OpDeviceBasis.from_state(config, base)
+            model = cls(ops, residual=residual, blend=False).fit(keys, np.asarray(tensors["values"]))
+        else:
+            model = cls(DeviceBasis.from_state(config, base), residual=residual, blend=False)
+            model.fit(np.asarray(tensors["trained_on"]), np.asarray(tensors["values"]))
+        model.blend = bool(config.get("blend", True))
+        model.blend_ = GCNBlend.from_state(config.get("gcn_blend"), tensors)
+        return model
 
     def _check(self) -> None:
         if not len(self.weights_):
             raise NotFittedError("the few-shot predictor is not adapted yet: fit it on k measured archs first")
 
     def predict_log(self, archs: Archs) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior predictive mean and std of log latency: the mixture's plus the residual model's.
+        """Posterior predictive mean and std of log latency: the mixture's plus the residual model's,
+        the mean blended with the GCN's where it helps (:mod:`eagle.fewshot.blend`).
 
         The residual's mean is added to the mixture's; the spread is the larger of the two (the
         mixture's holds its coefficients' uncertainty and its misfit, the residual's what the
@@ -289,7 +316,7 @@ class FewShotPredictor:
         if self.residual_.fitted:
             r_mean, r_std = self.residual_.predict(self._residual_inputs(archs, inner))
             mean, std = mean + r_mean, np.maximum(std, r_std) * self.spread_scale_
-        return mean, std
+        return self.blend_.apply(archs, mean), std
 
     def _inner(self, archs: Archs) -> tuple[FewShotPredictor, np.ndarray]:
         """The fitted mixture that holds ``archs``, and their rows in it: this model and the arch
@@ -299,7 +326,7 @@ class FewShotPredictor:
             keys = self.space.keys(list(archs))
             k = len(self.train_keys_)
             table = self.basis.table_for([*self.train_keys_, *keys])
-            inner = FewShotPredictor(table, residual=False).fit(np.arange(k), self.values_)
+            inner = FewShotPredictor(table, residual=False, blend=False).fit(np.arange(k), self.values_)
             return inner, np.arange(k, k + len(keys))
         return self, self._indices(archs)
 
@@ -364,6 +391,9 @@ class FewShotPredictor:
             draws += mean + rng.standard_normal((n, len(mean))) @ _sqrt_psd(cov).T
             centre = draws.mean(axis=0)
             draws = centre + self.spread_scale_ * (draws - centre)
+        if self.blend_.used:  # the blend moves the mean, not the spread
+            centre = draws.mean(axis=0)
+            draws = draws + (self.blend_.apply(archs, centre) - centre)
         return draws
 
     def _mixture_draws(self, idx: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
