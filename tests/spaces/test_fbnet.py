@@ -148,6 +148,7 @@ def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
     through the library and the command line, with checkpoints that round-trip."""
     import eagle
     from eagle.fewshot import FewShotPredictor, OpDeviceBasis, select_archs
+    from eagle.fewshot.blend import GCNBlend
 
     others = [n for n in datasets.names() if n.startswith("help-fbnet/") and n != "help-fbnet/pixel3"]
     base = eagle.pretrain(others, space="fbnet")
@@ -169,6 +170,15 @@ def test_fewshot_on_a_space_too_large_to_enumerate(tmp_path):
     np.testing.assert_allclose(again.predict(test[:50]), model.predict(test[:50]), rtol=1e-9)
     with pytest.raises(UsageError, match="candidate"):
         select_archs(base, 10)
+    # from 50 archs a GCN over fbnet's arch keys is weighed against the model (no arch prior: not enumerable)
+    big = eagle.calibrate(base, keys[:60], y[:60])
+    assert len(big.blend_.fold_error_) == 11 and big.blend_.weight_ == 0  # pixel3 ranks well without it
+    blend = GCNBlend().fit("fbnet", big.basis.devices, keys[:60], y[:60], np.full(60, np.log(y[:60]).mean()))
+    assert blend.used and blend.gcn_.prior_features_ is None  # a GCN beats a constant
+    config, tensors = blend.state()
+    again_blend = GCNBlend.from_state(config, tensors)
+    mean = np.zeros(50)
+    np.testing.assert_allclose(again_blend.apply(test[:50], mean), blend.apply(test[:50], mean), rtol=1e-6)
     # the same through the command line
     eagle_cli = [sys.executable, "-m", "eagle"]
     base_pt, sel, few, t_pt, out = (tmp_path / n for n in ("BASE.pt", "SEL.csv", "FEW.csv", "T2.pt", "P.csv"))

@@ -54,10 +54,12 @@ class GCNBlend:
 
     @staticmethod
     def _gcn(space: str, prior_devices: list[str]) -> NeuralPredictor:
+        from eagle import spaces
         from eagle.predictors.neural import NeuralPredictor
         from eagle.predictors.prior import bundled_table
 
-        bundled = set(bundled_table(space))
+        # the arch prior (an enumerable space's) from the bundled datasets the base was pretrained on
+        bundled = set(bundled_table(space)) if spaces.get(space).enumerable else set()
         known = bundled & set(prior_devices)
         if len(known) < 2:  # no arch prior to learn from the base's devices
             return NeuralPredictor("gcn", seed=SEED, space=space, prior=None)
