@@ -107,14 +107,16 @@ def run(args: argparse.Namespace) -> None:
             pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
             for k in ks:
                 kk = min(k, len(pool))
-                for how in ("select", "random"):
+                for how in args.archs.split(","):
                     if (test, k, how) in done or (how == "random" and kk == len(pool)):
                         continue  # every arch below 900: the same set either way
                     if how == "select":
                         few = np.asarray(select_archs(basis, kk, candidates=pool))
                     else:
-                        few = np.random.default_rng(0).choice(pool, kk, replace=False)
+                        few = np.random.default_rng(args.seed).choice(pool, kk, replace=False)
                     row = {"device": test, "class": cls, "k_asked": k, "k": kk, "archs": how, "n_test": len(te)}
+                    if how == "random":
+                        row["seed"] = args.seed
                     row["few"] = sorted(few.tolist())
                     t1 = time.perf_counter()
                     model = FewShotPredictor(basis).fit(few, v[few])
@@ -258,6 +260,8 @@ def main() -> None:
     p.add_argument("--classes", default=",".join(CLASSES))
     p.add_argument("--k", default=",".join(str(k) for k in KS))
     p.add_argument("--no-gcn", action="store_true")
+    p.add_argument("--archs", default="select,random", help="which ways of choosing the k archs to run")
+    p.add_argument("--seed", type=int, default=0, help="the random archs' seed (other seeds: another --out)")
     p.add_argument("--gcn-cache", type=Path, help="an earlier run's file: its GCN scores on the same archs are reused")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks/results/fewshot_class.jsonl")
     p.add_argument("--plot", type=Path, default=REPO / "benchmarks/results/fewshot_reliability.png")

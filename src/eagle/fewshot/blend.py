@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from eagle import progress
 from eagle.errors import EagleError
 from eagle.spaces.base import Archs
 
@@ -75,16 +76,20 @@ class GCNBlend:
         folds = np.arange(k) % FOLDS
         np.random.default_rng(SEED).shuffle(folds)
         gcn_oof = np.zeros(k)
-        for f in range(FOLDS):
-            out = np.flatnonzero(folds == f)
-            keep = np.flatnonzero(folds != f)
-            model = self._gcn(space, prior_devices).fit(_take(archs, keep), y[keep])
-            gcn_oof[out] = _log(model.predict(_take(archs, out)))
-        log_y = np.log(y)
-        self.fold_error_ = np.array([np.mean((log_y - (1 - w) * own_oof - w * gcn_oof) ** 2) for w in WEIGHTS])
-        self.weight_ = float(WEIGHTS[int(np.argmin(self.fold_error_))])
-        if self.weight_ > 0:
-            self.gcn_ = self._gcn(space, prior_devices).fit(archs, y)
+        progress.stage(f"weighing a GCN trained on the {k} measured archs ({FOLDS}-fold out-of-fold error)")
+        with progress.bar(FOLDS + 1, "GCN blend", "fit") as bar, progress.reporting(False):
+            for f in range(FOLDS):  # the trainings' own bars and notes stay off: this is one step
+                out = np.flatnonzero(folds == f)
+                keep = np.flatnonzero(folds != f)
+                model = self._gcn(space, prior_devices).fit(_take(archs, keep), y[keep])
+                gcn_oof[out] = _log(model.predict(_take(archs, out)))
+                bar.update()
+            log_y = np.log(y)
+            self.fold_error_ = np.array([np.mean((log_y - (1 - w) * own_oof - w * gcn_oof) ** 2) for w in WEIGHTS])
+            self.weight_ = float(WEIGHTS[int(np.argmin(self.fold_error_))])
+            if self.weight_ > 0:
+                self.gcn_ = self._gcn(space, prior_devices).fit(archs, y)
+            bar.update()
         return self
 
     def apply(self, archs: Archs, mean_log: np.ndarray) -> np.ndarray:
