@@ -54,6 +54,9 @@ def _rows(kernels: Sequence[Kernel]) -> tuple[list[str], np.ndarray]:
 class KernelModel:
     """Per-kernel-type regressors; see the module docstring. ``fit(samples) -> self``."""
 
+    #: the calibration on measured networks (:meth:`calibrate`); None: uncalibrated
+    correction_: dict[str, Any] | None = None
+
     def __init__(
         self, *, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 31, min_child_samples: int = 5
     ) -> None:
@@ -90,7 +93,7 @@ class KernelModel:
         self.overhead_ = _overhead_fit(samples)
         self.runtime_ = dict(runtime or {})
         self.n_samples_ = len(samples)
-        self.correction_: dict[str, Any] | None = None
+        self.correction_ = None
         return self
 
     def calibrate(self, networks: Sequence[Sequence[Kernel]], latency_s: np.ndarray) -> KernelModel:
@@ -145,7 +148,7 @@ class KernelModel:
         return out
 
     def _factors(self, types: list[str]) -> np.ndarray:
-        c = getattr(self, "correction_", None)
+        c = self.correction_
         if not c:
             return np.ones(len(types))
         return np.exp(c["scale"] + np.array([c["types"].get(t, 0.0) for t in types]))
@@ -198,7 +201,7 @@ class KernelModel:
     def overhead_s(self, n_kernels: int) -> float:
         """Seconds a run adds to (or, the profiler's share, takes from) the kernels' sum."""
         self._check()
-        c = getattr(self, "correction_", None)
+        c = self.correction_
         if c:
             return float(c["constant_s"])
         return self.overhead_[0] + self.overhead_[1] * n_kernels
