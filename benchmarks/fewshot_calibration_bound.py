@@ -26,8 +26,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from fewshot_bench import help_test_set  # noqa: E402
-from fewshot_class_bench import TWINS, nb201_devices  # noqa: E402
+from fewshot_class_bench import CLASSES, held_out  # noqa: E402
 
 Z80 = 1.2815515655446004  # the 80% central interval of a normal is mean +- Z80 std
 
@@ -39,37 +38,27 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "benchmarks/results/fewshot_calibration_bound.json")
     args = p.parse_args()
 
-    import eagle.datasets as D
-    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+    from eagle.fewshot import FewShotPredictor, select_archs
     from eagle.threads import limited_threads
 
-    classes = nb201_devices()
-    values = {n: D.load(n).by_index("s") for n in classes}
     ks = [int(k) for k in args.k.split(",")]
     rows = []
     with limited_threads(1):
-        for cls in sorted(set(classes.values())):
-            members = [n for n, c in classes.items() if c == cls]
-            excluded = set(members) | (TWINS if TWINS & set(members) else set())
-            basis = pretrain({n: v for n, v in values.items() if n not in excluded}, rank=8)
-            for test in members:
-                v = values[test]
-                te = help_test_set(v)
-                pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
-                for k in (k for k in ks if k <= len(pool)):
-                    few = np.asarray(select_archs(basis, k, candidates=pool))
-                    mean, std = FewShotPredictor(basis).fit(few, v[few]).predict_log(te)
-                    z = np.abs(np.log(v[te]) - mean) / std
-                    rng = np.random.default_rng(0)
-                    inside = []
-                    for _ in range(args.draws):
-                        scale = np.quantile(z[rng.choice(len(z), k, replace=False)], 0.8) / Z80
-                        inside.append(0.7 <= np.mean(z <= Z80 * scale) <= 0.9)
-                    row = {"device": test, "class": cls, "k": k, "model_cover80": float(np.mean(z <= Z80))}
-                    row["oracle_in_range"] = float(np.mean(inside))
-                    rows.append(row)
-                    cover, oracle = row["model_cover80"], row["oracle_in_range"]
-                    print(f"{test[:44]:44s} k={k:3d} model {cover:.2f} oracle {oracle:.2f}")
+        for cls, test, _, basis, v, te, pool in held_out(sorted(CLASSES)):
+            for k in (k for k in ks if k <= len(pool)):
+                few = np.asarray(select_archs(basis, k, candidates=pool))
+                mean, std = FewShotPredictor(basis).fit(few, v[few]).predict_log(te)
+                z = np.abs(np.log(v[te]) - mean) / std
+                rng = np.random.default_rng(0)
+                inside = []
+                for _ in range(args.draws):
+                    scale = np.quantile(z[rng.choice(len(z), k, replace=False)], 0.8) / Z80
+                    inside.append(0.7 <= np.mean(z <= Z80 * scale) <= 0.9)
+                row = {"device": test, "class": cls, "k": k, "model_cover80": float(np.mean(z <= Z80))}
+                row["oracle_in_range"] = float(np.mean(inside))
+                rows.append(row)
+                cover, oracle = row["model_cover80"], row["oracle_in_range"]
+                print(f"{test[:44]:44s} k={k:3d} model {cover:.2f} oracle {oracle:.2f}")
     summary = {}
     for k in ks:
         at = [r for r in rows if r["k"] == k]

@@ -28,7 +28,9 @@ import copy
 import json
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,6 +67,40 @@ def nb201_devices() -> dict[str, str]:
     return {n: device_class(n, m) for n, m in bundled_catalog().items() if m["file"] in NB201_FILES}
 
 
+class Held(NamedTuple):
+    """One test device of the benchmark: its class, the datasets left out of its base, the base,
+    its latencies by NB201 index, its test archs and the archs below 900 the k come from."""
+
+    cls: str
+    device: str
+    excluded: set[str]
+    basis: Any
+    values: np.ndarray
+    test: np.ndarray
+    pool: np.ndarray
+
+
+def held_out(wanted: Iterable[str]) -> Iterator[Held]:
+    """Every device of the classes ``wanted``, with a base pretrained without its class (and the
+    twins with either), HELP's test split and its pool of archs below 900."""
+    import eagle.datasets as D
+    from eagle.fewshot import pretrain
+
+    classes = nb201_devices()
+    values = {n: D.load(n).by_index("s") for n in classes}
+    for cls in wanted:
+        members = [n for n, c in classes.items() if c == cls]
+        excluded = set(members) | (TWINS if TWINS & set(members) else set())
+        t0 = time.perf_counter()
+        basis = pretrain({n: v for n, v in values.items() if n not in excluded}, rank=8)
+        pretrain_s = time.perf_counter() - t0
+        print(f"class {cls}: {len(members)} devices; pretrained on {len(values) - len(excluded)} in {pretrain_s:.1f} s")
+        for test in members:
+            v = values[test]
+            pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
+            yield Held(cls, test, excluded, basis, v, help_test_set(v), pool)
+
+
 def coverage(log_true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict[str, float]:
     from scipy.stats import norm
 
@@ -75,13 +111,10 @@ def coverage(log_true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict[st
 def run(args: argparse.Namespace) -> None:
     from scipy.stats import spearmanr
 
-    import eagle.datasets as D
     from eagle import predictors
-    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+    from eagle.fewshot import FewShotPredictor, select_archs
     from eagle.fewshot.blend import GCNBlend
 
-    classes = nb201_devices()
-    values = {n: D.load(n).by_index("s") for n in classes}
     done = set()
     if args.out.exists():
         for line in args.out.read_text().splitlines():
@@ -94,71 +127,61 @@ def run(args: argparse.Namespace) -> None:
             r = json.loads(line)
             if "gcn" in r and "few" in r:
                 gcn_cache[(r["device"], r["k_asked"], r["archs"])] = (r["few"], r["gcn"], r["gcn_s"])
-    for cls in args.classes.split(","):
-        members = [n for n, c in classes.items() if c == cls]
-        excluded = set(members) | (TWINS if TWINS & set(members) else set())
-        t0 = time.perf_counter()
-        basis = pretrain({n: v for n, v in values.items() if n not in excluded}, rank=8)
-        pretrain_s = time.perf_counter() - t0
-        print(f"class {cls}: {len(members)} devices; pretrained on {len(values) - len(excluded)} in {pretrain_s:.1f} s")
-        for test in members:
-            v = values[test]
-            te = help_test_set(v)
-            pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
-            for k in ks:
-                kk = min(k, len(pool))
-                for how in args.archs.split(","):
-                    if (test, k, how) in done or (how == "random" and kk == len(pool)):
-                        continue  # every arch below 900: the same set either way
-                    if how == "select":
-                        few = np.asarray(select_archs(basis, kk, candidates=pool))
-                    else:
-                        few = np.random.default_rng(args.seed).choice(pool, kk, replace=False)
-                    row = {"device": test, "class": cls, "k_asked": k, "k": kk, "archs": how, "n_test": len(te)}
-                    if how == "random":
-                        row["seed"] = args.seed
-                    row["few"] = sorted(few.tolist())
+    for cls, test, excluded, basis, v, te, pool in held_out(args.classes.split(",")):
+        for k in ks:
+            kk = min(k, len(pool))
+            for how in args.archs.split(","):
+                if (test, k, how) in done or (how == "random" and kk == len(pool)):
+                    continue  # every arch below 900: the same set either way
+                if how == "select":
+                    few = np.asarray(select_archs(basis, kk, candidates=pool))
+                else:
+                    few = np.random.default_rng(args.seed).choice(pool, kk, replace=False)
+                row = {"device": test, "class": cls, "k_asked": k, "k": kk, "archs": how, "n_test": len(te)}
+                if how == "random":
+                    row["seed"] = args.seed
+                row["few"] = sorted(few.tolist())
+                t1 = time.perf_counter()
+                model = FewShotPredictor(basis).fit(few, v[few])
+                row["fewshot_s"] = time.perf_counter() - t1
+                log_true = np.log(v[te])
+                mean, std = model.predict_log(te)
+                mix_mean, mix_std = model._mixture_log(te)
+                row["fewshot"] = float(spearmanr(mean, v[te]).statistic)
+                row["blend_weight"] = model.blend_.weight_  # the GCN's share of the mean (k >= 50)
+                if model.blend_.used:  # the same fit without the GCN: the model before the blend
+                    unblended = copy.copy(model)
+                    unblended.blend_ = GCNBlend()
+                    row["fewshot_unblended"] = float(spearmanr(unblended.predict_log(te)[0], v[te]).statistic)
+                else:
+                    row["fewshot_unblended"] = row["fewshot"]
+                row["mixture"] = float(spearmanr(mix_mean, v[te]).statistic)
+                row["fewshot_cover"] = coverage(log_true, mean, std)
+                row["mixture_cover"] = coverage(log_true, mix_mean, mix_std)
+                rest = np.setdiff1d(pool, few)  # archs below 900 not fitted: the same measurement session
+                if len(rest) >= 20:
+                    lo, hi = np.quantile(v[rest], [0.1, 0.9])
+                    rest = rest[(v[rest] >= lo) & (v[rest] <= hi)]
+                    rest_mean, rest_std = model.predict_log(rest)
+                    row["fewshot_cover_below900"] = coverage(np.log(v[rest]), rest_mean, rest_std)
+                    row["n_below900"] = len(rest)
+                row["rank_spread"] = model.rank_spread(te[:: max(1, len(te) // 400)])
+                cached = gcn_cache.get((test, k, how))
+                if cached is not None and cached[0] == sorted(few.tolist()):
+                    row["gcn"], row["gcn_s"], row["gcn_cached"] = cached[1], cached[2], True
+                elif not args.no_gcn:
                     t1 = time.perf_counter()
-                    model = FewShotPredictor(basis).fit(few, v[few])
-                    row["fewshot_s"] = time.perf_counter() - t1
-                    log_true = np.log(v[te])
-                    mean, std = model.predict_log(te)
-                    mix_mean, mix_std = model._mixture_log(te)
-                    row["fewshot"] = float(spearmanr(mean, v[te]).statistic)
-                    row["blend_weight"] = model.blend_.weight_  # the GCN's share of the mean (k >= 50)
-                    if model.blend_.used:  # the same fit without the GCN: the model before the blend
-                        unblended = copy.copy(model)
-                        unblended.blend_ = GCNBlend()
-                        row["fewshot_unblended"] = float(spearmanr(unblended.predict_log(te)[0], v[te]).statistic)
-                    else:
-                        row["fewshot_unblended"] = row["fewshot"]
-                    row["mixture"] = float(spearmanr(mix_mean, v[te]).statistic)
-                    row["fewshot_cover"] = coverage(log_true, mean, std)
-                    row["mixture_cover"] = coverage(log_true, mix_mean, mix_std)
-                    rest = np.setdiff1d(pool, few)  # archs below 900 not fitted: the same measurement session
-                    if len(rest) >= 20:
-                        lo, hi = np.quantile(v[rest], [0.1, 0.9])
-                        rest = rest[(v[rest] >= lo) & (v[rest] <= hi)]
-                        rest_mean, rest_std = model.predict_log(rest)
-                        row["fewshot_cover_below900"] = coverage(np.log(v[rest]), rest_mean, rest_std)
-                        row["n_below900"] = len(rest)
-                    row["rank_spread"] = model.rank_spread(te[:: max(1, len(te) // 400)])
-                    cached = gcn_cache.get((test, k, how))
-                    if cached is not None and cached[0] == sorted(few.tolist()):
-                        row["gcn"], row["gcn_s"], row["gcn_cached"] = cached[1], cached[2], True
-                    elif not args.no_gcn:
-                        t1 = time.perf_counter()
-                        gcn = predictors.create("gcn", seed=0, prior_exclude=sorted(excluded)).fit(few, v[few])
-                        row["gcn_s"] = time.perf_counter() - t1
-                        row["gcn"] = float(spearmanr(gcn.predict(te), v[te]).statistic)
-                    with args.out.open("a") as fh:
-                        fh.write(json.dumps(row) + "\n")
-                    print(
-                        f"{test[:44]:44s} k={kk:4d} {how:6s} fewshot {row['fewshot']:.3f} mixture {row['mixture']:.3f}"
-                        + (f" gcn {row['gcn']:.3f}" if "gcn" in row else "")
-                        + f" cover80 {row['fewshot_cover']['0.8']:.2f} spread {row['rank_spread']:.3f}",
-                        flush=True,
-                    )
+                    gcn = predictors.create("gcn", seed=0, prior_exclude=sorted(excluded)).fit(few, v[few])
+                    row["gcn_s"] = time.perf_counter() - t1
+                    row["gcn"] = float(spearmanr(gcn.predict(te), v[te]).statistic)
+                with args.out.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                print(
+                    f"{test[:44]:44s} k={kk:4d} {how:6s} fewshot {row['fewshot']:.3f} mixture {row['mixture']:.3f}"
+                    + (f" gcn {row['gcn']:.3f}" if "gcn" in row else "")
+                    + f" cover80 {row['fewshot_cover']['0.8']:.2f} spread {row['rank_spread']:.3f}",
+                    flush=True,
+                )
 
 
 def report(args: argparse.Namespace) -> None:

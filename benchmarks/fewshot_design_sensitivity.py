@@ -24,8 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from fewshot_bench import help_test_set  # noqa: E402
-from fewshot_class_bench import CLASSES, TWINS, nb201_devices  # noqa: E402
+from fewshot_class_bench import CLASSES, held_out  # noqa: E402
 
 OUT = REPO / "benchmarks/results/fewshot_design_sensitivity.jsonl"
 
@@ -33,37 +32,27 @@ OUT = REPO / "benchmarks/results/fewshot_design_sensitivity.jsonl"
 def run(args: argparse.Namespace) -> None:
     from scipy.stats import spearmanr
 
-    import eagle.datasets as D
-    from eagle.fewshot import FewShotPredictor, pretrain, select_archs
+    from eagle.fewshot import FewShotPredictor, select_archs
     from eagle.threads import limited_threads
 
-    classes = nb201_devices()
-    values = {n: D.load(n).by_index("s") for n in classes}
     done = set()
     if args.out.exists():
         done = {(r["device"], r["ratio"], r["k"]) for r in map(json.loads, args.out.read_text().splitlines())}
     ratios = [float(r) for r in args.ratios.split(",")]
     with limited_threads(1):
-        for cls in args.classes.split(","):
-            members = [n for n, c in classes.items() if c == cls]
-            excluded = set(members) | (TWINS if TWINS & set(members) else set())
-            basis = pretrain({n: v for n, v in values.items() if n not in excluded}, rank=8)
-            for test in members:
-                v = values[test]
-                te = help_test_set(v)
-                pool = np.flatnonzero(np.isfinite(v[:900]) & basis.covered[:900])
-                for ratio in ratios:
-                    design = dataclasses.replace(basis, op_effect_var=ratio * basis.noise_var)
-                    for k in (int(k) for k in args.k.split(",")):
-                        if (test, ratio, k) in done or k > len(pool):
-                            continue
-                        few = np.asarray(select_archs(design, k, candidates=pool))
-                        model = FewShotPredictor(basis).fit(few, v[few])
-                        rho = float(spearmanr(model.predict(te), v[te]).statistic)
-                        row = {"device": test, "class": cls, "ratio": ratio, "k": k, "fewshot": rho}
-                        with args.out.open("a") as fh:
-                            fh.write(json.dumps(row) + "\n")
-                        print(f"{test[:44]:44s} ratio {ratio:5g} k={k:4d} {rho:.3f}", flush=True)
+        for cls, test, _, basis, v, te, pool in held_out(args.classes.split(",")):
+            for ratio in ratios:
+                design = dataclasses.replace(basis, op_effect_var=ratio * basis.noise_var)
+                for k in (int(k) for k in args.k.split(",")):
+                    if (test, ratio, k) in done or k > len(pool):
+                        continue
+                    few = np.asarray(select_archs(design, k, candidates=pool))
+                    model = FewShotPredictor(basis).fit(few, v[few])
+                    rho = float(spearmanr(model.predict(te), v[te]).statistic)
+                    row = {"device": test, "class": cls, "ratio": ratio, "k": k, "fewshot": rho}
+                    with args.out.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                    print(f"{test[:44]:44s} ratio {ratio:5g} k={k:4d} {rho:.3f}", flush=True)
 
 
 def report(args: argparse.Namespace) -> None:
