@@ -21,7 +21,7 @@ import numpy as np
 
 from eagle import progress
 from eagle.errors import EagleError
-from eagle.spaces.base import Archs
+from eagle.spaces.base import Archs, take_archs
 
 if TYPE_CHECKING:
     from eagle.predictors.neural import NeuralPredictor
@@ -32,13 +32,6 @@ FOLDS = 5
 WEIGHTS = np.linspace(0.0, 1.0, 11)
 #: the GCN's seed, and the fold assignment's
 SEED = 0
-
-
-def _take(archs: Archs, idx: np.ndarray) -> Archs:
-    if isinstance(archs, np.ndarray):
-        return archs[idx]
-    items = list(archs)
-    return [items[i] for i in idx]
 
 
 class GCNBlend:
@@ -81,8 +74,8 @@ class GCNBlend:
             for f in range(FOLDS):  # the trainings' own bars and notes stay off: this is one step
                 out = np.flatnonzero(folds == f)
                 keep = np.flatnonzero(folds != f)
-                model = self._gcn(space, prior_devices).fit(_take(archs, keep), y[keep])
-                gcn_oof[out] = _log(model.predict(_take(archs, out)))
+                model = self._gcn(space, prior_devices).fit(take_archs(archs, keep), y[keep])
+                gcn_oof[out] = _log(model.predict(take_archs(archs, out)))
                 bar.update()
             log_y = np.log(y)
             self.fold_error_ = np.array([np.mean((log_y - (1 - w) * own_oof - w * gcn_oof) ** 2) for w in WEIGHTS])

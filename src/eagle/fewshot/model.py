@@ -38,7 +38,7 @@ from eagle.errors import EagleError, NotFittedError, UsageError
 from eagle.fewshot.blend import MIN_ARCHS as BLEND_MIN_ARCHS
 from eagle.fewshot.blend import GCNBlend
 from eagle.fewshot.residual import ResidualGP
-from eagle.spaces.base import Archs
+from eagle.spaces.base import Archs, take_archs
 
 __all__ = [
     "BASES",
@@ -234,7 +234,7 @@ class FewShotPredictor:
             z = np.empty(k)
             for i in range(k):
                 out = np.arange(k) == i
-                mean, std = self._without(archs, ~out).predict_log(_take(archs, out))
+                mean, std = self._without(archs, ~out).predict_log(take_archs(archs, out))
                 z[i] = (log_y[i] - mean[0]) / std[0]
         else:  # the mixture's share of the fit moves little when one of many archs goes
             loo_mean, loo_std = self.residual_.leave_one_out()
@@ -244,7 +244,7 @@ class FewShotPredictor:
 
     def _without(self, archs: Archs, keep: np.ndarray) -> FewShotPredictor:
         """This model refitted on the archs in ``keep`` only (the residual's kernel kept)."""
-        sub = _take(archs, keep)
+        sub = take_archs(archs, keep)
         model = FewShotPredictor(self.basis, residual=False, blend=False).fit(sub, self.values_[keep])
         model.component_centre_, model.component_scale_ = self.component_centre_, self.component_scale_
         mean, _ = model._mixture_log(sub)
@@ -429,13 +429,6 @@ class FewShotPredictor:
 def _component_means(model: FewShotPredictor, idx: np.ndarray) -> np.ndarray:
     """(archs, components): each of ``model``'s components' mean log latency at rows ``idx``."""
     return np.stack([c.predict(idx)[0] for c in model.components_], axis=1)
-
-
-def _take(archs: Archs, mask: np.ndarray) -> Archs:
-    """The archs where ``mask`` holds (an index array or a list of keys)."""
-    if isinstance(archs, np.ndarray):
-        return archs[mask]
-    return [a for a, m in zip(list(archs), mask) if m]
 
 
 def _sqrt_psd(cov: np.ndarray) -> np.ndarray:

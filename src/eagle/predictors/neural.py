@@ -21,7 +21,7 @@ from eagle.predictors.base import NotFittedError
 from eagle.predictors.features import OpCostFeature, graph_inputs
 from eagle.predictors.loop import train_member
 from eagle.predictors.presets import PREDICT_CHUNK, PRESETS
-from eagle.spaces.base import Archs, SearchSpace
+from eagle.spaces.base import Archs, SearchSpace, take_archs
 from eagle.threads import limited_threads
 
 __all__ = ["MLP", "PRESETS", "NeuralPredictor"]
@@ -180,8 +180,8 @@ class NeuralPredictor:
         if validation is None and self.config["validation_fraction"] > 0 and len(keys) >= 20:
             perm = rng.permutation(len(keys))
             n_val = max(1, round(len(keys) * self.config["validation_fraction"]))
-            val_archs, val_y = _take(keys, perm[:n_val]), y[perm[:n_val]]
-            keys, y = _take(keys, perm[n_val:]), y[perm[n_val:]]
+            val_archs, val_y = take_archs(keys, perm[:n_val]), y[perm[:n_val]]
+            keys, y = take_archs(keys, perm[n_val:]), y[perm[n_val:]]
         elif validation is not None:
             val_archs, val_y = self._archs(validation[0]), np.asarray(validation[1], dtype=np.float64)
         else:
@@ -343,9 +343,3 @@ def _concat(a: Archs, b: Archs) -> Archs:
     if isinstance(a, np.ndarray):
         return np.concatenate([a, np.asarray(b, dtype=np.int64)])
     return [*a, *b]
-
-
-def _take(archs: Archs, positions: np.ndarray) -> Archs:
-    if isinstance(archs, np.ndarray):
-        return archs[positions]
-    return [archs[int(i)] for i in positions]

@@ -38,6 +38,17 @@ if TYPE_CHECKING:
 Archs = Sequence[object] | np.ndarray
 
 
+def take_archs(archs: Archs, which: np.ndarray) -> Archs:
+    """The archs at positions ``which`` (indices, or a boolean mask over ``archs``), in that order;
+    an index array stays an array, anything else becomes a list."""
+    which = np.asarray(which)
+    if which.dtype == bool:
+        which = np.flatnonzero(which)
+    if isinstance(archs, np.ndarray):
+        return archs[which]
+    return [archs[int(i)] for i in which]
+
+
 @dataclass(frozen=True)
 class Encoded:
     """A batch of archs as a predictor sees them: a graph per arch plus global features.
