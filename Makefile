@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt torch==2.13.0
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	@# 'import torchvision' beside the CPU torch wheel, in any program run with the venv (eagle/torchvision_hook.py)
+	echo "import eagle.torchvision_hook as h; h.install()" > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/eagle-torchvision.pth"
 	touch $(STAMP)
 
 demo: setup

@@ -80,3 +80,11 @@ def _floating_point_state_restored():
         import torch
 
         torch.set_flush_denormal(before)
+
+
+@pytest.fixture(autouse=True)
+def _model_factories_allowed_per_test(monkeypatch):
+    """Each test starts with no module allowed to give model factories (eagle.anynet.allow_module)."""
+    from eagle.anynet import specs
+
+    monkeypatch.setattr(specs, "_ALLOWED_MODULES", set())

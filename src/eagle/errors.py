@@ -49,3 +49,11 @@ def show(value: object, limit: int = 80) -> str:
             return f"<an integer of {value.bit_length()} bits>"
         return f"<a {type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def install_hint(extra: str) -> str:
+    """How to install one of Eagle's extras (Eagle is not on PyPI: it installs from its clone)."""
+    return (
+        f"install Eagle's '{extra}' extra into its venv, from the Eagle clone: "
+        f".venv/bin/python -m pip install -c constraints.txt -e '.[{extra}]' (make setup installs every extra)"
+    )

@@ -54,6 +54,23 @@ def output_kind(path: Path) -> str:
     return "stream"
 
 
+def _open_stream(path: Path) -> IO[bytes]:
+    """Open a FIFO, device or socket for writing without blocking: a FIFO nobody reads is an
+    error at once (it would hang the command), not a wait."""
+    import errno
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise EagleError(f"cannot write {path}: it is a FIFO that nobody reads; start its reader first") from None
+        raise
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~getattr(os, "O_NONBLOCK", 0))  # then write as usual, waiting for it
+    return os.fdopen(fd, "wb")
+
+
 def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``path`` so that a failed or interrupted write never leaves a half file.
 
@@ -70,7 +87,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
                 with os.fdopen(os.dup(1), "wb") as fh:  # the real stdout, whatever sys.stdout is now
                     write(fh)
             else:
-                with open(path, "wb") as fh:
+                with _open_stream(path) as fh:
                     write(fh)
         except BrokenPipeError:
             raise  # the reader went away (e.g. '| head'): the command line ends quietly
@@ -216,6 +233,7 @@ def load_torch_file(path: str | Path, what: str) -> Any:
     import torch
 
     raw = read_regular_file(path, what, MAX_DATA_BYTES)
+    _check_torch_archive(raw, path, what)
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says enough
             warnings.simplefilter("ignore", UserWarning)
@@ -224,6 +242,42 @@ def load_torch_file(path: str | Path, what: str) -> Any:
         raise EagleError(f"{path} is not a loadable {what} ({_torch_load_reason(exc)})") from None
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise EagleError(f"{path} is not a loadable {what} ({type(exc).__name__})") from None
+
+
+def _check_torch_archive(raw: bytes, path: str | Path, what: str) -> None:
+    """Refuse a ``torch.save`` file before torch reads it when it would expand past
+    :data:`MAX_DATA_BYTES` (a small archive whose entries claim gigabytes: a decompression bomb)
+    or is not the zip archive every torch since 1.6 writes (the legacy format allocates whatever
+    sizes its pickle declares)."""
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        if raw[:2] == b"\x80\x02" or raw[:1] == b"\x80":
+            raise EagleError(
+                f"{path} is not a loadable {what} (written in torch's legacy format, before torch 1.6: load it "
+                "with that torch and save it again)"
+            ) from None
+        if not raw or raw[:2] == b"PK":
+            raise EagleError(f"{path} is not a loadable {what} (empty, cut short or damaged: write it again)") from None
+        raise EagleError(f"{path} is not a loadable {what} (not a file torch.save wrote)") from None
+    if len(entries) > 1_000_000:
+        raise EagleError(f"{path} is not a loadable {what} ({len(entries)} archive entries)")
+    total = sum(e.file_size for e in entries)
+    if total > MAX_DATA_BYTES:
+        raise EagleError(
+            f"{path} is not a loadable {what}: its entries expand to {total} bytes (at most {MAX_DATA_BYTES}); "
+            "refused before reading them"
+        )
+    packed = [e for e in entries if e.compress_type != zipfile.ZIP_STORED and e.file_size > 100 * e.compress_size]
+    if packed:
+        raise EagleError(
+            f"{path} is not a loadable {what}: entry {packed[0].filename[:60]!r} expands {packed[0].file_size} "
+            f"bytes from {packed[0].compress_size} (torch.save never compresses); refused"
+        )
 
 
 def _torch_load_reason(exc: Exception) -> str:

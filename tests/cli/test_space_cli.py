@@ -93,7 +93,7 @@ def test_full_disk_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(eagle.fileio.os, "fsync", disk_full)
-    assert main(["space", "export", "nasbench201", "--output", str(out)]) == 1
+    assert main(["space", "export", "nasbench201", "--output", str(out), "--force"]) == 1
     assert "disk full" in capsys.readouterr().err
     assert out.read_text() == "previous content"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]

@@ -358,7 +358,7 @@ def test_commands_end_to_end(tmp_path):
     te = help_test_set(v)
     assert spearmanr(pred["latency_s"].to_numpy()[te], v[te]).statistic > 0.8
     assert (pred["latency_s_std"] > 0).all()
-    r = run_cli("predict", "--load", str(base), "--output", str(out))
+    r = run_cli("predict", "--load", str(base), "--output", str(out), "--force")
     assert r.returncode == 2 and "adapt it to your device first" in r.stderr
     # scoring on the unseen device's full dataset leaves out the 10 archs adapted on, no note
     r = run_cli("evaluate", "--load", str(t), "--measurement", "help/titanx_1")
@@ -378,7 +378,7 @@ def test_commands_end_to_end(tmp_path):
     assert "left out 2 arch(s) outside the pretrained basis" in r.stderr and "adapted to 8 measured archs" in r.stdout
     only_dead = {k: x for k, x in with_dead.items() if k not in {tuple(space.vector(i)) for i in few}}
     few_pickle.write_bytes(pickle.dumps(only_dead))
-    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(tmp_path / "T2.pt"))
+    r = run_cli("train", "--init", str(base), "--measurement", str(few_pickle), "--save", str(tmp_path / "T3.pt"))
     assert r.returncode == 1 and "every measured arch lies outside the pretrained basis" in r.stderr
 
 

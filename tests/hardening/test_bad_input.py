@@ -187,7 +187,7 @@ def test_malformed_checkpoints(name, tmp_path, capsys):
     ckpt = _checkpoint(tmp_path / "m.pt", CHECKPOINTS[name])
     out = tmp_path / "p.csv"
     out.write_text("keep")
-    assert_clean_failure(run_cli(capsys, "predict", "--load", ckpt, "--output", out), codes=(1,))
+    assert_clean_failure(run_cli(capsys, "predict", "--load", ckpt, "--output", out, "--force"), codes=(1,))
     assert out.read_text() == "keep"
     assert_clean_failure(run_cli(capsys, "evaluate", "--load", ckpt, "--measurement", "help/pixel3"), codes=(1,))
 

@@ -22,7 +22,9 @@ def test_symlink_is_followed_and_stays_a_link(tmp_path, capsys):
     target.write_text("old")
     link = tmp_path / "link.csv"
     link.symlink_to(target)
-    assert _export(capsys, link).code == 0
+    assert_clean_failure(_export(capsys, link), codes=(2,), contains="add --force")
+    assert target.read_text() == "old"
+    assert run_cli(capsys, "dataset", "export", "help/pixel3", "--format", "csv", "--output", link, "--force").code == 0
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert target.read_text().startswith("nb201_index,")
     assert sorted(p.name for p in target.parent.iterdir()) == ["t.csv"]  # no temp file left beside it
@@ -87,5 +89,5 @@ def test_progress_on_stderr_and_quiet_silences_it(tmp_path):
     assert loud.returncode == 0, loud.stderr
     assert "training mlp" in loud.stderr and "epoch" in loud.stderr
     assert "epoch" not in loud.stdout and loud.stdout.startswith("trained mlp")
-    quiet = subprocess.run([*base, "--quiet"], capture_output=True, text=True, timeout=300)
+    quiet = subprocess.run([*base, "--quiet", "--force"], capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

@@ -20,7 +20,18 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'eagl
 
 DEVICE = "nulldev"
 # ~0.3 s per arch: 3 rounds of 10 inferences sleeping 10 ms, so a node can be killed mid-run
-SLOW_NULL = ["--runtime", "null", "--runtime-option", "sleep_s=0.01", "--runs", "3", "--warmup", "1"]
+SLOW_NULL = [
+    "--runtime",
+    "null",
+    "--runtime-option",
+    "sleep_s=0.01",
+    "--runs",
+    "3",
+    "--warmup",
+    "1",
+    "--interleave",
+    "2",
+]
 
 
 @pytest.fixture()

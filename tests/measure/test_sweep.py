@@ -22,7 +22,7 @@ from eagle.spaces import get
 from eagle.store import ResultStore
 
 SPACE = get("nasbench201")
-FAST = Protocol(warmup=1, runs=2, avg_between=2, min_round_s=0)
+FAST = Protocol(warmup=1, round_runs=2, min_rounds=2, max_rounds=3, max_time_s=0.1)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -53,7 +53,7 @@ def test_sweep_stores_every_arch_once_and_resumes(tmp_path):
         assert run.status == "complete" and run.row["finished_at"] is not None
         assert run.row["eagle_version"] and "cpu_model" in run.row["device_json"]
         m = store.measurements(run.id)[0]
-        assert len(m["samples"]) == 2 and len(m["samples"][0]) == 2 and m["latency_s"] >= 0
+        assert 2 <= len(m["samples"]) <= 3 and len(m["samples"][0]) == 2 and m["latency_s"] >= 0
 
 
 def test_same_archs_with_a_different_seed_is_a_different_run(tmp_path):
@@ -110,21 +110,24 @@ def test_invalid_archs_are_recorded_not_measured(tmp_path):
 
 
 def _null_sweep_cmd(db, archs):
-    """A null-runtime sweep of ``archs`` random archs taking ~0.1 s per arch."""
+    """A null-runtime sweep of ``archs`` random archs taking ~0.1 s per arch, interleaved in
+    batches of 4 (results are stored batch by batch)."""
     return _measure_cmd(
         db,
         "--runtime",
         "null",
+        "--runtime-option",
+        "sleep_s=0.01",
         "--archs",
         str(archs),
         "--runs",
-        "2",
+        "3",
         "--avg-between",
         "2",
         "--warmup",
         "0",
-        "--min-round",
-        "0.05",
+        "--interleave",
+        "4",
     )
 
 
@@ -232,7 +235,7 @@ def test_seed_tools_combine_stats_normalise(tmp_path, capsys):
     assert len(safe_load(comb)) == 3
     assert main(["measure", "stats", str(comb), "--output", str(stats)]) == 0
     assert safe_load(stats) == {(3, 3, 3, 3, 3, 3): pytest.approx(0.002), (1, 1, 1, 1, 1, 1): 0.004}
-    assert main(["measure", "combine", str(f0), str(f0), "--output", str(comb)]) == 1
+    assert main(["measure", "combine", str(f0), str(f0), "--output", str(comb), "--force"]) == 1
     assert "is in both" in capsys.readouterr().err
     norm = tmp_path / "n.pickle"
     assert main(["measure", "normalise", str(stats), "--by", "max", "--output", str(norm)]) == 0

@@ -240,6 +240,7 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
                 str(js),
                 "--plot",
                 str(tmp_path / "e.png"),
+                "--force",
             ]
         )
         == 0
@@ -250,7 +251,7 @@ def test_cli_train_predict_evaluate(tmp_path, capsys):
     assert "not a score on an unseen device" not in capsys.readouterr().out  # the prior left DEV out
     # another device: the training archs are still never scored, and the prior's copy of it is named
     other = "help/samsung_a50"
-    assert main(["evaluate", "--load", str(model), "--measurement", other, "--json", str(js)]) == 0
+    assert main(["evaluate", "--load", str(model), "--measurement", other, "--json", str(js), "--force"]) == 0
     out = capsys.readouterr().out
     trained, present = set(read(model)[0]["trained_on"]), set(D.load(other).present().tolist())
     assert json.loads(js.read_text())["n"] == len(present - trained)

@@ -113,8 +113,8 @@ def test_command_line_csv_in_csv_out(tmp_path):
     assert spearmanr(pred, y[4000:4050]).statistic > 0.9 and 0.5 < np.median(pred / y[4000:4050]) < 2
     bad = tmp_path / "BAD.csv"
     bad.write_text("arch,latency_ms\n" + f"{archs[0]},1.0\n" + "k3_e1-nonsense,2.0\n")
-    r = subprocess.run([*eagle, "train", "--space", "fbnet", "--measurement", str(bad), "--save", str(model)],
-                       capture_output=True, text=True)  # fmt: skip
+    train = [*eagle, "train", "--space", "fbnet", "--measurement", str(bad), "--save", str(model), "--force"]
+    r = subprocess.run(train, capture_output=True, text=True)
     assert r.returncode != 0 and "line 3" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 

@@ -170,12 +170,8 @@ def test_command_line_with_a_plugin_space(measured, toy, tmp_path):
     assert [r["arch"] for r in rows] == ["conv3-conv3-conv3", "skip-skip-pool", "conv3-conv3-conv3"]
     assert float(rows[0]["latency_s"]) > float(rows[1]["latency_s"]) > 0
     archs.write_text("arch\nconv3-conv9-conv3\n")
-    bad = subprocess.run(
-        [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out), "--space", SPEC],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    cmd = [*eagle_cli, "predict", "--load", str(model), "--archs", str(archs), "--output", str(out), "--space", SPEC]
+    bad = subprocess.run([*cmd, "--force"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and "line 2" in bad.stderr and "conv9" in bad.stderr, bad.stderr
 
 

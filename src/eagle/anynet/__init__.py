@@ -8,6 +8,6 @@
   predict a network's latency as the sum of its kernels.
 """
 
-from eagle.anynet.specs import ModelSpec, allow_code, build, parse_spec
+from eagle.anynet.specs import ModelSpec, allow_code, allow_module, build, parse_spec
 
-__all__ = ["ModelSpec", "allow_code", "build", "parse_spec"]
+__all__ = ["ModelSpec", "allow_code", "allow_module", "build", "parse_spec"]

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from eagle.anynet.limits import run_deadline, run_timeout_s
 from eagle.errors import EagleError
 from eagle.runtimes.onnxruntime_runtime import session_options
 
@@ -114,13 +115,15 @@ def profile_kernels(
     warmup: int = 2,
     cold_runs: int = 0,
     seed: int = 0,
+    timeout_s: float | None = None,
 ) -> Profile:
     """Run ``onnx_bytes`` under ORT's profiler: ``warmup`` runs, ``runs`` timed runs back to back
     (warm caches), then ``cold_runs`` timed runs each after the caches were flushed (the weights
     come from memory, as in a network too large for the caches; the input is read just before).
 
     Each kernel's ``duration_s`` is its median over the warm runs, ``cold_s`` over the cold ones.
-    Shapes are logical NCHW (ORT reports them so even for NCHWc kernels).
+    Shapes are logical NCHW (ORT reports them so even for NCHWc kernels). All runs together stop
+    after ``timeout_s`` (default :func:`~eagle.anynet.limits.run_timeout_s`) with an error.
     """
     import numpy as np
     import onnxruntime as ort
@@ -134,15 +137,17 @@ def profile_kernels(
         feeds = _random_feeds(session, seed)
         scratch = np.empty(FLUSH_BYTES // 8, dtype=np.float64) if cold_runs else None
         wall: list[float] = []
-        for i in range(warmup + runs + cold_runs):
-            if scratch is not None and i >= warmup + runs:
-                scratch.fill(float(i))  # evict the caches
-                for x in feeds.values():
-                    float(x.sum())  # ... but not the input, which a network's previous kernel just wrote
-            t0 = time.perf_counter()
-            session.run(None, feeds)
-            if warmup <= i < warmup + runs:
-                wall.append(time.perf_counter() - t0)
+        options = _run_options()
+        with run_deadline(options, timeout_s or run_timeout_s()):
+            for i in range(warmup + runs + cold_runs):
+                if scratch is not None and i >= warmup + runs:
+                    scratch.fill(float(i))  # evict the caches
+                    for x in feeds.values():
+                        float(x.sum())  # ... but not the input, which a network's previous kernel just wrote
+                t0 = time.perf_counter()
+                _run(session, feeds, options, timeout_s or run_timeout_s())
+                if warmup <= i < warmup + runs:
+                    wall.append(time.perf_counter() - t0)
         path = session.end_profiling()
         with open(path) as fh:
             events = json.load(fh)
@@ -215,12 +220,37 @@ def time_plain(
         )
         feeds = _random_feeds(session, 0)
         times = []
-        for n in range(warmup + runs):
-            t0 = time.perf_counter()
-            session.run(None, feeds)
-            if n >= warmup:
-                times.append(time.perf_counter() - t0)
+        options = _run_options()
+        with run_deadline(options, run_timeout_s()):
+            for n in range(warmup + runs):
+                t0 = time.perf_counter()
+                _run(session, feeds, options, run_timeout_s())
+                if n >= warmup:
+                    times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _run_options() -> Any:
+    """ORT run options whose run can be terminated quietly (the error below says what happened)."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.log_severity_level = 4
+    return options
+
+
+def _run(session: Any, feeds: dict[str, Any], options: Any, timeout_s: float) -> Any:
+    """``session.run`` that ends in one clear error when ``options`` was terminated by its deadline
+    (:func:`~eagle.anynet.limits.run_deadline`) or the graph fails at run time."""
+    try:
+        return session.run(None, feeds, options)
+    except Exception as exc:  # ORT's own exception types
+        if options.terminate:
+            raise EagleError(
+                f"the network did not finish running in {timeout_s:g} s (a huge loop, or far too large for this "
+                "machine); raise $EAGLE_RUN_TIMEOUT_S if it is meant to be that slow"
+            ) from None
+        raise EagleError(f"ONNX Runtime failed to run the model: {' '.join(str(exc).split())[:300]}") from None
 
 
 def graph_sha256(onnx_bytes: bytes) -> str:

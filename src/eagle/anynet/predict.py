@@ -52,9 +52,12 @@ def network_profile(spec: str, *, seed: int = 0, batch_size: int = 1, threads: i
     return profile_kernels(data, threads=threads, optimization=optimization, runs=runs, warmup=warmup, seed=seed), data
 
 
-def profile_for(model: KernelModel | None, spec: str, *, seed: int = 0, batch_size: int = 1) -> tuple[Profile, bytes]:
+def profile_for(
+    model: KernelModel | None, spec: str, *, seed: int = 0, batch_size: int = 1, runs: int = 1
+) -> tuple[Profile, bytes]:
     """:func:`network_profile` under the runtime settings ``model``'s kernels were profiled with
-    (ORT's defaults of one thread and full optimisation without a model)."""
+    (ORT's defaults of one thread and full optimisation without a model); with ``runs`` > 1 each
+    kernel's duration is its median over that many profiled runs (after two warm-up runs)."""
     rt = model.runtime_ if model is not None else {}
     return network_profile(
         spec,
@@ -62,6 +65,8 @@ def profile_for(model: KernelModel | None, spec: str, *, seed: int = 0, batch_si
         batch_size=batch_size,
         threads=int(rt.get("threads", 1)),
         optimization=str(rt.get("optimization", "all")),
+        runs=runs,
+        warmup=2 if runs > 1 else 0,
     )
 
 

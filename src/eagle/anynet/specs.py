@@ -2,31 +2,40 @@
 
 A spec is one string, the key the results store and datasets use::
 
-    torchvision:resnet18                          a torchvision.models builder (or class)
+    torchvision:resnet18                          a torchvision classification model (or its class)
     torchvision:mobilenet_v2(width_mult=0.75)@160 ... with keyword arguments, at 160x160
     family:resnet(layers=(2,3,4,2))@3x192x192     a variant family (eagle.anynet.families)
     path/to/model.onnx                            an ONNX file (its own input shape)
-    package.module:factory(depth=3)@3x64x64       any importable factory returning an nn.Module
+    package.module:factory(depth=3)@3x64x64       a factory of yours returning an nn.Module
 
 Keyword values are Python literals (numbers, strings, tuples, lists, booleans, None), read with
-``ast.literal_eval``: a spec never runs code by being parsed. ``@RES`` means ``3xRESxRES``;
-``@CxHxW`` is a full input shape (without the batch). Without ``@`` the input is 3x224x224
-(299 for Inception v3). :func:`parse_spec` returns the canonical key: keyword arguments sorted,
-the input shape written out, so two spellings of one network are stored once.
+``ast.literal_eval`` and bounded in size: a spec never runs code by being parsed. ``@RES`` means
+``3xRESxRES``; ``@CxHxW`` is a full input shape (without the batch). Without ``@`` the input is
+3x224x224 (299 for Inception v3). :func:`parse_spec` returns the canonical key: keyword arguments
+sorted, the input shape written out, so two spellings of one network are stored once.
 
-Importing a user's ``module:factory`` runs that module's code: it is done only for specs the
-user named (``--model``/``--models``, ``allow_code``), never for a spec read from a store or a
-dataset file.
+**Code policy.** A ``module:factory`` spec runs the user's code, so it is called only when its
+module was *allowed* in this process: by the user on the command line (``--model M:F`` names it;
+a ``--models`` list needs ``--allow-module M``) or from Python (:func:`allow_module`,
+:func:`allow_code`). A spec read from data (a CSV, a results store, a dataset, a checkpoint, an
+``--archs`` file) never allows anything, so it can name only torchvision models, ``family:``
+variants and ONNX files. Standard-library and builtins modules, Eagle, torch and torchvision are
+never factory modules; the factory found must be an ``nn.Module`` class or a function defined in
+the allowed module (``mypkg:os.system`` is refused), and what it returns must be an ``nn.Module``
+before anything else happens to it. torchvision specs name only its classification models and
+their classes, and never download weights. Building is bounded in time and memory
+(:mod:`eagle.anynet.limits`).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eagle.errors import EagleError, InvalidArchError, show
 
@@ -36,12 +45,24 @@ if TYPE_CHECKING:
 DEFAULT_INPUT = (3, 224, 224)
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _SPEC = re.compile(
-    rf"^(?:(?P<source>torchvision|family):)?(?P<name>{_NAME})(?:\((?P<kwargs>.*)\))?(?:@(?P<shape>[0-9x]+))?$", re.S
+    rf"(?:(?P<source>torchvision|family):)?(?P<name>{_NAME})(?:\((?P<kwargs>.*)\))?(?:@(?P<shape>[0-9x]+))?", re.S
 )
 _PYTHON = re.compile(
-    rf"^(?P<name>{_NAME}(?:\.{_NAME})*:{_NAME}(?:\.{_NAME})*)(?:\((?P<kwargs>.*)\))?(?:@(?P<shape>[0-9x]+))?$", re.S
+    rf"(?P<name>{_NAME}(?:\.{_NAME})*:{_NAME}(?:\.{_NAME})*)(?:\((?P<kwargs>.*)\))?(?:@(?P<shape>[0-9x]+))?", re.S
 )
-_ALLOWED_CODE: set[str] = set()
+_MODULE = re.compile(rf"{_NAME}(?:\.{_NAME})*")
+#: modules (and their submodules) whose factories specs may call: allowed by the user in this process
+_ALLOWED_MODULES: set[str] = set()
+#: never factory modules, whoever allows them (besides the standard library and builtins)
+_NEVER = frozenset({"eagle", "torch", "torchvision"})
+#: keyword arguments that would download weights: Eagle never touches the network at run time
+_DOWNLOAD_ARGS = ("weights", "weights_backbone", "pretrained", "pretrained_backbone")
+#: bounds on a spec's literal keyword values (far above any real network's)
+MAX_INT = 1 << 20
+MAX_ITEMS = 256
+MAX_DEPTH = 4
+#: bound on numbers inside a list argument of torchvision/family specs (widths, repeats, strides)
+MAX_NESTED_INT = 8192
 
 
 @dataclass(frozen=True)
@@ -120,12 +141,48 @@ def _literal_kwargs(text: str | None, spec: str) -> tuple[tuple[str, object], ..
             raise InvalidArchError(f"model spec {show(spec)}: **kwargs are not accepted")
         try:
             value = ast.literal_eval(kw.value)
-        except (ValueError, SyntaxError, TypeError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise InvalidArchError(
                 f"model spec {show(spec)}: {kw.arg}= must be a literal (number, string, tuple, list, bool, None)"
             ) from None
+        _check_literal(value, f"model spec {show(spec)}: {kw.arg}=")
         out[kw.arg] = _freeze(value)
     return tuple(sorted(out.items()))
+
+
+def _check_literal(value: object, where: str, depth: int = 0) -> None:
+    """Refuse literal values no network needs: huge numbers, long or deep containers, sets, dicts."""
+    import math
+
+    if depth > MAX_DEPTH:
+        raise InvalidArchError(f"{where} is nested more than {MAX_DEPTH} deep")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise InvalidArchError(f"{where} holds {show(value, 30)}, out of range (|n| <= {MAX_INT})")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > MAX_INT:
+            raise InvalidArchError(f"{where} holds {show(value, 30)}, not a finite number of at most {MAX_INT}")
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_ITEMS:
+            raise InvalidArchError(f"{where} holds a string of {len(value)} characters (at most {MAX_ITEMS})")
+        return
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_ITEMS:
+            raise InvalidArchError(f"{where} holds {len(value)} items (at most {MAX_ITEMS})")
+        for v in value:
+            _check_literal(v, where, depth + 1)
+        return
+    raise InvalidArchError(f"{where} holds a {type(value).__name__}; give numbers, strings, tuples, lists, bools, None")
+
+
+def _largest_int(value: object) -> int:
+    if isinstance(value, (list, tuple)):
+        return max((_largest_int(v) for v in value), default=0)
+    return abs(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _freeze(value: object) -> object:
@@ -162,7 +219,9 @@ def parse_spec(spec: object, *, input_shape: tuple[int, ...] | None = None) -> M
         if text.startswith("onnx:"):
             text = text[5:]
         return ModelSpec("onnx", str(Path(text).expanduser().resolve()))
-    m = _SPEC.match(text)
+    if len(text) > 4096:
+        raise InvalidArchError(f"model spec {show(spec)} is {len(text)} characters long; a spec is at most 4096")
+    m = _SPEC.fullmatch(text)
     if m is not None:
         source = m["source"] or "torchvision"
         if source == "family":
@@ -173,9 +232,20 @@ def parse_spec(spec: object, *, input_shape: tuple[int, ...] | None = None) -> M
                     f"model spec {show(spec)}: no family {m['name']!r}; families: {', '.join(sorted(FAMILIES))}"
                 )
         kwargs = _literal_kwargs(m["kwargs"], text)
+        for name, value in kwargs:
+            if isinstance(value, tuple) and _largest_int(value) > MAX_NESTED_INT:
+                raise InvalidArchError(
+                    f"model spec {show(spec)}: {name}= holds {_largest_int(value)}; the numbers in a list "
+                    f"(widths, repeats, strides) are at most {MAX_NESTED_INT}"
+                )
+            if name in _DOWNLOAD_ARGS and value not in (None, False):
+                raise InvalidArchError(
+                    f"model spec {show(spec)}: {name}={show(value, 40)} would download weights; Eagle never uses "
+                    "the network at run time and times random weights (latency does not depend on them): drop it"
+                )
         shape = _shape(m["shape"], text) or input_shape or _default_input(m["name"])
         return ModelSpec(source, m["name"], kwargs, shape)
-    m = _PYTHON.match(text)
+    m = _PYTHON.fullmatch(text)
     if m is not None:
         kwargs = _literal_kwargs(m["kwargs"], text)
         return ModelSpec("python", m["name"], kwargs, _shape(m["shape"], text) or input_shape or DEFAULT_INPUT)
@@ -205,21 +275,34 @@ def read_model_list(path: Path) -> list[tuple[int, str]]:
 
 
 def named_specs(
-    model: str | None, models: Path | None, *, input_shape: tuple[int, ...] | None = None
+    model: str | None,
+    models: Path | None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    allow_modules: Sequence[str] = (),
 ) -> list[tuple[str, ModelSpec]]:
     """(text, spec) of the networks a user named: ``model`` (one spec) or ``models`` (a file of
     them, :func:`read_model_list`), each read with ``input_shape`` (CHW) where it has no ``@``.
-    All are parsed and looked up before anything runs (a torchvision name that does not exist, an
-    ONNX file that is not there: the error names the file and line; a ``module:factory`` is
-    imported where the network is built, which may be another host), and the code of
-    ``module:factory`` specs is allowed: the user named it."""
+
+    ``allow_modules`` (``--allow-module``) are allowed first; ``model``, typed by the user, allows
+    its own module; a ``module:factory`` line of a ``models`` file must come from an allowed module
+    (a shared list cannot make Eagle run code the user did not name). All are parsed and looked up
+    before anything runs (a torchvision name that does not exist, an ONNX file that is not there, a
+    module not allowed: the error names the file and line; a ``module:factory`` is imported where
+    the network is built, which may be another host)."""
+    for name in allow_modules:
+        allow_module(name)
     lines = [(1, model)] if model else read_model_list(models) if models else []
     out = []
     for n, text in lines:
         try:
             spec = parse_spec(text, input_shape=input_shape)
-            allow_code(spec)
+            if model:
+                allow_code(spec)
+            check_allowed(spec)
             _check_exists(spec)
+            if model and spec.source != "onnx":
+                build(spec)  # one network: check up front that it builds and takes its input (meta run)
         except EagleError as exc:
             if model:
                 raise
@@ -236,32 +319,103 @@ def _check_exists(spec: ModelSpec) -> None:
         _factory(spec)
 
 
+def allow_module(name: str) -> None:
+    """Let specs call factories of module ``name`` and its submodules (``mypkg`` allows
+    ``mypkg.nets:build``): the user allowed that code. The standard library, builtins, Eagle,
+    torch and torchvision are refused (:class:`UsageError`)."""
+    from eagle.errors import UsageError
+
+    if not isinstance(name, str) or not _MODULE.fullmatch(name):
+        raise UsageError(f"--allow-module {show(name)}: expected a Python module name such as mypkg or mypkg.nets")
+    if _never(name):
+        raise UsageError(
+            f"--allow-module {name}: standard-library, builtins, eagle, torch and torchvision modules are never "
+            "model factories; name a module of your own that builds your network"
+        )
+    _ALLOWED_MODULES.add(name)
+
+
+def allowed_modules() -> tuple[str, ...]:
+    """The modules allowed in this process (sent to measurement workers with the sweep)."""
+    return tuple(sorted(_ALLOWED_MODULES))
+
+
 def allow_code(spec: str | ModelSpec) -> None:
-    """Let :func:`build` import the module of ``spec`` (a ``module:factory`` the user named)."""
+    """Let :func:`build` call the factory of ``spec`` (a ``module:factory`` the user named): allows
+    its module (:func:`allow_module`)."""
     s = parse_spec(spec)
     if s.source == "python":
-        _ALLOWED_CODE.add(s.name.split(":", 1)[0])
+        allow_module(s.name.split(":", 1)[0])
 
 
-def build(spec: str | ModelSpec, *, seed: int = 0) -> nn.Module:
-    """The PyTorch network of ``spec`` in eval mode (random weights from ``seed``).
+def _never(module: str) -> bool:
+    top = module.split(".", 1)[0]
+    return top in sys.stdlib_module_names or top in sys.builtin_module_names or top in _NEVER or top.startswith("_")
+
+
+def _module_allowed(module: str) -> bool:
+    return not _never(module) and any(module == m or module.startswith(m + ".") for m in _ALLOWED_MODULES)
+
+
+def check_allowed(spec: str | ModelSpec) -> None:
+    """Raise unless ``spec`` may be built here: not a ``module:factory``, or one whose module the
+    user allowed (nothing is imported)."""
+    s = parse_spec(spec)
+    if s.source != "python":
+        return
+    module = s.name.split(":", 1)[0]
+    if _never(module):
+        raise EagleError(
+            f"model spec {show(s.key)}: {module.split('.')[0]} is a standard-library, builtins, eagle, torch or "
+            "torchvision module, never a model factory; refused, nothing was run"
+        )
+    if not _module_allowed(module):
+        raise EagleError(
+            f"model spec {show(s.key)} names Python code ({module}) that you did not allow: a spec read from a "
+            f"file never runs code on its own; if it is yours, allow it with --allow-module {module.split('.')[0]} "
+            "(Python: eagle.anynet.allow_module). Nothing was run"
+        )
+
+
+def build(spec: str | ModelSpec, *, seed: int = 0, check: bool = True) -> nn.Module:
+    """The PyTorch network of ``spec`` in eval mode (random weights from ``seed``), built within
+    :func:`~eagle.anynet.limits.bounded_build`; with ``check``, run once on meta tensors at the
+    spec's input (:func:`~eagle.anynet.limits.check_runs`: a shape it cannot take, activations
+    too large for memory: one clear error).
 
     ONNX specs give an :class:`OnnxModel` (the file's bytes; only ONNX-based runtimes run it).
     """
     import torch
+
+    from eagle.anynet.limits import bounded_build, check_runs
 
     s = parse_spec(spec)
     if s.source == "onnx":
         return OnnxModel.from_file(s.name)
     factory = _factory(s)
     torch.manual_seed(seed)
-    try:
-        model = factory(**dict(_thaw(v) for v in s.kwargs))
-    except TypeError as exc:
-        raise InvalidArchError(f"model spec {show(s.key)}: {exc}") from None
-    if not isinstance(model, torch.nn.Module):
-        raise EagleError(f"model spec {show(s.key)} built a {type(model).__name__}, not a torch.nn.Module")
-    return model.eval()
+    with bounded_build(s.key):
+        try:
+            model = factory(**dict(_thaw(v) for v in s.kwargs))
+        except EagleError:
+            raise
+        except MemoryError:
+            raise EagleError(f"model spec {show(s.key)} needs more memory than this machine has to build") from None
+        except (TypeError, ValueError, AssertionError, IndexError, KeyError, ZeroDivisionError) as exc:
+            raise InvalidArchError(f"model spec {show(s.key)} cannot be built: {_first_line(exc)}") from None
+        except Exception as exc:  # the factory's own code failed: the spec's problem, said in one line
+            raise EagleError(f"model spec {show(s.key)} cannot be built: {_first_line(exc)}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise EagleError(f"model spec {show(s.key)} built a {type(model).__name__}, not a torch.nn.Module; refused")
+        model.eval()
+        if check and s.input_shape is not None:
+            check_runs(model, (1, *s.input_shape), s.key)
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {(lines[0] if lines else '')[:200]}"
 
 
 def _thaw(item: tuple[str, object]) -> tuple[str, object]:
@@ -279,35 +433,50 @@ def _factory(s: ModelSpec) -> Callable[..., object]:
 
         return FAMILIES[s.name]
     if s.source == "torchvision":
-        from eagle.anynet.tv import import_torchvision
-
-        models = import_torchvision().models
-        factory = getattr(models, s.name, None)
-        if factory is None or not callable(factory) or s.name.startswith("_"):
-            names = ", ".join(sorted(models.list_models(module=models))[:12])
-            raise InvalidArchError(f"torchvision has no classification model {s.name!r}; e.g. {names}, ...")
-        return factory
+        return _torchvision_factory(s)
+    check_allowed(s)
     module_name, _, attr = s.name.partition(":")
-    import sys
-
-    if module_name not in _ALLOWED_CODE and module_name not in sys.modules:
-        raise EagleError(
-            f"model spec {show(s.key)} names Python code ({module_name}); Eagle imports it only when you name it "
-            "on the command line (--model/--models) or call eagle.anynet.allow_code"
-        )
     import importlib
+    import inspect
+
+    import torch
 
     try:
         obj: object = importlib.import_module(module_name)
     except ImportError as exc:
         raise EagleError(f"model spec {show(s.key)}: cannot import {module_name}: {exc}") from None
     for part in attr.split("."):
+        if part.startswith("__"):
+            raise EagleError(f"model spec {show(s.key)}: {part} is not a model factory")
         obj = getattr(obj, part, None)
         if obj is None:
             raise EagleError(f"model spec {show(s.key)}: {module_name} has no {attr}")
-    if not callable(obj):
-        raise EagleError(f"model spec {show(s.key)}: {attr} is not callable")
-    return obj
+    if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
+        return obj
+    if inspect.isfunction(obj) and _module_allowed(str(getattr(obj, "__module__", ""))):
+        return obj
+    raise EagleError(
+        f"model spec {show(s.key)}: {attr} is not a model factory (a function defined in {module_name}, or an "
+        "nn.Module class); refused, nothing was run"
+    )
+
+
+def _torchvision_factory(s: ModelSpec) -> Callable[..., object]:
+    """A torchvision classification model builder (``list_models``) or a model class; nothing else
+    of torchvision's (``get_model``, ``get_weight``, I/O helpers) is reachable from a spec."""
+    import torch
+
+    from eagle.anynet.tv import import_torchvision
+
+    models = import_torchvision().models
+    names = set(models.list_models(module=models))
+    factory = getattr(models, s.name, None) if not s.name.startswith("_") else None
+    if s.name in names and callable(factory):
+        return factory
+    if isinstance(factory, type) and issubclass(factory, torch.nn.Module):
+        return factory
+    shown = ", ".join(sorted(names)[:12])
+    raise InvalidArchError(f"torchvision has no classification model {s.name!r}; e.g. {shown}, ...")
 
 
 def input_shape(spec: str | ModelSpec) -> tuple[int, ...]:
@@ -316,6 +485,26 @@ def input_shape(spec: str | ModelSpec) -> tuple[int, ...]:
     if s.input_shape is not None:
         return s.input_shape
     return OnnxModel.from_file(s.name).input_shape
+
+
+#: protobuf's own limit on one message: larger models keep their weights in external files
+MAX_ONNX_BYTES = 2 << 30
+
+
+def _all_tensors(graph: Any) -> Iterator[Any]:
+    """Every TensorProto of an ONNX graph: initializers, Constant attributes, subgraphs' own."""
+    import onnx
+
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                yield attr.t
+            elif attr.type == onnx.AttributeProto.GRAPH:
+                yield from _all_tensors(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _all_tensors(g)
 
 
 def _onnx_module_base() -> type:
@@ -337,14 +526,22 @@ class OnnxModel(_onnx_module_base()):  # type: ignore[misc]  # an nn.Module, bui
     def from_file(cls, path: str) -> OnnxModel:
         import onnx
 
+        from eagle.anynet.limits import memory_budget_bytes
+        from eagle.fileio import read_regular_file
+
         p = Path(path)
         if not p.is_file():
             raise EagleError(f"ONNX model {path} does not exist")
-        data = p.read_bytes()
+        data = read_regular_file(p, "ONNX model", MAX_ONNX_BYTES)
         try:
             proto = onnx.load_from_string(data)
         except Exception as exc:  # the protobuf error types vary by version
-            raise EagleError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+            raise EagleError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc})"[:300]) from None
+        if any(t.data_location == onnx.TensorProto.EXTERNAL for t in _all_tensors(proto.graph)):
+            raise EagleError(
+                f"{path} keeps tensors in external files; Eagle reads one self-contained file: save it with "
+                "onnx.save(model, path, save_as_external_data=False)"
+            )
         inits = {i.name for i in proto.graph.initializer}
         inputs = [i for i in proto.graph.input if i.name not in inits]
         if len(inputs) != 1:
@@ -352,6 +549,15 @@ class OnnxModel(_onnx_module_base()):  # type: ignore[misc]  # an nn.Module, bui
         dims = [d.dim_value if d.HasField("dim_value") else 0 for d in inputs[0].type.tensor_type.shape.dim]
         if len(dims) < 2 or any(d <= 0 for d in dims[1:]):
             raise EagleError(f"{path}: its input {inputs[0].name!r} has no fixed shape ({dims}); export it with one")
+        nbytes = 4
+        for d in [max(dims[0], 1), *dims[1:]]:
+            nbytes *= d
+        budget = memory_budget_bytes()
+        if budget is not None and nbytes > budget:
+            raise EagleError(
+                f"{path}: its input {inputs[0].name!r} of shape {dims} takes {nbytes / 2**30:.3g} GiB, more than "
+                f"this machine has free ({budget / 2**30:.1f} GiB)"
+            )
         return cls(data, tuple(dims[1:]), str(p))
 
     def forward(self, x: object) -> object:

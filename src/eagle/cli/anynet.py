@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eagle.cli.argtypes import count, input_shape
-from eagle.errors import EagleError, UsageError
+from eagle.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cal.add_argument(
         "--measurement", required=True, help="measured networks: a results store (X.sqlite) or CSV (arch,latency_ms)"
     )
+    cal.add_argument("--run", type=count(1), help="with a results store: which run (default: the latest)")
     cal.add_argument("--save", type=Path, required=True, help="calibrated kernel model to write")
     cal.set_defaults(func=cmd_kernels_calibrate)
 
@@ -83,7 +84,7 @@ def cmd_model_show(args: argparse.Namespace) -> int:
     space = spaces.get("models")
     macs, params = space.costs([key])[0]
     model = _load_kernel_model(args.kernels) if args.kernels else None
-    profile, data = profile_for(model, key, batch_size=batch)
+    profile, data = profile_for(model, key, batch_size=batch, runs=SHOW_RUNS)
     pred = model.predict_kernels(profile.kernels) if model is not None else None
     info: dict[str, Any] = {
         "model": key,
@@ -121,14 +122,17 @@ def cmd_model_show(args: argparse.Namespace) -> int:
     types = Counter(r["type"] for r in rows)
     print("kernel types  " + ", ".join(f"{t} {n}" for t, n in types.most_common()))
     key_col = "predicted_ms" if pred is not None else "measured_here_ms"
-    print(
-        f"\nslowest {min(args.top, len(rows))} kernels ({key_col.replace('_', ' ')}; one profiled run on this machine):"
-    )
+    how = "predicted" if pred is not None else f"measured here, median of {SHOW_RUNS} profiled runs"
+    print(f"\nslowest {min(args.top, len(rows))} kernels ({how}):")
     print(f"{'ms':>8}  {'op':<20} {'output':<20} kernel")
     for r in sorted(rows, key=lambda r: -float(r[key_col]))[: args.top]:
         shape = "x".join(str(d) for d in r["output"])
         print(f"{r[key_col]:8.3f}  {r['op']:<20} {shape:<20} {r['kernel']}")
     return 0
+
+
+#: profiled runs of the network behind 'eagle model show' (each kernel's median is shown)
+SHOW_RUNS = 5
 
 
 def cmd_kernels_profile(args: argparse.Namespace) -> int:
@@ -138,10 +142,17 @@ def cmd_kernels_profile(args: argparse.Namespace) -> int:
         raise UsageError(f"--budget-min must lie in (0, 1440], got {args.budget_min}")
     last = [0.0]
 
+    budget_s = 60 * args.budget_min
+
     def show(done: int, elapsed: float) -> None:
         if not args.quiet and elapsed - last[0] >= 10:
             last[0] = elapsed
-            print(f"  {done} samples in {elapsed:.0f} s", file=sys.stderr, flush=True)
+            left = max(budget_s - elapsed, 0.0)
+            print(
+                f"  {done} samples in {elapsed:.0f} s of the {budget_s:.0f} s budget; {left:.0f} s left",
+                file=sys.stderr,
+                flush=True,
+            )
 
     try:
         out = profile_device(
@@ -170,7 +181,7 @@ def cmd_kernels_fit(args: argparse.Namespace) -> int:
     from eagle.anynet.kernels.profile import KernelStore
 
     if not args.db.is_file():
-        raise EagleError(f"{args.db} does not exist: run 'eagle kernels profile --db {args.db}' first")
+        raise UsageError(f"{args.db} does not exist: run 'eagle kernels profile --db {args.db}' first")
     with KernelStore(args.db) as store:
         samples = list(store.samples())
         config = store.config()
@@ -191,7 +202,14 @@ def cmd_kernels_calibrate(args: argparse.Namespace) -> int:
     from eagle.anynet.predict import profile_for
 
     model = _load_kernel_model(args.kernels)
-    keys, latency_s = datasets.load_measurement(str(args.measurement), space="models").items("s")
+    spec = str(args.measurement)
+    if args.run is not None:
+        if not spec.endswith(".sqlite") and not Path(spec).is_file():
+            raise UsageError(f"--run picks a run of a results store; {spec} is not one")
+        spec = f"{spec}#run={args.run}"
+    measured = datasets.load_measurement(spec, space="models")
+    keys, latency_s = measured.items("s")
+    print(f"calibrating on {len(keys)} networks of {measured.metadata.get('source') or measured.name}")
     t0 = time.perf_counter()
     networks = [profile_for(model, key)[0].kernels for key in keys]
     calibrated = model.calibrate(networks, latency_s)
@@ -255,7 +273,10 @@ def cmd_predict_kernels(args: argparse.Namespace) -> int:
                 print(f"{'ms':>8}  {'share':>6}  {'ops':<24} layer")
                 for layer, ops, ms, share in p.layers()[: args.top]:
                     print(f"{ms:8.3f}  {100 * share:5.1f}%  {ops:<24} {layer}")
-                print(
-                    f"{1e3 * p.overhead_s:8.3f}  {100 * p.overhead_s / p.latency_s:5.1f}%  {'(per-run overhead)':<24}"
+                label = (
+                    "(per-run overhead)"
+                    if p.overhead_s >= 0
+                    else "(taken off: the profiler slows kernels by this much in total; a plain run does not)"
                 )
+                print(f"{1e3 * p.overhead_s:8.3f}  {100 * p.overhead_s / p.latency_s:5.1f}%  {label}")
     return 0

@@ -23,9 +23,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from eagle.datasets.importer import infer_space
+    from eagle.errors import EagleError, UsageError
 
-    space = args.space or infer_space([args.arch], Path("the arch"))
-    info = spaces.get(space).describe(args.arch)
+    try:  # the arch is an argument: what is wrong with it is a usage error (exit 2)
+        space = args.space or infer_space([args.arch], Path("the arch"))
+        info = spaces.get(space).describe(args.arch)
+    except UsageError:
+        raise
+    except EagleError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

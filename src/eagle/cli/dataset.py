@@ -79,7 +79,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = datasets.load(args.name).describe()
     width = max(len(k) for k in info)
     for key, value in info.items():
-        print(f"{key:<{width}}  {value if value is not None else '-'}")
+        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")
     return 0
 
 

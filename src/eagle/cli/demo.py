@@ -46,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"== 1/4 measure {args.archs} random NB201 archs with {args.runtime} on this CPU ==")
     cfg = SweepConfig(
         runtime=args.runtime,
-        protocol=Protocol(min_round_s=0.01),  # a quicker protocol than the default, for the demo
+        protocol=Protocol(),
         archs=str(args.archs),
         seed=args.seed,
         dedupe=False,
@@ -62,7 +62,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             values[idx] = res["latency_s"]
     measured = np.nonzero(np.isfinite(values))[0]
     ds = Dataset("demo", values, {"metric": "latency", "unit": "s", "device": "this CPU", "runtime": args.runtime})
-    print(f"measured {len(measured)} archs; median latency {np.median(values[measured]) * 1e3:.3f} ms")
+    again = f", {summary.already_done} stored by an earlier run" if summary.already_done else ""
+    print(
+        f"{len(measured)} archs with a latency ({summary.measured_now} measured now{again}); "
+        f"median latency {np.median(values[measured]) * 1e3:.3f} ms"
+    )
     rng = np.random.default_rng(args.seed)
     perm = rng.permutation(measured)
     train, test = perm[: args.train], perm[args.train :]

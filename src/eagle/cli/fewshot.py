@@ -184,7 +184,8 @@ def cmd_select(args: argparse.Namespace) -> int:
         print(a if isinstance(a, str) else f"{a:6d}  {space.arch_at(int(a))}")
     if args.output:
         write_arch_file(args.output, archs, space)
-        print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure --archs {args.output})")
+        where = "" if space.name == "nasbench201" else f" --space {space.name}"
+        print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure{where} --archs {args.output})")
     return 0
 
 

@@ -9,7 +9,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from eagle import __version__
 from eagle.errors import EagleError
@@ -20,6 +21,7 @@ _SUBCOMMAND_MODULES = (
     "eagle.cli.arch",
     "eagle.cli.dataset",
     "eagle.cli.measure",
+    "eagle.cli.doctor",
     "eagle.cli.anynet",
     "eagle.cli.cluster",
     "eagle.cli.predict",
@@ -34,7 +36,13 @@ OUTPUT_ARGS = ("output", "save", "json", "plot", "log")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with a usage error in one line that says where to look (exit 2)."""
+    """argparse, with a usage error in one line that says where to look (exit 2), and no
+    abbreviated options: ``--run`` of ``eagle measure export`` must not be read as an ambiguous
+    prefix of the sweep's ``--runtime``/``--runs`` (every sub-command's parser is one of these)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
@@ -43,7 +51,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="eagle",
-        description="Measure and predict the latency of neural networks on hardware (NAS-Bench-201).",
+        description="Measure and predict the latency of neural networks on hardware: search spaces (NAS-Bench-201, "
+        "FBNet, OFA-MobileNetV3, your own) and any network you bring (torchvision, ONNX, your factory).",
     )
     parser.add_argument("--version", action="version", version=f"eagle {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -53,7 +62,84 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in _SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _add_force(parser)
     return parser
+
+
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    """Give every command that writes an output file (:data:`OUTPUT_ARGS`) a ``--force`` flag:
+    an output that exists is replaced only with it (:func:`check_outputs`)."""
+    dests = {a.dest for a in parser._actions}
+    if dests & set(OUTPUT_ARGS) and "force" not in dests:
+        parser.add_argument("--force", action="store_true", help="replace output files that already exist")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                _add_force(child)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before a command runs: no output file may be one of its inputs (a store, a dataset's file,
+    a checkpoint, a list: never, even with ``--force``), and an output file that exists is
+    replaced only with ``--force``. FIFOs, devices and ``-`` are streams, written in place."""
+    import stat
+
+    from eagle.errors import UsageError
+
+    outputs = [(name, Path(v)) for name in OUTPUT_ARGS if isinstance(v := getattr(args, name, None), (str, Path))]
+    outputs = [(n, p) for n, p in outputs if str(p) != "-"]
+    if not outputs:
+        return
+    inputs = _input_files(args, {n for n, _ in outputs})
+    for name, path in outputs:
+        for option, source in inputs:
+            if _same_file(path, source):
+                raise UsageError(
+                    f"--{name.replace('_', '-')} {path} is an input of this command ({option}); "
+                    "write the output somewhere else (nothing was written)"
+                )
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and not getattr(args, "force", False):
+            option = f"--{name.replace('_', '-')}"
+            raise UsageError(f"{option} {path} exists; add --force to replace it (nothing was written)")
+
+
+def _input_files(args: argparse.Namespace, outputs: set[str]) -> list[tuple[str, Path]]:
+    """(option, file) of every value of ``args`` that names an existing file or a user dataset
+    (its files), with a SQLite store's -wal/-shm beside it."""
+    from eagle.datasets import catalog
+
+    found: list[tuple[str, Path]] = []
+    for dest, value in vars(args).items():
+        if dest in outputs or dest == "func":
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if not isinstance(v, (str, Path)) or not str(v) or len(str(v)) > 4096:
+                continue
+            option = f"--{dest.replace('_', '-')} {v}"
+            path = Path(v)
+            with contextlib.suppress(OSError, ValueError):
+                if path.exists():
+                    found += [(option, path), (option, Path(f"{path}-wal")), (option, Path(f"{path}-shm"))]
+                    continue
+            with contextlib.suppress(Exception):  # not a dataset name: nothing to protect
+                entry = catalog.user_catalog().get(str(v))
+                if entry:
+                    npz = Path(entry["_npz"])
+                    found += [(option, npz), (option, npz.with_suffix(".json"))]
+    return found
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        return False
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,7 +172,13 @@ def run_command(
                 stack.enter_context(contextlib.redirect_stdout(sys.stderr))
             from eagle import spaces
 
+            check_outputs(args)
             spaces.allow(getattr(args, "space", None))  # a --space the user typed may be imported
+            if getattr(args, "allow_module", None):
+                from eagle.anynet.specs import allow_module
+
+                for module in args.allow_module:  # model factories the user allowed on the command line
+                    allow_module(module)
             return int(func(args) or 0)
     except EagleError as exc:
         print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eagle import runtimes
-from eagle.cli.argtypes import add_compute_options, count, seconds
+from eagle.cli.argtypes import add_allow_module, add_compute_options, count, fraction, plural, seconds
 from eagle.errors import EagleError
 
 log = logging.getLogger("eagle")
@@ -17,14 +17,17 @@ log = logging.getLogger("eagle")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "measure",
-        help="measure NB201 archs on a device (also: measure export|combine|stats|normalise|runs)",
-        description="Measure NB201 architectures on a device. Tools: 'eagle measure export|combine|stats|"
-        "normalise|runs --help'.",
+        help="measure archs of a space or networks of your own on a device (also: measure export|runs|...)",
+        description="Measure the latency of a search space's archs (--space, --archs) or of networks of your own "
+        "(--model, --models) on a device. Check the machine first: 'eagle doctor'. Tools: 'eagle measure "
+        "export|combine|stats|normalise|runs --help'.",
     )
     add_sweep_arguments(p)
     p.set_defaults(func=cmd_measure)
 
-    tools = p.add_subparsers(dest="measure_tool", metavar="TOOL", required=False, title="tools")
+    tools = p.add_subparsers(
+        dest="measure_tool", metavar="[export|runs|combine|stats|normalise ...]", required=False, title="tools"
+    )
     exp = tools.add_parser("export", help="write a run as the seed's pickle, CSV or Parquet")
     exp.add_argument("--db", required=True, type=Path)
     exp.add_argument("--run", type=count(1), help="run id (default: the only/latest run)")
@@ -54,13 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--space", default="nasbench201", help="search space (eagle.spaces name or module:Class)")
+    p.add_argument(
+        "--space",
+        help="search space (eagle.spaces name or module:Class); default: read from the keys of an --archs file, "
+        "else nasbench201",
+    )
     p.add_argument(
         "--model",
         help="one network of your own: torchvision:NAME[(k=v)][@RES], family:NAME(...), FILE.onnx or "
         "package.module:factory (the seed's '--model nasbench201' still names the space)",
     )
     p.add_argument("--models", type=Path, help="a file of networks, one model spec per line")
+    add_allow_module(p)
     p.add_argument("--input-shape", help="NxCxHxW input of --model/--models specs without @RES (default 1x3x224x224)")
     p.add_argument("--runtime", default="onnxruntime", choices=runtimes.names())
     p.add_argument(
@@ -88,11 +96,27 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="runtime option, e.g. cuda_graph=true (torch), graph_optimization=basic (onnxruntime)",
     )
     p.add_argument("--no-dedupe", action="store_true", help="measure every arch, not one per class (NB201)")
-    p.add_argument("--warmup", type=count(0))
-    p.add_argument("--runs", type=count(1))
-    p.add_argument("--avg-between", type=count(1))
-    p.add_argument("--interval", type=seconds(positive=False), help="seconds between rounds")
-    p.add_argument("--min-round", type=seconds(positive=False), help="minimum seconds per round")
+    p.add_argument(
+        "--protocol",
+        choices=("interleaved", "sequential"),
+        help="interleaved (default): a batch of networks loaded at once, timed in turns until each latency is "
+        "known within --target-ci; sequential: one network at a time, --runs rounds (Eagle before 2026-12, the seed's)",
+    )
+    p.add_argument(
+        "--target-ci",
+        type=fraction(),
+        help="interleaved: stop a network's rounds once the 95%% CI half-width of its latency is within this share "
+        "of it (default 0.01)",
+    )
+    p.add_argument("--interleave", type=count(1, 4096), help="interleaved: networks held at once (default 16)")
+    p.add_argument("--max-time", type=seconds(), help="interleaved: seconds of timing per network at most (default 10)")
+    p.add_argument("--warmup", type=count(0), help="inferences before timing (default 10)")
+    p.add_argument("--runs", type=count(1), help="rounds (interleaved: at least this many, default 8; sequential: 10)")
+    p.add_argument(
+        "--avg-between", type=count(1), help="inferences per round (interleaved: 5; sequential: at least 10)"
+    )
+    p.add_argument("--interval", type=seconds(positive=False), help="sequential: seconds between rounds")
+    p.add_argument("--min-round", type=seconds(positive=False), help="sequential: minimum seconds per round")
     p.add_argument("--batch-size", type=count(1, 65536))
     p.add_argument("--timeout", type=seconds(), default=300.0, help="seconds per model before it is killed")
     p.add_argument("--pin", help="CPU cores for the worker, e.g. '1' or '0,1'")
@@ -111,7 +135,22 @@ def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | 
         values["space"] = model
     elif model or getattr(args, "models", None):
         values.update(_model_sweep(args))
+    elif values.get("space") is None:
+        values["space"] = _space_of_archs(str(values.get("archs") or "valid"))
     return sweep_config(MeasureOptions.from_mapping(values), yaml_cfg)
+
+
+def _space_of_archs(archs: str) -> str:
+    """The space an ``--archs FILE`` holds (read from its keys, as 'eagle train' does); NB201 for
+    all/valid/N."""
+    if not Path(archs).is_file():
+        return "nasbench201"
+    from eagle.datasets.importer import infer_space
+    from eagle.measure.archs import read_arch_table
+
+    keys = [a.split("#", 1)[0].strip() for a in read_arch_table(Path(archs)).archs]
+    keys = [k for k in keys if k]
+    return infer_space(keys, Path(archs)) if keys else "nasbench201"
 
 
 def _model_sweep(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,14 +194,22 @@ def cmd_measure(args: argparse.Namespace) -> int:
         print("\neagle: interrupted; everything measured so far is stored. Run the same command to resume.")
         return 130
     print(
-        f"run {summary.run_id} in {cfg.db}: {summary.requested} archs requested, {summary.to_measure} to measure "
+        f"run {summary.run_id} in {cfg.db}: {plural(summary.requested, 'arch')} requested, "
+        f"{summary.to_measure} to measure "
         f"({'one per distinct network' if cfg.dedupe else 'no dedupe'}); measured now {summary.measured_now}, "
         f"before {summary.already_done}; ok {summary.ok}, failed {summary.failed}; {summary.wall_s:.1f} s; "
         + ("complete" if summary.complete else "incomplete: run the same command to continue")
     )
+    if summary.target_ci is not None and summary.ok:
+        median = f"; median CI half-width ±{100 * summary.median_ci:.2f}%" if summary.median_ci is not None else ""
+        print(
+            f"precision: {summary.met_target} of {summary.ok} networks known within ±{100 * summary.target_ci:g}% "
+            f"(95% CI of the latency){median}"
+            + ("" if summary.met_target == summary.ok else "; the rest hit the time cap: see 'eagle doctor'")
+        )
     if summary.failed:
         _report_failures(cfg.db, summary.run_id)
-    return 0
+    return 1 if summary.failed and not summary.ok else 0  # nothing measured is a failed command
 
 
 def _report_failures(db: Path, run_id: int, show: int = 5) -> None:

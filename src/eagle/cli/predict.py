@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from eagle import progress
-from eagle.cli.argtypes import add_compute_options, count
+from eagle.cli.argtypes import add_allow_module, add_compute_options, count
 from eagle.errors import EagleError, UsageError
 from eagle.spaces.nasbench201 import NASBench201
 
@@ -68,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--kernels", type=Path, help="kernel model (eagle kernels fit): predict --model/--models with it")
     pr.add_argument("--model", help="with --kernels: torchvision:NAME[(k=v)][@RES], FILE.onnx, pkg.mod:factory")
     pr.add_argument("--models", type=Path, help="with --kernels: a file of model specs, one per line")
+    add_allow_module(pr)
     pr.add_argument("--input-shape", help="with --kernels: NxCxHxW for specs without @RES (default 1x3x224x224)")
     pr.add_argument("--top", type=count(1), default=10, help="with --kernels and one model: layers to list")
     pr.add_argument("--space", help="module:Class of a plug-in space the checkpoint names (allows importing it)")
@@ -113,21 +114,29 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
             kwargs["prior_exclude"] = list(args.prior_exclude)
     elif args.no_prior or args.prior_exclude:
         raise EagleError("--no-prior and --prior-exclude apply to the neural predictors (gcn, mlp)")
+    from eagle.predictors.presets import DEFAULT_POINTS
+
+    preset_train, preset_val = DEFAULT_POINTS.get(preset, (None, 0)) if name in ("gcn", "mlp") else (None, 0)
     training_points = (
         args.training_points
         if args.training_points is not None
-        else (yaml_cfg["training_points"] if yaml_cfg else None)
+        else (yaml_cfg["training_points"] if yaml_cfg else preset_train)
     )
     validation_points = (
         args.validation_points
         if args.validation_points is not None
-        else (yaml_cfg["validation_points"] if yaml_cfg else 0)
+        else (yaml_cfg["validation_points"] if yaml_cfg else preset_val if args.training_points is None else 0)
     )
+    present = len(ds.arch_ids())
+    if training_points is not None and training_points + validation_points > present and args.training_points is None:
+        training_points, validation_points = None, min(validation_points, present // 10)  # a small file: all of it
     split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
     split = random_split(ds, training_points, validation_points, split_seed)
     predictor = predictors.create(name, space=ds.space, **kwargs)
     progress.stage(
-        f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs of {ds.name}"
+        f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs"
+        + (f" (+{len(split.validation)} validation)" if len(split.validation) else "")
+        + f" of {ds.name}{_expected_time(predictor, name, preset, len(split.train))}"
     )
     init = predictors.load(args.init) if args.init else None
     fit_kwargs = {"init": init, "reset_head": bool(args.transfer)} if init is not None else {}
@@ -147,6 +156,20 @@ def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
         "space": ds.metadata["space"],
     }
     return predictor, metrics, extra
+
+
+def _expected_time(predictor: Any, name: str, preset: str, n_train: int) -> str:
+    """``: about N min here ...``: what the training will take on this project's VM (one thread)."""
+    from eagle.predictors.presets import estimate_seconds
+
+    params = getattr(predictor, "config", None) or {}
+    epochs = int(params.get("epochs", 0) or 0)
+    seconds = estimate_seconds(name, preset, n_train, epochs, int(params.get("ensemble", 1) or 1)) if epochs else None
+    if seconds is None:
+        return ""
+    when = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {max(seconds, 1):.0f} s"
+    stop = "; early stopping usually ends it sooner" if params.get("early_stopping") else ""
+    return f": {epochs} epochs at most, {when} on one thread of a 2-core VM (BENCHMARKS.md){stop}"
 
 
 def _trained_on(ds: Any, ids: np.ndarray) -> list[Any]:
@@ -351,8 +374,10 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
     """
     from eagle.predictors.prior import same_data
 
-    if ds.metric != "latency" or not ds.space.enumerable:
+    if ds.metric != "latency":
         return "", []
+    if not ds.space.enumerable:
+        return _holding_by_keys(predictor, ds)
     idx = ds.present()
     idx = idx[:: max(1, len(idx) // 2000)]  # a spread-out sample is enough to recognise the data
     y = ds.by_index("s")[idx]
@@ -367,6 +392,26 @@ def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
         table = bundled_table(predictor_space(predictor).name)
         return "the arch prior", same_data(idx, y, {n: table[n] for n in names if n in table})
     return "", []
+
+
+def _holding_by_keys(predictor: Any, ds: Any) -> tuple[str, list[str]]:
+    """:func:`reference_data_holding` for a space too large to enumerate: the datasets a few-shot
+    base was pretrained on (or a predictor's arch prior) compared with ``ds`` arch by arch."""
+    from eagle import datasets
+    from eagle.predictors.prior import same_data
+
+    basis = getattr(predictor, "basis", None)
+    names = list(getattr(basis, "devices", None) or getattr(predictor, "prior_devices_", None) or [])
+    where = "the pretrained few-shot basis" if basis is not None else "the arch prior"
+    keys, y = ds.items("s")
+    keys, y = keys[:: max(1, len(keys) // 2000)], y[:: max(1, len(y) // 2000)]
+    table = {}
+    for name in names:
+        if name not in datasets.names():
+            continue
+        known = dict(zip(*datasets.load(name).items("s")))
+        table[name] = np.array([known.get(k, np.nan) for k in keys], dtype=np.float64)
+    return where, same_data(np.arange(len(keys)), np.asarray(y, dtype=np.float64), table) if table else []
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", help="the search space (default: that of --accuracy); checked against the data")
     p.add_argument("--accuracy", default=DEFAULT_ACCURACY, help="accuracy dataset name or seed pickle")
     p.add_argument("--method", default="brp", choices=METHODS)
-    p.add_argument("--budget", type=count(1), default=100, help="models trained (accuracy queries)")
-    p.add_argument("--iterations", type=count(1), default=5)
+    p.add_argument("--budget", type=count(1, 100_000), default=100, help="models trained (accuracy queries)")
+    p.add_argument("--iterations", type=count(1, 1000), default=5)
     p.add_argument("--seed", type=count(0), default=0)
     p.add_argument("--latency", help="latency dataset name or seed pickle (seconds)")
     p.add_argument("--latency-predictor", help="latency predictor checkpoint")
@@ -37,15 +37,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_compute_options(p)
     p.set_defaults(func=cmd_search)
 
-    tools = p.add_subparsers(dest="search_tool", metavar="TOOL", required=False, title="tools")
-    s = tools.add_parser("simulate", help="many searches per method on an accuracy dataset: curves and summary")
-    s.add_argument("--accuracy", default=DEFAULT_ACCURACY)
-    s.add_argument("--methods", default="brp,gcn,random,evolution")
-    s.add_argument("--seeds", type=count(1), default=20)
-    s.add_argument("--budget", type=count(1), default=100)
-    s.add_argument("--iterations", type=count(1), default=5)
-    s.add_argument("--plot", type=Path)
-    s.add_argument("--json", type=Path)
+    tools = p.add_subparsers(dest="search_tool", metavar="[simulate ...]", required=False, title="tools")
+    s = tools.add_parser(
+        "simulate",
+        help="many searches per method on an accuracy dataset: curves and summary",
+        description="Run every method of --methods for --seeds seeds on an accuracy table (every arch's "
+        "accuracy is known, so a search is simulated: 'training' an arch is looking it up) and report, per "
+        "method, the mean accuracy of the best arch found and how often the table's best arch was found.",
+    )
+    s.add_argument(
+        "--accuracy", default=DEFAULT_ACCURACY, help=f"accuracy dataset name or file (default {DEFAULT_ACCURACY})"
+    )
+    s.add_argument(
+        "--methods",
+        default="brp,gcn,random,evolution",
+        help=f"comma-separated methods to compare, from {', '.join(METHODS)} (default: all four)",
+    )
+    s.add_argument("--seeds", type=count(1, 1000), default=20, help="searches per method, seeds 0..N-1 (default 20)")
+    s.add_argument(
+        "--budget", type=count(1, 100_000), default=100, help="archs each search may 'train' (query) (default 100)"
+    )
+    s.add_argument(
+        "--iterations", type=count(1, 1000), default=5, help="rounds in which brp/gcn refit and pick (default 5)"
+    )
+    s.add_argument("--plot", type=Path, help="write the curves (best accuracy against queries) as a PNG")
+    s.add_argument("--json", type=Path, help="write every search's trace and the summary as JSON")
     _selection_options(s)
     add_compute_options(s)
     s.set_defaults(func=cmd_simulate)

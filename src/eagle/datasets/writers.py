@@ -6,7 +6,7 @@ import pickle
 from pathlib import Path
 
 from eagle.datasets.dataset import Dataset
-from eagle.errors import EagleError
+from eagle.errors import EagleError, install_hint
 from eagle.fileio import atomic_write, atomic_write_text
 
 EXPORT_FORMATS = ("pickle", "csv", "parquet")
@@ -26,7 +26,7 @@ def export(dataset: Dataset, fmt: str, output: str | Path) -> int:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise EagleError("Parquet export needs pyarrow: pip install 'eagle-latency[parquet]'") from None
+            raise EagleError(f"Parquet export needs pyarrow: {install_hint('parquet')}") from None
         atomic_write(output, lambda fh: frame.to_parquet(fh, index=False))
     else:
         raise EagleError(f"unknown export format {fmt!r}; valid formats: {', '.join(EXPORT_FORMATS)}")

@@ -11,7 +11,10 @@ only carry what is listed here; everything else is refused with an error naming 
 * query parameters: ``python=PATH`` (the remote interpreter, default ``python3``), ``identity=FILE``
   (a private key, repeatable) and ``option=KEY=VALUE`` (repeatable) with KEY one of
   :data:`SSH_OPTIONS`. Values hold letters, digits and ``._/~+:@,-`` only (no spaces, quotes,
-  ``%`` tokens or shell characters) and never start with ``-``.
+  ``%`` tokens or shell characters) and never start with ``-``; ``UserKnownHostsFile`` and
+  ``GlobalKnownHostsFile`` may only be ``/dev/null`` (ssh appends host keys to the file named).
+  An IPv6 zone (``fe80::1%eth0``) is an interface name. Every pattern matches the whole value (a
+  final newline is not let through).
 
 The ssh command puts ``--`` before the destination, so nothing in it can be read as an option.
 """
@@ -48,10 +51,14 @@ SSH_OPTIONS: tuple[str, ...] = (
 _OPTIONS_LOWER = {o.lower(): o for o in SSH_OPTIONS}
 QUERY_KEYS = ("python", "identity", "option")
 
-_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9._-]{0,252})$")
-_VALUE_RE = re.compile(r"^[A-Za-z0-9._/~+:@,][A-Za-z0-9._/~+:@,-]*$")
-_OPTION_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\s*[=\s]\s*(.*)$", re.DOTALL)
+# whole-string patterns (used with fullmatch: '$' would also match before a final newline)
+_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+_HOST_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9._-]{0,252})")
+_VALUE_RE = re.compile(r"[A-Za-z0-9._/~+:@,][A-Za-z0-9._/~+:@,-]*")
+_SCOPE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,15}")  # an IPv6 zone: an interface name or number
+_OPTION_RE = re.compile(r"([A-Za-z][A-Za-z0-9]*)\s*[=\s]\s*(.*)", re.DOTALL)
+#: options that name a file ssh writes to: only the null file (no host keys are recorded anywhere)
+_WRITES_FILE = {"UserKnownHostsFile": ("/dev/null", "none"), "GlobalKnownHostsFile": ("/dev/null", "none")}
 
 HELP = (
     "a device is 'local' or 'ssh://[user@]host[:port][?python=PATH&identity=FILE&option=KEY=VALUE]' "
@@ -97,7 +104,7 @@ class SshAddress:
 
 
 def _check(value: str, pattern: re.Pattern[str], what: str, address: str, hint: str) -> str:
-    if not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise DeviceAddressError(f"device {address!r}: {what} {value!r} is not allowed ({hint})")
     return value
 
@@ -108,10 +115,13 @@ def check_user(user: str, address: str) -> str:
 
 def check_host(host: str, address: str) -> str:
     try:
-        return str(ipaddress.ip_address(host))
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        pass
-    return _check(host, _HOST_RE, "host", address, "a host name, an ssh-config alias or an IP address")
+        return _check(host, _HOST_RE, "host", address, "a host name, an ssh-config alias or an IP address")
+    scope = getattr(ip, "scope_id", None)
+    if scope is not None:
+        _check(scope, _SCOPE_RE, "IPv6 zone", address, "an interface name such as eth0: letters, digits, '._-'")
+    return str(ip)
 
 
 def check_port(port: object, address: str) -> int:
@@ -127,7 +137,7 @@ def check_value(value: str, what: str, address: str) -> str:
 
 def check_option(text: str, address: str) -> tuple[str, str]:
     """``KEY=VALUE`` (or ``KEY VALUE``) with KEY on the allow-list; returns (canonical KEY, VALUE)."""
-    m = _OPTION_RE.match(text.strip())
+    m = _OPTION_RE.fullmatch(text.strip())
     if not m:
         raise DeviceAddressError(f"device {address!r}: ssh option {text!r} is not KEY=VALUE; {HELP}")
     key, value = m.group(1), m.group(2).strip()
@@ -137,7 +147,13 @@ def check_option(text: str, address: str) -> tuple[str, str]:
             f"device {address!r}: ssh option {key!r} is not allowed in a device address "
             f"(allowed: {', '.join(SSH_OPTIONS)}); put anything else in your ~/.ssh/config"
         )
-    return canonical, check_value(value, f"the value of {canonical}", address)
+    value = check_value(value, f"the value of {canonical}", address)
+    if canonical in _WRITES_FILE and value not in _WRITES_FILE[canonical]:
+        raise DeviceAddressError(
+            f"device {address!r}: {canonical} may only be /dev/null in a device address (ssh would write host keys "
+            "to the file it names); set a known-hosts file in your ~/.ssh/config"
+        )
+    return canonical, value
 
 
 def parse_ssh(address: str) -> SshAddress:

@@ -111,12 +111,25 @@ class StdioWorker:
         return dict(self._ready.get("runtime", {}))
 
     def measure(self, nb201_index: int, timeout_s: float) -> dict[str, Any]:
-        """One arch's result dict; raises WorkerTimeout/WorkerCrashed (worker restarted after)."""
+        """One arch's result dict (a batch of one); raises WorkerTimeout/WorkerCrashed (worker
+        restarted after)."""
+        return self.measure_batch([nb201_index], timeout_s)[0]
+
+    def measure_batch(self, indices: list[int], timeout_s: float) -> list[dict[str, Any]]:
+        """One result per index, in order, timed together by the worker's protocol; ``timeout_s``
+        is how long the worker may go without a sign of life (it sends one every few seconds).
+        Raises WorkerTimeout/WorkerCrashed (worker restarted after)."""
         if self.proc is None:
             self.start()
         try:
-            self._send({"index": int(nb201_index)})
-            return self._recv(timeout_s)
+            self._send({"batch": [int(i) for i in indices]})
+            while True:
+                msg = self._recv(timeout_s)
+                if "results" in msg:
+                    results = msg["results"]
+                    if not isinstance(results, list) or len(results) != len(indices):
+                        raise WorkerCrashed(f"the worker answered {len(results)} results for {len(indices)} archs")
+                    return results
         except (WorkerTimeout, WorkerCrashed):
             self.kill()
             self.start()

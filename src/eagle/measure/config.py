@@ -37,6 +37,10 @@ class MeasureOptions:
     avg_between: int | None = None
     interval: float | None = None
     min_round: float | None = None
+    protocol: str | None = None  # interleaved | sequential
+    target_ci: float | None = None
+    interleave: int | None = None
+    max_time: float | None = None
     batch_size: int | None = None
     timeout: float = 300.0
     pin: str | None = None  # "0" or "0,1"
@@ -127,15 +131,15 @@ def sweep_config(args: MeasureOptions, yaml_cfg: dict[str, Any] | None) -> Sweep
     target = dev.get("target_args") or {}
     extra = yaml_cfg.get("eagle") or {}
     overrides = {
-        k: v
-        for k, v in {
-            "warmup": args.warmup,
-            "runs": args.runs,
-            "avg_between": args.avg_between,
-            "interval_s": args.interval,
-            "min_round_s": args.min_round,
-        }.items()
-        if v is not None
+        "warmup": args.warmup,
+        "runs": args.runs,
+        "avg_between": args.avg_between,
+        "interval_s": args.interval,
+        "min_round_s": args.min_round,
+        "mode": args.protocol,
+        "target_ci": args.target_ci,
+        "interleave": args.interleave,
+        "max_time_s": args.max_time,
     }
     protocol = Protocol.from_target_args({**target, **extra.get("protocol", {})}, **overrides)
     model = model_config_from_yaml(yaml_cfg["model"], args.seed) if "model" in yaml_cfg else ModelConfig(seed=args.seed)
@@ -163,7 +167,7 @@ def sweep_config(args: MeasureOptions, yaml_cfg: dict[str, Any] | None) -> Sweep
         raise UsageError(f"timeout must be a positive number of seconds, got {args.timeout}")
     from eagle import spaces
 
-    space = spaces.spec(spaces.get(args.space))  # an unknown space is refused here
+    space = spaces.spec(spaces.get(args.space or "nasbench201"))  # an unknown space is refused here
     return SweepConfig(
         runtime=args.runtime or extra.get("runtime", "onnxruntime"),
         runtime_kwargs=runtime_kwargs,

@@ -63,6 +63,18 @@ def measure_safely(worker: StdioWorker, index: int, timeout_s: float) -> dict[st
         return {"status": "error", "error": f"worker crashed: {exc}"}
 
 
+def measure_batch_safely(worker: StdioWorker, indices: list[int], timeout_s: float) -> list[dict[str, Any]]:
+    """A batch of archs on ``worker``, timed together (one result each, in order). When the
+    batch hangs or crashes the worker, its archs are measured again one at a time, so the one
+    to blame is recorded as such and the others are measured."""
+    if len(indices) == 1:
+        return [measure_safely(worker, indices[0], timeout_s)]
+    try:
+        return worker.measure_batch(indices, timeout_s)
+    except (WorkerTimeout, WorkerCrashed):
+        return [measure_safely(worker, i, timeout_s) for i in indices]
+
+
 class LocalExecutor:
     """One long-lived worker for ``device`` (local process or over ssh), one arch at a time."""
 
@@ -82,8 +94,10 @@ class LocalExecutor:
         return self.worker.runtime_description()
 
     def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
-        for idx in indices:
-            yield idx, measure_safely(self.worker, idx, timeout_s)
+        size = self.worker.config.protocol.batch
+        for start in range(0, len(indices), size):
+            batch = indices[start : start + size]
+            yield from zip(batch, measure_batch_safely(self.worker, batch, timeout_s))
 
     def status(self) -> str:
         return ""

@@ -44,10 +44,28 @@ def run_rows(store: ResultStore, run_id: int) -> list[dict[str, Any]]:
                 "median_round_mean_s": res["median_round_mean_s"],
                 "min_s": res["min_s"],
                 "std_s": res["std_s"],
+                "iqr_mean_s": res.get("iqr_mean_s"),
+                "ci_halfwidth_s": res.get("ci_halfwidth_s"),
+                "n_samples": res.get("n_samples"),
+                "n_rounds": res.get("n_rounds"),
+                "rounds_discarded": res.get("rounds_discarded"),
+                "met_target": None if res.get("met_target") is None else bool(res["met_target"]),
+                "raw_latency_s": res.get("raw_latency_s"),
+                "clock_level": res.get("clock_level"),
+                **_conditions(res.get("conditions")),
                 "error": (res["error"] or "").splitlines()[0] if res["error"] else None,
             }
         )
     return rows
+
+
+#: conditions of a measurement exported as columns (``eagle.measure.conditions.summarize_shares``)
+CONDITION_COLUMNS = ("others_share_mean", "steal_share_max", "load1_mean", "mhz_min", "mhz_max")
+
+
+def _conditions(raw: object) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    return {f"cond_{k}": raw.get(k) for k in CONDITION_COLUMNS}
 
 
 def export_run(store: ResultStore, run_id: int, fmt: str, output: Path) -> int:

@@ -7,11 +7,12 @@ Devices are Ray custom resources that a worker node declares when it joins the c
 ``eagle measure --executor ray --device pixel3`` starts one actor per unit of ``device:pixel3``
 in the cluster (``--ray-actors`` to use fewer); each actor holds one unit for its lifetime, so
 two timing loops never share a device, and runs Eagle's usual measurement worker on its node.
-The driver keeps the queue: each actor has one arch in flight; results stream back and the
-runner writes them to the SQLite store in the driver. When an actor or its node dies, its arch
-goes back to the front of the queue and a replacement actor is requested (it starts wherever a
-unit of the device is free); an arch is yielded once, so nothing is stored twice. Resume after
-the driver dies is the store's: the same command skips what is stored.
+The driver keeps the queue: each actor has one batch of archs in flight (timed together by the
+worker's interleaved protocol); results stream back and the runner writes them to the SQLite
+store in the driver. When an actor or its node dies, its batch goes back to the front of the
+queue and a replacement actor is requested (it starts wherever a unit of the device is free);
+an arch is yielded once, so nothing is stored twice. Resume after the driver dies is the
+store's: the same command skips what is stored.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from eagle.errors import EagleError, UsageError
+from eagle.errors import EagleError, UsageError, install_hint
 from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
 
 RESOURCE_PREFIX = "device:"
@@ -36,7 +37,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise EagleError("the Ray executor needs Ray: pip install 'eagle-latency[ray]' (or pip install ray)") from None
+        raise EagleError(f"the Ray executor needs Ray: {install_hint('ray')}") from None
     return ray
 
 
@@ -111,10 +112,11 @@ class DeviceActor:
             "node_id": ray.get_runtime_context().get_node_id(),
         }
 
-    def measure(self, index: int, timeout_s: float) -> dict[str, Any]:
-        from eagle.measure.executors import measure_safely
+    def measure(self, indices: list[int], timeout_s: float) -> list[dict[str, Any]]:
+        """A batch of archs, timed together by the worker's protocol (one result each, in order)."""
+        from eagle.measure.executors import measure_batch_safely
 
-        return measure_safely(self.worker, index, timeout_s)
+        return measure_batch_safely(self.worker, indices, timeout_s)
 
 
 class RayExecutor:
@@ -134,7 +136,7 @@ class RayExecutor:
         self.actor_cls: Any = None
         self.ready: list[Any] = []  # started actors, idle
         self.starting: dict[Any, Any] = {}  # describe() ref -> actor
-        self.inflight: dict[Any, tuple[Any, int, float]] = {}  # measure() ref -> (actor, index, sent at)
+        self.inflight: dict[Any, tuple[Any, list[int], float]] = {}  # measure() ref -> (actor, batch, sent at)
         self.first: dict[str, Any] | None = None
         self.deaths = 0
         self.replacements_left = 0
@@ -233,8 +235,11 @@ class RayExecutor:
     def results(self, indices: list[int], timeout_s: float) -> Iterator[tuple[int, dict[str, Any]]]:
         ray = self.ray
         queue = deque(indices)
-        inflight = self.inflight  # ref -> (actor, index, sent at)
-        guard_s = timeout_s + 120.0  # the actor's own worker times a hung model out at timeout_s
+        inflight = self.inflight  # ref -> (actor, batch of indices, sent at)
+        protocol = self.config.protocol
+        size = protocol.batch
+        # the actor's own worker times a silent model out at timeout_s; a batch also times its networks
+        guard_s = timeout_s + 120.0 + size * 3 * protocol.max_time_s
         stalled_since: float | None = None
         while queue or inflight:
             if inflight or self.ready:
@@ -248,8 +253,9 @@ class RayExecutor:
                     "check 'eagle cluster status', then re-run the same command to resume"
                 )
             while queue and self.ready:
-                actor, idx = self.ready.pop(), queue.popleft()
-                inflight[actor.measure.remote(idx, timeout_s)] = (actor, idx, time.monotonic())
+                actor = self.ready.pop()
+                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+                inflight[actor.measure.remote(batch, timeout_s)] = (actor, batch, time.monotonic())
             waiting = list(inflight) + list(self.starting)
             if not waiting:
                 raise EagleError(f"no live actor for device:{self.device} is left to measure the remaining archs")
@@ -258,22 +264,26 @@ class RayExecutor:
                 if ref in self.starting:
                     self._poll_starting(timeout=0)
                     continue
-                actor, idx, _ = inflight.pop(ref)
+                actor, batch, _ = inflight.pop(ref)
                 try:
-                    result = ray.get(ref)
-                except ray.exceptions.RayError as exc:  # actor or node died: the arch goes back to the queue
+                    results = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # actor or node died: its archs go back to the queue
                     self.last_error = _first_error_line(exc)
-                    queue.appendleft(idx)
+                    queue.extendleft(reversed(batch))
                     self._replace(actor)
                     continue
                 self.ready.append(actor)
-                yield idx, result
+                yield from zip(batch, results)
             now = time.monotonic()
-            for ref, (actor, idx, sent) in list(inflight.items()):
+            for ref, (actor, batch, sent) in list(inflight.items()):
                 if now - sent > guard_s:  # the actor itself hangs: record it, replace the actor
                     del inflight[ref]
                     self._replace(actor)
-                    yield idx, {"status": "timeout", "error": f"actor gave no answer within {guard_s:g} s; replaced"}
+                    for idx in batch:
+                        yield (
+                            idx,
+                            {"status": "timeout", "error": f"actor gave no answer within {guard_s:g} s; replaced"},
+                        )
 
 
 def make_executor(cfg: Any, config: WorkerConfig) -> RayExecutor:

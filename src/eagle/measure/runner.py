@@ -23,6 +23,7 @@ import numpy as np
 
 from eagle import __version__, spaces
 from eagle.errors import UsageError
+from eagle.measure import clock
 from eagle.measure.archs import select_archs, select_keys
 from eagle.measure.protocol import Protocol
 from eagle.measure.worker import ModelConfig, WorkerConfig
@@ -72,6 +73,43 @@ class SweepSummary:
     failed: int
     wall_s: float
     complete: bool
+    #: interleaved protocol: ok results whose latency is known within the target (CI half-width)
+    met_target: int = 0
+    target_ci: float | None = None
+    #: median relative CI half-width of the ok results (None: the sequential protocol)
+    median_ci: float | None = None
+
+
+class _Anchor:
+    """Turns a batch's latencies into seconds at the device's nominal speed
+    (:mod:`eagle.measure.clock`): divided by the batch's level. The nominal is fixed for the run
+    when it starts (the device's calibration, else the first batch's reference times), and the
+    run's batch reference times join the device's history at the end."""
+
+    def __init__(self, key: str, label: str) -> None:
+        self.key, self.label = key, label
+        self.nominal = clock.nominal(key)
+        self.batches: dict[str, dict[str, float]] = {}
+
+    def seconds(self, result: dict[str, Any]) -> dict[str, Any]:
+        refs = result.get("reference_s")
+        if result.get("status") != "ok" or not isinstance(refs, dict) or not refs:
+            return result
+        if not self.nominal:
+            self.nominal = {str(n): float(v) for n, v in refs.items()}
+        self.batches[json.dumps(refs, sort_keys=True)] = refs
+        level = clock.level(refs, self.nominal)
+        if level is None:
+            return result
+        out = dict(result, raw_latency_s=result["latency_s"], clock_level=level)
+        out["conditions"] = {**(result.get("conditions") or {}), "reference_s": refs}
+        out["latency_s"] = float(result["latency_s"]) / level
+        if out.get("ci_halfwidth_s") is not None:
+            out["ci_halfwidth_s"] = float(out["ci_halfwidth_s"]) / level
+        return out
+
+    def save(self) -> None:
+        clock.record(self.key, list(self.batches.values()), self.label)
 
 
 def git_revision() -> str | None:
@@ -145,8 +183,15 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     runtimes.create(cfg.runtime, **cfg.runtime_kwargs)  # validates options before a worker starts
     # converter logs are captured in the worker; 'eagle -v' shows them
     env = {"EAGLE_WORKER_VERBOSE": "1"} if logging.getLogger("eagle").isEnabledFor(logging.DEBUG) else {}
+    allowed: tuple[str, ...] = ()
+    if space.name == "models":
+        from eagle.anynet import specs
+
+        for key in keys or ():  # a model spec from a file or a store runs no code the user did not allow
+            specs.check_allowed(key)
+        allowed = specs.allowed_modules()
     worker_cfg = WorkerConfig(
-        cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity, env, keys
+        cfg.runtime, dict(cfg.runtime_kwargs), cfg.protocol, cfg.model, cfg.cpu_affinity, env, keys, allowed
     )
     with ResultStore(cfg.db) as store, open_executor(cfg, worker_cfg) as executor:
         device_desc = executor.identity()
@@ -193,8 +238,9 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
             for idx in [i for i in pending if not valid[i]]:
                 store.add_measurement(run.id, idx, invalid)
                 measured_now += 1
+            anchor = _Anchor(clock.device_key(device_desc, runtime_desc), f"{cfg.device} {cfg.runtime}")
             for idx, result in executor.results([i for i in pending if valid[i]], cfg.timeout_s):
-                store.add_measurement(run.id, idx, result)
+                store.add_measurement(run.id, idx, anchor.seconds(result))
                 measured_now += 1
                 if bar is not None:
                     bar.update(1)
@@ -208,12 +254,22 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
         finally:
             if bar is not None:
                 bar.close()
+            if "anchor" in locals():
+                anchor.save()
         remaining = [i for i in to_measure if i not in store.measured_indices(run.id)]
         complete = not remaining
         store.set_run_status(run.id, "complete" if complete else "partial", finished=complete)
         rows = store.measurements(run.id)
     ok = sum(r["status"] == "ok" for r in rows)
+    rel = [
+        r["ci_halfwidth_s"] / r["latency_s"]
+        for r in rows
+        if r["status"] == "ok" and r.get("ci_halfwidth_s") is not None and r["latency_s"]
+    ]
     return SweepSummary(
+        met_target=sum(bool(r.get("met_target")) for r in rows if r["status"] == "ok"),
+        target_ci=cfg.protocol.target_ci if cfg.protocol.mode == "interleaved" else None,
+        median_ci=float(np.median(rel)) if rel else None,
         run_id=run.id,
         requested=len(requested),
         to_measure=len(to_measure),

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from eagle.measure.protocol import Protocol, time_inferences
 from eagle.measure.stats import summarize
+from eagle.stdio import captured_output
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,8 @@ class WorkerConfig:
     env: dict[str, str] = field(default_factory=dict)
     #: a space too large to enumerate: the sweep's arch keys (an index is a position in this list)
     archs: tuple[str, ...] | None = None
+    #: modules whose model factories the user allowed on the driver (``--model``, ``--allow-module``)
+    allowed_modules: tuple[str, ...] = ()
 
 
 def setup(config: WorkerConfig) -> Any:
@@ -76,11 +77,11 @@ def setup(config: WorkerConfig) -> Any:
     from eagle import spaces
 
     spaces.allow(config.model.space)  # the driver chose it
-    if config.archs is not None and spaces.get(config.model.space).name == "models":
-        from eagle.anynet import allow_code
+    if config.allowed_modules:
+        from eagle.anynet.specs import allow_module
 
-        for key in config.archs:  # the user named these models to the driver
-            allow_code(key)
+        for name in config.allowed_modules:  # the user allowed these on the driver; never the arch keys
+            allow_module(name)
     for key, value in config.env.items():
         os.environ[key] = value
     if config.cpu_affinity and hasattr(os, "sched_setaffinity"):
@@ -97,52 +98,25 @@ def setup(config: WorkerConfig) -> Any:
     return runtime
 
 
-class _Captured:
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
+@dataclass
+class _Loaded:
+    """A network ready to time: its runner and what preparing it cost."""
 
-    def text(self) -> str:
-        self.file.seek(0)
-        return self.file.read().decode("utf-8", "replace")
-
-
-@contextmanager
-def captured_output() -> Iterator[_Captured]:
-    """Capture what this process writes to fd 1 and 2 (C++ and Python alike) inside the block.
-
-    Shown on stderr afterwards only when ``EAGLE_WORKER_VERBOSE=1`` (``eagle -v measure``); a
-    conversion that fails carries its tail in the stored error instead.
-    """
-    cap = _Captured()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    os.dup2(cap.file.fileno(), 1)
-    os.dup2(cap.file.fileno(), 2)
-    try:
-        yield cap
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
-        if os.environ.get("EAGLE_WORKER_VERBOSE") == "1":
-            sys.stderr.write(cap.text())
-            sys.stderr.flush()
+    index: int
+    run_once: Any
+    times: dict[str, float]
 
 
-def measure_one(runtime: Any, config: WorkerConfig, index: int, arch: str | None = None) -> dict[str, Any]:
-    """Build, convert, load and time one arch (``arch`` key, or the space's arch at ``index``);
-    failures come back as ``status='error'``."""
+def _prepare(runtime: Any, config: WorkerConfig, index: int, arch: str | None) -> _Loaded | dict[str, Any]:
+    """Build, convert and load one arch (``arch`` key, or the space's arch at ``index``): a
+    :class:`_Loaded`, or the failure's result (``status='error'``)."""
     import torch
 
     from eagle import spaces
 
     m = config.model
-    result: dict[str, Any] = {"nb201_index": index, "worker_pid": os.getpid()}
     stage = "build"
+    log = None
     try:
         t0 = time.perf_counter()
         space = spaces.get(m.space)
@@ -162,33 +136,176 @@ def measure_one(runtime: Any, config: WorkerConfig, index: int, arch: str | None
             example = example.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         stage = "convert"
-        with captured_output() as log:  # converters (LiteRT, torchao, ...) print pages of logs
+        verbose = os.environ.get("EAGLE_WORKER_VERBOSE") == "1"
+        with captured_output(echo=verbose) as log:  # converters (LiteRT, torchao, ...) print pages of logs
             artifact = runtime.convert(model, example)
             t2 = time.perf_counter()
             stage = "load"
             run_once = runtime.load(artifact, example)
         t3 = time.perf_counter()
-        stage = "run"
-        rounds = time_inferences(run_once, config.protocol)
-        t4 = time.perf_counter()
     except Exception as exc:  # recorded, never fatal for the sweep
-        tail = log.text()[-2000:] if stage in ("convert", "load") else ""
-        result.update(
-            status="error",
-            error=f"{stage} failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+        tail = log.text()[-2000:] if log is not None and stage in ("convert", "load") else ""
+        return {
+            "nb201_index": index,
+            "worker_pid": os.getpid(),
+            "status": "error",
+            "error": f"{stage} failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
             + (f"\nconverter output (last 2000 characters):\n{tail}" if tail else ""),
-        )
-        return result
-    result.update(summarize(rounds))
-    result.update(
-        status="ok",
-        samples=rounds,
-        build_s=t1 - t0,
-        convert_s=t2 - t1,
-        load_s=t3 - t2,
-        measure_s=t4 - t3,
+        }
+    return _Loaded(index, run_once, {"build_s": t1 - t0, "convert_s": t2 - t1, "load_s": t3 - t2})
+
+
+def _failed_run(index: int, exc: BaseException) -> dict[str, Any]:
+    return {
+        "nb201_index": index,
+        "worker_pid": os.getpid(),
+        "status": "error",
+        "error": f"run failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
+    }
+
+
+def measure_one(runtime: Any, config: WorkerConfig, index: int, arch: str | None = None) -> dict[str, Any]:
+    """Build, convert, load and time one arch; failures come back as ``status='error'``."""
+    return measure_batch(runtime, config, [(index, arch)])[0]
+
+
+def measure_batch(
+    runtime: Any,
+    config: WorkerConfig,
+    items: list[tuple[int, str | None]],
+    heartbeat: Any = None,
+) -> list[dict[str, Any]]:
+    """Measure ``items`` ((index, arch key or None)) by the config's protocol: one result each, in
+    order. Interleaved: as many as memory allows are loaded at once and timed together
+    (:mod:`eagle.measure.interleave`); the rest in further groups. ``heartbeat()`` is called as
+    work progresses (the worker tells its driver it is alive)."""
+    protocol = config.protocol
+    results: dict[int, dict[str, Any]] = {}
+    pending = list(items)
+    while pending:
+        group: list[_Loaded] = []
+        while pending and (not group or (protocol.mode == "interleaved" and _memory_left())):
+            index, arch = pending.pop(0)
+            prepared = _prepare(runtime, config, index, arch)
+            if isinstance(prepared, _Loaded):
+                group.append(prepared)
+            else:
+                results[index] = prepared
+            if heartbeat is not None:
+                heartbeat()
+            if protocol.mode != "interleaved":
+                break
+        if group:
+            results.update(_time_group(runtime, config, group, heartbeat))
+        del group  # release the sessions before loading the next group
+    return [results[index] for index, _ in items]
+
+
+def _time_group(runtime: Any, config: WorkerConfig, group: list[_Loaded], heartbeat: Any) -> dict[int, dict[str, Any]]:
+    from eagle.measure.interleave import summarize_timing, time_interleaved
+
+    protocol = config.protocol
+    out: dict[int, dict[str, Any]] = {}
+    if protocol.mode == "sequential":
+        for loaded in group:
+            t0 = time.perf_counter()
+            try:
+                rounds = time_inferences(loaded.run_once, protocol)
+            except Exception as exc:
+                out[loaded.index] = _failed_run(loaded.index, exc)
+                continue
+            result = {"nb201_index": loaded.index, "worker_pid": os.getpid(), **summarize(rounds)}
+            result.update(status="ok", samples=rounds, measure_s=time.perf_counter() - t0, **loaded.times)
+            out[loaded.index] = result
+        return out
+    runners: dict[Hashable, Any] = {}
+    for loaded in group:  # one trial run each: a network that fails to run is recorded, not timed
+        try:
+            loaded.run_once()
+            runners[loaded.index] = loaded.run_once
+        except Exception as exc:
+            out[loaded.index] = _failed_run(loaded.index, exc)
+    if not runners:
+        return out
+    references = _reference_runners(runtime)
+    runners.update({k: run_once for k, (_, run_once) in references.items()})
+    t0 = time.perf_counter()
+    timings = time_interleaved(
+        runners,
+        protocol,
+        threads=int(getattr(runtime, "threads", 1) or 1),
+        check_cpu=bool(getattr(runtime, "computes_on_cpu", False)),
+        seed=config.model.seed,
+        heartbeat=heartbeat,
     )
-    return result
+    measure_s = (time.perf_counter() - t0) / max(len(runners), 1)
+    reference_s = {
+        name: summarize_timing(timings[k], protocol.target_ci)["latency_s"]
+        for k, (name, _) in references.items()
+        if timings[k].rounds
+    }
+    for loaded in group:
+        if loaded.index in out:
+            continue
+        timing = timings[loaded.index]
+        if not timing.rounds:
+            out[loaded.index] = {
+                "nb201_index": loaded.index,
+                "worker_pid": os.getpid(),
+                "status": "error",
+                "error": f"every round was taken under interference ({timing.discarded} discarded); the machine "
+                "is too busy to time this network: see 'eagle doctor'",
+            }
+            continue
+        summary = summarize_timing(timing, protocol.target_ci)
+        if reference_s:  # the driver turns latency_s into seconds at the device's nominal speed (eagle.measure.clock)
+            summary["reference_s"] = reference_s
+        result = {"nb201_index": loaded.index, "worker_pid": os.getpid(), **summary}
+        result.update(status="ok", samples=timing.rounds, measure_s=measure_s, **loaded.times)
+        out[loaded.index] = result
+    return out
+
+
+#: the keys of the reference networks among a batch's runners (arch indices are >= 0)
+_REFERENCES: dict[int, dict[int, tuple[str, Any]]] = {}
+
+
+def _reference_runners(runtime: Any) -> dict[int, tuple[str, Any]]:
+    """The reference networks (:func:`eagle.measure.clock.reference_models`) loaded on
+    ``runtime`` once per worker, by negative key: (name, runner). A network the runtime cannot
+    run is left out (with none, results stay in raw seconds)."""
+    key = id(runtime)
+    if key not in _REFERENCES:
+        from eagle.measure.clock import reference_example, reference_models
+
+        found: dict[int, tuple[str, Any]] = {}
+        example = reference_example()
+        for i, (name, model) in enumerate(reference_models().items(), start=1):
+            try:
+                with captured_output():
+                    run_once = runtime.load(runtime.convert(model, example), example)
+                run_once()
+            except Exception:
+                continue
+            found[-i] = (name, run_once)
+        _REFERENCES[key] = found
+    return _REFERENCES[key]
+
+
+#: keep loading networks of a batch while this share of the machine's memory is still available
+MIN_AVAILABLE_SHARE = 0.25
+
+
+def _memory_left() -> bool:
+    """Whether another network may be loaded beside those held (MemAvailable over a quarter of
+    MemTotal; True where /proc/meminfo does not say)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {ln.split(":")[0]: int(ln.split()[1]) for ln in fh if ln.split()[1:2] and ln.split()[1].isdigit()}
+    except (OSError, ValueError, IndexError):
+        return True
+    total, avail = info.get("MemTotal"), info.get("MemAvailable")
+    return not (total and avail is not None) or avail > MIN_AVAILABLE_SHARE * total
 
 
 def config_to_json(config: WorkerConfig) -> dict[str, Any]:
@@ -206,6 +323,7 @@ def config_to_json(config: WorkerConfig) -> dict[str, Any]:
         "cpu_affinity": list(config.cpu_affinity) if config.cpu_affinity else None,
         "env": config.env,
         "archs": list(config.archs) if config.archs is not None else None,
+        "allowed_modules": list(config.allowed_modules),
     }
 
 
@@ -218,6 +336,7 @@ def config_from_json(d: dict[str, Any]) -> WorkerConfig:
         cpu_affinity=tuple(d["cpu_affinity"]) if d.get("cpu_affinity") else None,
         env=dict(d.get("env") or {}),
         archs=tuple(d["archs"]) if d.get("archs") is not None else None,
+        allowed_modules=tuple(str(m) for m in d.get("allowed_modules") or ()),
     )
 
 
@@ -235,17 +354,22 @@ def _die_with_parent() -> None:
         pass
 
 
+#: seconds between the "alive" lines a worker sends while it measures a batch
+HEARTBEAT_S = 1.0
+
+
 def stdio_main() -> None:
     """Worker over stdin/stdout JSON lines (used locally and through ssh).
 
     Protocol: the first line in is the config; the worker answers ``{"ready": true, "runtime":
     ..., "identity": ...}`` (or ``{"ready": false, "error": ...}``); then each ``{"index": i}``
-    line gets one result line, until EOF or ``null``. Libraries that print to stdout cannot
+    line gets one result line, and each ``{"batch": [i, ...]}`` line gets ``{"alive": true}``
+    lines every few seconds while it works and then ``{"results": [...]}`` (one per index, in
+    order), until EOF or ``null``. Libraries that print to stdout cannot
     corrupt the stream: fd 1 is redirected to stderr and the protocol uses a private copy.
     """
     import json
     import signal
-    import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     _die_with_parent()
@@ -266,11 +390,26 @@ def stdio_main() -> None:
     except Exception as exc:
         send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return
+    last = [time.monotonic()]
+
+    def alive() -> None:
+        if time.monotonic() - last[0] >= HEARTBEAT_S:
+            last[0] = time.monotonic()
+            send({"alive": True})
+
     for line in sys.stdin:
         msg = json.loads(line)
         if msg is None:
             return
-        send(measure_one(runtime, config, int(msg["index"]), msg.get("arch")))
+        if "batch" in msg:
+            items: list[tuple[int, str | None]] = [(int(i), None) for i in msg["batch"]]
+            try:
+                results = measure_batch(runtime, config, items, heartbeat=alive)
+            except Exception as exc:  # a bug here must not take the sweep down: each arch records it
+                results = [_failed_run(i, exc) for i, _ in items]
+            send({"results": results})
+        else:
+            send(measure_one(runtime, config, int(msg["index"]), msg.get("arch")))
 
 
 if __name__ == "__main__":

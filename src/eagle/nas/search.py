@@ -83,10 +83,12 @@ def iterative_search(
     model = make_model()
     scores = np.zeros(len(candidates))
     t_total = len(sizes)
-    bar = progress.bar(t_total, "search: train predictor", "round")
+    # each round trains on every arch queried so far: the bar counts those, so its ETA grows with them
+    work = [int(np.sum(sizes[: i + 1])) for i in range(t_total)]
+    bar = progress.bar(sum(work), "search: train predictor", "arch")
     for it, size in enumerate(sizes[1:], start=1):
         fit(model, np.array(queried), accuracy[queried], it, t_total)
-        bar.update(1)
+        bar.update(len(queried))
         scores = score(model, candidates)
         order = candidates[np.argsort(-scores, kind="stable")]
         taken = set(queried)
@@ -100,7 +102,7 @@ def iterative_search(
         rand = [int(c) for c in rng.choice(pool, size=min(n_rand, len(pool)), replace=False)]
         queried += best + rand
     fit(model, np.array(queried), accuracy[queried], t_total, t_total)
-    bar.update(1)
+    bar.update(len(queried))
     bar.close()
     scores = score(model, candidates)
     by_arch = dict(zip(candidates.tolist(), scores.tolist()))

@@ -15,7 +15,8 @@
     the seed's recipe as released: seed graph encoding, 4 x 600, raw-second targets, L1 (sum)
     loss, batch size 1, float64, AdamW 4e-4 / wd 5e-4, 250 epochs with ReduceLROnPlateau
     (factor 0.5, patience 10, threshold 0.01, after epoch 20) and early stopping (patience 35,
-    after epoch 20) on a validation split, best-validation weights kept.
+    after epoch 20) on a validation split, best-validation weights kept; ``eagle train`` takes the
+    seed's 900 training and 100 validation archs unless told otherwise (:data:`DEFAULT_POINTS`).
 
 An ``encoding`` a space does not have (``eagle`` and ``seed`` are NB201's) falls back to the
 space's default encoding unless it was asked for explicitly.
@@ -93,3 +94,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "brp-nas": {**_BRP_NAS, "model": "mlp"},
     },
 }
+
+#: (training, validation) archs ``eagle train`` takes with a preset when no --training-points is
+#: given: the seed's recipe trained on 900 (+100 validation); Eagle's own preset takes every arch
+DEFAULT_POINTS: dict[str, tuple[int | None, int]] = {"brp-nas": (900, 100), "eagle": (None, 0)}
+
+#: seconds of training per training arch and epoch, one CPU thread, on this project's 2-core VM
+#: (measured with benchmarks/train_time_bench.py; BENCHMARKS.md, issue 33): the estimate
+#: 'eagle train' prints before it starts
+SECONDS_PER_ARCH_EPOCH: dict[tuple[str, str], float] = {
+    ("gcn", "brp-nas"): 2.0e-3,
+    ("mlp", "brp-nas"): 1.0e-3,
+    ("gcn", "eagle"): 1.0e-4,
+    ("mlp", "eagle"): 2.0e-5,
+}
+
+
+def estimate_seconds(model: str, preset: str, n_train: int, epochs: int, ensemble: int = 1) -> float | None:
+    """Seconds a training of ``n_train`` archs for ``epochs`` epochs takes here (None: unknown)."""
+    rate = SECONDS_PER_ARCH_EPOCH.get((model, preset))
+    return None if rate is None else rate * n_train * epochs * max(ensemble, 1)

@@ -88,5 +88,12 @@ class Runtime(ABC):
             "options": dict(sorted(self.options.items())),
         }
 
+    @property
+    def computes_on_cpu(self) -> bool:
+        """Whether an inference keeps this process's threads busy for its whole duration, so a
+        round whose CPU time falls short of its wall time was descheduled (the interleaved
+        protocol discards it). False for accelerators, which the host waits on."""
+        return self.device == "cpu"
+
     def setup_process(self) -> None:  # noqa: B027 - optional hook
         """Called once in the worker process before any model (thread pools, flags)."""

@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from eagle.errors import install_hint
 from eagle.runtimes.base import Runtime
 
 
@@ -30,7 +31,7 @@ class LiteRTRuntime(Runtime):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         if _converter_module() is None or importlib.util.find_spec("ai_edge_litert") is None:
-            return "install it with: pip install 'eagle-latency[litert]' (litert-torch, ai-edge-litert)"
+            return install_hint("litert")
         return None
 
     def version(self) -> str:

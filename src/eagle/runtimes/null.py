@@ -41,6 +41,10 @@ class NullRuntime(Runtime):
             return count_macs_params(model, tuple(example.shape))[0] * per_mac
         return 0.0
 
+    @property
+    def computes_on_cpu(self) -> bool:
+        return False  # its "inference" is a sleep
+
     def load(self, artifact: Any, example: Any) -> Callable[[], Any]:
         delay = float(self.options.get("sleep_s", 0.0)) + float(artifact or 0.0)
         if delay > 0:

@@ -6,6 +6,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from eagle.errors import install_hint
 from eagle.runtimes.base import Runtime, RuntimeUnavailableError
 from eagle.runtimes.onnx_export import export_onnx
 
@@ -54,7 +55,7 @@ class OnnxRuntime(Runtime):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
-            return "install it with: pip install 'eagle-latency[onnx]' (onnx and onnxruntime)"
+            return install_hint("onnx")
         return None
 
     def version(self) -> str:

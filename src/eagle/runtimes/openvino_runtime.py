@@ -6,6 +6,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from eagle.errors import install_hint
 from eagle.runtimes.base import Runtime
 from eagle.runtimes.onnx_export import export_onnx
 
@@ -25,7 +26,7 @@ class OpenVinoRuntime(Runtime):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         if importlib.util.find_spec("openvino") is None or importlib.util.find_spec("onnx") is None:
-            return "install it with: pip install 'eagle-latency[openvino]'"
+            return install_hint("openvino")
         return None
 
     def version(self) -> str:

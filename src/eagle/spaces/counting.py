@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,12 +15,52 @@ def count_macs_params(model: nn.Module, input_shape: Sequence[int]) -> tuple[int
     """(multiply-accumulates of convolutions and linear layers, trainable parameters).
 
     ``input_shape`` includes the batch dimension; MACs are per example. Pooling, normalisation,
-    activations and additions are not multiply-accumulates and are not counted.
+    activations and additions are not multiply-accumulates and are not counted. The forward pass
+    runs on meta tensors where the network allows (no memory, no compute), else on zeros.
     """
+    import torch
+
+    try:
+        pass_ = meta_forward(model, input_shape)
+    except NotImplementedError:
+        pass_ = None
+    if pass_ is None:
+        pass_ = _forward(model, torch.zeros(*input_shape))
+    return pass_.macs, sum(p.numel() for p in model.parameters())
+
+
+@dataclass
+class ForwardPass:
+    """What one forward pass saw: MACs per example, the largest module output in bytes."""
+
+    macs: int
+    largest_output_bytes: int
+
+
+def meta_forward(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype | None = None) -> ForwardPass | None:
+    """:class:`ForwardPass` of ``model`` on a meta tensor of ``input_shape``: shapes only, no memory
+    or compute (the parameters are swapped for meta tensors, the model is untouched). None where
+    the network's code needs real values (``.item()``); the network's own error where the input
+    does not fit it; NotImplementedError where an operator has no meta kernel."""
+    import torch
+
+    meta = {n: torch.empty_like(t, device="meta") for n, t in (*model.named_parameters(), *model.named_buffers())}
+    x = torch.empty(*input_shape, device="meta", dtype=dtype or torch.float32)
+    try:
+        return _forward(model, x, lambda inp: torch.func.functional_call(model, meta, (inp,), strict=False))
+    except RuntimeError as exc:
+        text = str(exc).lower()
+        if "meta" in text and ("tensor" in text or "device" in text) and "shape" not in text:
+            return None  # data-dependent code: only a real pass can tell
+        raise
+
+
+def _forward(model: nn.Module, x: torch.Tensor, call: Callable[[torch.Tensor], object] | None = None) -> ForwardPass:
     import torch
     from torch import nn
 
     total = 0
+    largest = 0
 
     def conv_hook(m: nn.Conv2d, _i: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         nonlocal total
@@ -30,19 +71,26 @@ def count_macs_params(model: nn.Module, input_shape: Sequence[int]) -> tuple[int
         nonlocal total
         total += out.numel() // out.shape[0] * m.in_features
 
+    def size_hook(m: nn.Module, _i: tuple[torch.Tensor, ...], out: object) -> None:
+        nonlocal largest
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                largest = max(largest, t.numel() * t.element_size())
+
     handles = []
     for m in model.modules():
+        handles.append(m.register_forward_hook(size_hook))
         if isinstance(m, nn.Conv2d):
             handles.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             handles.append(m.register_forward_hook(linear_hook))
     try:
         with torch.no_grad():
-            model(torch.zeros(*input_shape))
+            (call or model)(x)
     finally:
         for h in handles:
             h.remove()
-    return total, sum(p.numel() for p in model.parameters())
+    return ForwardPass(total, largest)
 
 
 def calibrate_batchnorm(model: nn.Module, batch: torch.Tensor) -> None:

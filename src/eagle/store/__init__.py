@@ -26,8 +26,29 @@ from typing import Any
 
 from eagle.errors import EagleError, UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "error", "timeout", "invalid")
+#: how each older schema becomes the next: version -> statements (applied in one transaction)
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2 (issue 32): how sure each latency is, the seed's statistic beside it, the conditions
+    1: (
+        "ALTER TABLE measurements ADD COLUMN iqr_mean_s REAL",
+        "ALTER TABLE measurements ADD COLUMN ci_halfwidth_s REAL",
+        "ALTER TABLE measurements ADD COLUMN n_samples INTEGER",
+        "ALTER TABLE measurements ADD COLUMN n_rounds INTEGER",
+        "ALTER TABLE measurements ADD COLUMN rounds_discarded INTEGER",
+        "ALTER TABLE measurements ADD COLUMN met_target INTEGER",
+        "ALTER TABLE measurements ADD COLUMN conditions_json TEXT",
+        "ALTER TABLE measurements ADD COLUMN raw_latency_s REAL",
+        "ALTER TABLE measurements ADD COLUMN clock_level REAL",
+    ),
+}
+#: measurement columns a result dict may fill (besides the keys and the raw samples)
+RESULT_COLUMNS = (
+    "status", "latency_s", "median_round_mean_s", "min_s", "std_s", "error", "build_s", "convert_s", "load_s",
+    "measure_s", "worker_pid", "iqr_mean_s", "ci_halfwidth_s", "n_samples", "n_rounds", "rounds_discarded",
+    "met_target", "raw_latency_s", "clock_level",
+)  # fmt: skip
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,6 +100,15 @@ CREATE TABLE IF NOT EXISTS measurements (
     measure_s REAL,
     worker_pid INTEGER,
     measured_at REAL NOT NULL,
+    iqr_mean_s REAL,
+    ci_halfwidth_s REAL,
+    n_samples INTEGER,
+    n_rounds INTEGER,
+    rounds_discarded INTEGER,
+    met_target INTEGER,
+    conditions_json TEXT,
+    raw_latency_s REAL,
+    clock_level REAL,
     PRIMARY KEY (run_id, nb201_index)
 );
 CREATE TABLE IF NOT EXISTS run_locks (
@@ -121,23 +151,27 @@ class ResultStore:
                 self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
                 self.conn.row_factory = sqlite3.Row
                 self.conn.execute("PRAGMA busy_timeout=30000")
-                self._check_is_eagle_store()
+                version = self._check_is_eagle_store()
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=FULL")
-                self.conn.executescript(_SCHEMA)
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
+                if version is None:  # a new store
+                    self.conn.executescript(_SCHEMA)
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    )
+                else:
+                    self._migrate(version)
         except sqlite3.DatabaseError as exc:
             raise EagleError(f"{self.path}: {_describe(exc)}") from None
 
-    def _check_is_eagle_store(self) -> None:
-        """Refuse a foreign SQLite database before anything is written to it."""
+    def _check_is_eagle_store(self) -> int | None:
+        """Refuse a foreign SQLite database before anything is written to it; returns the store's
+        schema version (None: an empty file, a new store)."""
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             if self.readonly:
                 raise EagleError(f"{self.path} is an empty SQLite file, not an Eagle results store")
-            return
+            return None
         version = None
         if "meta" in tables and "runs" in tables:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -148,10 +182,24 @@ class ResultStore:
                 f"{self.path} is a SQLite database but not an Eagle results store (it holds tables {shown}); "
                 "give --db a new file name or an existing Eagle store (nothing was changed)"
             )
-        if version != str(SCHEMA_VERSION):
+        if not (str(version).isdigit() and 1 <= int(version) <= SCHEMA_VERSION):
             raise EagleError(
-                f"{self.path} is an Eagle results store of schema {version}; this Eagle reads {SCHEMA_VERSION}"
+                f"{self.path} is an Eagle results store of schema {version}; this Eagle reads 1..{SCHEMA_VERSION} "
+                "(a newer Eagle wrote it: upgrade Eagle)"
             )
+        return int(version)
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema up to :data:`SCHEMA_VERSION`, one version per
+        transaction (each all or nothing); a read-only open reads older schemas as they are."""
+        while version < SCHEMA_VERSION:
+            with self._transaction():
+                now = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+                if int(now) == version:  # another process may have migrated it meanwhile
+                    for statement in MIGRATIONS[version]:
+                        self.conn.execute(statement)
+                    self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version + 1),))
+            version += 1
 
     def close(self) -> None:
         """Release this object's run claims (:meth:`claim_run`), then close the connection."""
@@ -245,27 +293,19 @@ class ResultStore:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         samples = result.get("samples")
+        conditions = result.get("conditions")
+        values = {c: result.get(c) for c in RESULT_COLUMNS}
+        if values["met_target"] is not None:
+            values["met_target"] = int(bool(values["met_target"]))
+        values.update(
+            samples_json=json.dumps(samples) if samples is not None else None,
+            conditions_json=json.dumps(conditions) if conditions is not None else None,
+            measured_at=time.time(),
+        )
+        cols = ["run_id", "nb201_index", *values]
         cur = self._write(
-            """INSERT OR IGNORE INTO measurements(run_id, nb201_index, status, latency_s, median_round_mean_s,
-                   min_s, std_s, samples_json, error, build_s, convert_s, load_s, measure_s, worker_pid, measured_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                run_id,
-                int(nb201_index),
-                status,
-                result.get("latency_s"),
-                result.get("median_round_mean_s"),
-                result.get("min_s"),
-                result.get("std_s"),
-                json.dumps(samples) if samples is not None else None,
-                result.get("error"),
-                result.get("build_s"),
-                result.get("convert_s"),
-                result.get("load_s"),
-                result.get("measure_s"),
-                result.get("worker_pid"),
-                time.time(),
-            ),
+            f"INSERT OR IGNORE INTO measurements({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            (run_id, int(nb201_index), *values.values()),
         )
         return cur.rowcount == 1
 
@@ -283,6 +323,10 @@ class ResultStore:
         for r in rows:
             d = dict(r)
             d["samples"] = json.loads(d.pop("samples_json")) if d["samples_json"] is not None else None
+            raw = d.pop("conditions_json", None)
+            d["conditions"] = json.loads(raw) if raw is not None else None
+            for column in RESULT_COLUMNS:  # a store of schema 1 read as it is
+                d.setdefault(column, None)
             out.append(d)
         return out
 

@@ -16,7 +16,9 @@ learns it from a few measured networks of the family a user will predict: a scal
 kernel type pulled towards that scale, and a per-run constant in place of the fitted overhead.
 
 Saved as one ``torch.save`` file of strings only (LightGBM's text model format inside a JSON
-header), read back with ``torch.load(weights_only=True)``: loading never executes code.
+header), read back with ``torch.load(weights_only=True)``: loading never executes code, and the
+model texts are read and checked by :mod:`eagle.anynet.kernels.trees`, which also predicts with
+them; LightGBM's native parser never sees a file's text.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 
 from eagle import __version__
 from eagle.anynet.kernels import FEATURES, kernel_features, kernel_type
+from eagle.anynet.kernels.trees import TreeEnsemble, TreeModelError, parse_lightgbm
 from eagle.anynet.onnxgraph import Kernel
 from eagle.errors import EagleError, NotFittedError
 
@@ -165,7 +168,8 @@ class KernelModel:
         for t in sorted(set(types)):
             mask = arr == t
             if mask.sum() >= MIN_TREE_ROWS:
-                trees[t] = lgb.LGBMRegressor(**self._params()).fit(X[mask], y[mask]).booster_
+                booster = lgb.LGBMRegressor(**self._params()).fit(X[mask], y[mask]).booster_
+                trees[t] = parse_lightgbm(booster.model_to_string(), len(FEATURES), f"the {t} regressor")
             linear[t] = _linear_fit(X[mask], y[mask])
         linear["*"] = _linear_fit(X, y)
         return trees, linear
@@ -222,9 +226,9 @@ class KernelModel:
             "eagle_version": __version__,
             "features": list(FEATURES),
             "params": self._params(),
-            "trees": {t: b.model_to_string() for t, b in self.trees_.items()},
+            "trees": {t: b.text for t, b in self.trees_.items()},
             "linear": self.linear_,
-            "cold_trees": {t: b.model_to_string() for t, b in self.cold_trees_.items()},
+            "cold_trees": {t: b.text for t, b in self.cold_trees_.items()},
             "cold_linear": self.cold_linear_,
             "counts": self.counts_,
             "overhead_s": self.overhead_,
@@ -238,8 +242,8 @@ class KernelModel:
 
     @classmethod
     def load(cls, path: str | Path) -> KernelModel:
-        import lightgbm as lgb
-
+        """Read a kernel model file as data: JSON and LightGBM model text, each regressor checked
+        (:func:`~eagle.anynet.kernels.trees.parse_lightgbm`) and never given to LightGBM's parser."""
         from eagle.fileio import load_torch_file
 
         blob = load_torch_file(path, "Eagle kernel model")
@@ -252,9 +256,9 @@ class KernelModel:
                     f"{path} was fitted on other kernel features (Eagle {h.get('eagle_version')}): refit it"
                 )
             self = cls(**{k: v for k, v in h["params"].items() if k not in ("n_jobs", "verbose")})
-            self.trees_ = {str(t): lgb.Booster(model_str=s) for t, s in h["trees"].items()}
+            self.trees_ = {str(t): _regressor(s, t, path) for t, s in h["trees"].items()}
             self.linear_ = {str(t): [float(c) for c in v] for t, v in h["linear"].items()}
-            self.cold_trees_ = {str(t): lgb.Booster(model_str=s) for t, s in h["cold_trees"].items()}
+            self.cold_trees_ = {str(t): _regressor(s, t, path) for t, s in h["cold_trees"].items()}
             self.cold_linear_ = {str(t): [float(c) for c in v] for t, v in h["cold_linear"].items()}
             self.counts_ = {str(t): int(v) for t, v in h["counts"].items()}
             self.overhead_ = [float(v) for v in h["overhead_s"]]
@@ -268,6 +272,13 @@ class KernelModel:
         if "*" not in self.linear_ or len(self.overhead_) != 2:
             raise EagleError(f"{path}: damaged Eagle kernel model (fallback or overhead missing)")
         return self
+
+
+def _regressor(text: object, kind: object, path: str | Path) -> TreeEnsemble:
+    try:
+        return parse_lightgbm(text, len(FEATURES), f"the {str(kind)[:40]} regressor")
+    except TreeModelError as exc:
+        raise EagleError(f"{path}: damaged Eagle kernel model ({exc})") from None
 
 
 def _correction(raw: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -301,7 +312,7 @@ def _predict_set(trees: dict[str, Any], linear: dict[str, list[float]], types: l
     for t in set(types):
         mask = arr == t
         if t in trees:
-            out[mask] = trees[t].predict(X[mask], num_threads=1)
+            out[mask] = trees[t].predict(X[mask])
         else:
             coef = np.asarray(linear.get(t, linear["*"]))
             out[mask] = X[mask][:, _LINEAR_COLS] @ coef[1:] + coef[0]
