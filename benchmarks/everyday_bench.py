@@ -26,6 +26,7 @@ EAGLE = [sys.executable, "-m", "eagle"]
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", type=Path)
+    p.add_argument("--only", help="comma-separated commands of the table to run (default: all)")
     args = p.parse_args()
     d = Path(tempfile.mkdtemp(prefix="eagle-everyday-"))
     q = ["--quiet"]
@@ -43,6 +44,11 @@ def main() -> None:
         "evaluate": [*EAGLE, "evaluate", "--load", str(d / "m.pt"), "--measurement", "help/pixel3", *q],
         "brp_nas_search": [*EAGLE, "search", "--output", str(d / "trace.txt"), *q],
     }  # fmt: skip
+    if args.only:
+        unknown = set(args.only.split(",")) - set(commands)
+        if unknown:
+            raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: {', '.join(commands)}")
+        commands = {k: v for k, v in commands.items() if k in args.only.split(",")}
     results = {}
     for name, cmd in commands.items():
         t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 The public API (:mod:`eagle.api`) is available from the package itself, imported lazily so that
 ``import eagle`` stays fast: ``get_space``, ``list_spaces``, ``load_dataset``, ``list_datasets``,
 ``create_predictor``, ``load_predictor``, ``list_predictors``, ``measure``, ``pretrain``,
-``calibrate``, ``search``.
+``calibrate``, ``search``, ``zero_cost_proxies``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "measure",
     "pretrain",
     "search",
+    "zero_cost_proxies",
 ]
 
 

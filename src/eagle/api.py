@@ -192,7 +192,7 @@ def search(
     latency_limit_s: float | None = None,
     **options: Any,
 ) -> Any:
-    """Predictor-based NAS (``brp``, ``gcn``, ``random``, ``evolution``): a
+    """Predictor-based NAS (``brp``, ``gcn``, ``random``, ``evolution``, ``proxy``): a
     :class:`eagle.nas.search.SearchResult` whose ``queried`` are the trained archs in order."""
     from eagle.nas.run import run_search
     from eagle.nas.search import METHODS
@@ -214,3 +214,24 @@ def search(
         options=options,
     )
     return res
+
+
+# -- zero-cost proxies ------------------------------------------------------------------------------
+def zero_cost_proxies(
+    space: str = "nasbench201", archs: Sequence[Any] | None = None, names: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Zero-cost proxies (``synflow``, ``naswot``, ``snip``: :mod:`eagle.zerocost`) of ``archs``
+    (keys or indices of ``space``; any space that builds networks, the ``models`` space included):
+    ``{proxy: scores}``, higher predicting higher accuracy. NB201's ship for all 15625 archs;
+    others are computed from the untrained networks and cached as user datasets."""
+    from eagle import spaces, zerocost
+
+    sp = spaces.get(space)
+    chosen = [names] if isinstance(names, str) else list(names) if names is not None else list(zerocost.NAMES)
+    unknown = [n for n in chosen if n not in zerocost.NAMES]
+    if unknown or not chosen:
+        raise UsageError(f"names: unknown zero-cost proxies {unknown or chosen}; valid: {', '.join(zerocost.NAMES)}")
+    if archs is None or isinstance(archs, (str, bytes)) or not hasattr(archs, "__iter__"):
+        raise UsageError(f"archs: a list of the archs to score (keys or indices of the space), got {archs!r:.80}")
+    keys = sp.keys(list(archs))
+    return zerocost.proxy_table(sp, keys, chosen)

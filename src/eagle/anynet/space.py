@@ -39,6 +39,14 @@ class ModelsSpace(SearchSpace):
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         raise UsageError("the models space has no distribution to sample: list the models (--models FILE)")
 
+    def reference_archs(self) -> list[str]:
+        """Small torchvision networks of three kinds (squeeze, inverted residual, basic residual)."""
+        return [
+            "torchvision:squeezenet1_1@3x96x96",
+            "torchvision:mobilenet_v3_small@3x128x128",
+            "torchvision:resnet18@3x64x64",
+        ]
+
     def build_model(self, arch: object, *, seed: int = 0, **network: object) -> nn.Module:
         return specs.build(self.parse(arch), seed=seed)
 

@@ -91,6 +91,13 @@ def check_outputs(args: argparse.Namespace) -> None:
     if not outputs:
         return
     inputs = _input_files(args, {n for n, _ in outputs})
+    for i, (name, path) in enumerate(outputs):
+        for other, other_path in outputs[i + 1 :]:
+            if os.path.abspath(path) == os.path.abspath(other_path) or _same_file(path, other_path):
+                raise UsageError(
+                    f"--{name.replace('_', '-')} and --{other.replace('_', '-')} are the same file ({path}): "
+                    "give each output its own path (nothing was written)"
+                )
     for name, path in outputs:
         for option, source in inputs:
             if _same_file(path, source):

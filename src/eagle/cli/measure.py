@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,12 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="interleaved: stop a network's rounds once the 95%% CI half-width of its latency is within this share "
         "of it (default 0.01)",
     )
-    p.add_argument("--interleave", type=count(1, 4096), help="interleaved: networks held at once (default 16)")
-    p.add_argument("--max-time", type=seconds(), help="interleaved: seconds of timing per network at most (default 10)")
+    p.add_argument(
+        "--interleave",
+        type=count(1, 4096),
+        help="interleaved: networks held at once (default 64, fewer if memory is short)",
+    )
+    p.add_argument("--max-time", type=seconds(), help="interleaved: seconds of timing per network at most (default 2)")
     p.add_argument("--warmup", type=count(0), help="inferences before timing (default 10)")
     p.add_argument("--runs", type=count(1), help="rounds (interleaved: at least this many, default 8; sequential: 10)")
     p.add_argument(
@@ -205,8 +210,20 @@ def cmd_measure(args: argparse.Namespace) -> int:
         print(
             f"precision: {summary.met_target} of {summary.ok} networks known within ±{100 * summary.target_ci:g}% "
             f"(95% CI of the latency){median}"
-            + ("" if summary.met_target == summary.ok else "; the rest hit the time cap: see 'eagle doctor'")
+            + (
+                ""
+                if summary.met_target == summary.ok
+                else f"; the rest hit the time cap (--max-time {cfg.protocol.max_time_s:g} s): raise it for tighter "
+                "intervals, or see 'eagle doctor' for what makes this machine noisy"
+            )
         )
+        if summary.under_interference:
+            print(
+                f"warning: {summary.under_interference} networks were timed only while another process had the "
+                "core (no clean round): their latencies are flagged (conditions.under_interference) and likely "
+                "too high; measure them again on a quieter machine ('eagle doctor' says what is busy)",
+                file=sys.stderr,
+            )
     if summary.failed:
         _report_failures(cfg.db, summary.run_id)
     return 1 if summary.failed and not summary.ok else 0  # nothing measured is a failed command

@@ -118,6 +118,13 @@ def _close(name: str) -> list[str]:
     return difflib.get_close_matches(name, names(), n=3, cutoff=0.6)
 
 
+def _redo(name: str, path: Path) -> str:
+    """How to recover a damaged user dataset: Eagle's own caches are recomputed once deleted."""
+    if name.startswith("proxy/"):
+        return f"delete {path} and its .json beside it: the zero-cost proxies are computed again"
+    return "import it again"
+
+
 def load(name: str) -> Dataset:
     """Load the dataset registered as ``name`` (bundled or user-imported)."""
     meta = _entry(name)
@@ -135,10 +142,16 @@ def load(name: str) -> Dataset:
                 if "archs" in npz.files:
                     archs = [str(a) for a in npz["archs"]]
         except (OSError, KeyError, ValueError) as exc:
-            raise EagleError(f"user dataset {name!r} is damaged ({path}: {exc}); import it again") from None
+            raise EagleError(f"user dataset {name!r} is damaged ({path}: {exc}); {_redo(name, path)}") from None
+        if values.dtype.kind not in "fiu" or values.ndim != 1:
+            raise EagleError(
+                f"user dataset {name!r} is damaged ({path}: values of type {values.dtype}, not numbers); "
+                + _redo(name, path)
+            )
     digest = values_sha256(values) if archs is None else keys_sha256(archs, values)
     if digest != meta.get("sha256"):
-        raise EagleError(f"dataset {name!r} does not match its recorded sha256: the stored file is damaged")
+        where = f" ({meta['_npz']}); {_redo(name, Path(meta['_npz']))}" if "_npz" in meta else ""
+        raise EagleError(f"dataset {name!r} does not match its recorded sha256: the stored file is damaged{where}")
     meta = {k: v for k, v in meta.items() if k not in ("file", "key", "_npz", "archs_key")}
     return Dataset(name=name, values=values, metadata=meta, archs=archs)
 

@@ -23,6 +23,7 @@ UNITS: dict[str, dict[str, float]] = {
     "params": {"count": 1.0},
     "energy": {"J": 1.0, "mJ": 1e-3},
     "flops": {"count": 1.0},
+    "proxy": {"score": 1.0},  # zero-cost proxies (eagle.zerocost): unitless, log-scale
 }
 #: Column-name suffix used for each unit (units in names: ``latency_ms``).
 UNIT_SUFFIX = {
@@ -34,6 +35,7 @@ UNIT_SUFFIX = {
     "count": "count",
     "J": "J",
     "mJ": "mJ",
+    "score": "score",
 }
 
 METADATA_FIELDS = (

@@ -56,6 +56,10 @@ class Timing:
     rounds: list[list[float]] = field(default_factory=list)
     pass_ids: list[int] = field(default_factory=list)
     discarded: int = 0
+    #: rounds set aside (taken under interference) and their passes: used only when a machine
+    #: too busy to keep any round leaves nothing else (``under_interference``)
+    set_aside: list[tuple[int, list[float]]] = field(default_factory=list)
+    under_interference: bool = False
     seconds: float = 0.0  # wall time spent in this network's rounds
     passes: list[Shares] = field(default_factory=list)
     per_round: int = 1
@@ -160,6 +164,7 @@ def time_interleaved(
             t.seconds += wall
             if check_cpu and used < MIN_CPU_SHARE * wall * max(threads, 1) and wall > 1e-4:
                 t.discarded += 1  # descheduled: another process had the core
+                t.set_aside.append((pass_id, samples))
             else:
                 kept.append((key, samples))
             if heartbeat is not None:
@@ -169,6 +174,7 @@ def time_interleaved(
         for key, samples in kept:
             if stolen:
                 timings[key].discarded += 1
+                timings[key].set_aside.append((pass_id, samples))
             else:
                 timings[key].rounds.append(samples)
                 timings[key].pass_ids.append(pass_id)
@@ -177,6 +183,13 @@ def time_interleaved(
         _correct(list(timings.values()))
         if _settled(list(timings.values()), protocol, clock() - started, budget):
             break
+    busy = [t for t in timings.values() if not t.rounds and t.set_aside]
+    for t in busy:  # nothing kept: report what was timed, flagged, rather than nothing
+        t.pass_ids = [p for p, _ in t.set_aside]
+        t.rounds = [r for _, r in t.set_aside]
+        t.under_interference = True
+    if busy:
+        _correct(list(timings.values()))
     return timings
 
 
@@ -230,9 +243,10 @@ def summarize_timing(t: Timing, target_ci: float) -> dict[str, Any]:
         "n_samples": int(flat.size),
         "n_rounds": len(rounds),
         "rounds_discarded": t.discarded,
-        "met_target": bool(med > 0 and half / med <= target_ci and len(rounds) >= 6),
+        "met_target": bool(med > 0 and half / med <= target_ci and len(rounds) >= 6 and not t.under_interference),
         "conditions": {
             **summarize_shares(t.passes),
+            **({"under_interference": True} if t.under_interference else {}),
             "drift_p10": round(t.drift[0], 4),
             "drift_p90": round(t.drift[1], 4),
         },

@@ -78,13 +78,16 @@ class SweepSummary:
     target_ci: float | None = None
     #: median relative CI half-width of the ok results (None: the sequential protocol)
     median_ci: float | None = None
+    #: ok results timed only under interference (no clean round: a machine too busy; flagged)
+    under_interference: int = 0
 
 
 class _Anchor:
     """Turns a batch's latencies into seconds at the device's nominal speed
     (:mod:`eagle.measure.clock`): divided by the batch's level. The nominal is fixed for the run
-    when it starts (the device's calibration, else the first batch's reference times), and the
-    run's batch reference times join the device's history at the end."""
+    when it starts (the device's calibration, else the first batch's reference times, which then
+    become the device's calibration), and the run's batch reference times join the device's
+    history at the end."""
 
     def __init__(self, key: str, label: str) -> None:
         self.key, self.label = key, label
@@ -99,8 +102,9 @@ class _Anchor:
             self.nominal = {str(n): float(v) for n, v in refs.items()}
         self.batches[json.dumps(refs, sort_keys=True)] = refs
         level = clock.level(refs, self.nominal)
-        if level is None:
-            return result
+        if level is None:  # no shared reference, or a level no machine drifts by (a damaged cache): raw seconds
+            note = "no usable reference clock level: raw seconds"
+            return dict(result, conditions={**(result.get("conditions") or {}), "reference_s": refs, "clock": note})
         out = dict(result, raw_latency_s=result["latency_s"], clock_level=level)
         out["conditions"] = {**(result.get("conditions") or {}), "reference_s": refs}
         out["latency_s"] = float(result["latency_s"]) / level
@@ -109,7 +113,7 @@ class _Anchor:
         return out
 
     def save(self) -> None:
-        clock.record(self.key, list(self.batches.values()), self.label)
+        clock.record(self.key, list(self.batches.values()), self.label, self.nominal)
 
 
 def git_revision() -> str | None:
@@ -238,7 +242,10 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
             for idx in [i for i in pending if not valid[i]]:
                 store.add_measurement(run.id, idx, invalid)
                 measured_now += 1
-            anchor = _Anchor(clock.device_key(device_desc, runtime_desc), f"{cfg.device} {cfg.runtime}")
+            references = {"archs": space.reference_archs(), "model": cfg.model.to_dict()}
+            anchor = _Anchor(
+                clock.device_key(device_desc, runtime_desc, references), f"{cfg.device} {cfg.runtime} {space.name}"
+            )
             for idx, result in executor.results([i for i in pending if valid[i]], cfg.timeout_s):
                 store.add_measurement(run.id, idx, anchor.seconds(result))
                 measured_now += 1
@@ -268,6 +275,9 @@ def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     ]
     return SweepSummary(
         met_target=sum(bool(r.get("met_target")) for r in rows if r["status"] == "ok"),
+        under_interference=sum(
+            bool((r.get("conditions") or {}).get("under_interference")) for r in rows if r["status"] == "ok"
+        ),
         target_ci=cfg.protocol.target_ci if cfg.protocol.mode == "interleaved" else None,
         median_ci=float(np.median(rel)) if rel else None,
         run_id=run.id,

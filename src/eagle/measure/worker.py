@@ -227,7 +227,7 @@ def _time_group(runtime: Any, config: WorkerConfig, group: list[_Loaded], heartb
             out[loaded.index] = _failed_run(loaded.index, exc)
     if not runners:
         return out
-    references = _reference_runners(runtime)
+    references = _reference_runners(runtime, config)
     runners.update({k: run_once for k, (_, run_once) in references.items()})
     t0 = time.perf_counter()
     timings = time_interleaved(
@@ -266,28 +266,27 @@ def _time_group(runtime: Any, config: WorkerConfig, group: list[_Loaded], heartb
     return out
 
 
-#: the keys of the reference networks among a batch's runners (arch indices are >= 0)
 _REFERENCES: dict[int, dict[int, tuple[str, Any]]] = {}
 
 
-def _reference_runners(runtime: Any) -> dict[int, tuple[str, Any]]:
-    """The reference networks (:func:`eagle.measure.clock.reference_models`) loaded on
-    ``runtime`` once per worker, by negative key: (name, runner). A network the runtime cannot
-    run is left out (with none, results stay in raw seconds)."""
+def _reference_runners(runtime: Any, config: WorkerConfig) -> dict[int, tuple[str, Any]]:
+    """The space's reference archs (:meth:`SearchSpace.reference_archs`), built and loaded as the
+    sweep's own archs are, once per worker, by negative key: (arch key, runner). One the runtime
+    cannot run is left out (with none, results stay in raw seconds)."""
     key = id(runtime)
     if key not in _REFERENCES:
-        from eagle.measure.clock import reference_example, reference_models
+        from eagle import spaces
 
         found: dict[int, tuple[str, Any]] = {}
-        example = reference_example()
-        for i, (name, model) in enumerate(reference_models().items(), start=1):
-            try:
-                with captured_output():
-                    run_once = runtime.load(runtime.convert(model, example), example)
-                run_once()
-            except Exception:
-                continue
-            found[-i] = (name, run_once)
+        for i, arch in enumerate(spaces.get(config.model.space).reference_archs(), start=1):
+            with captured_output():
+                loaded = _prepare(runtime, config, -i, arch)
+            if isinstance(loaded, _Loaded):
+                try:
+                    loaded.run_once()
+                except Exception:
+                    continue
+                found[-i] = (arch, loaded.run_once)
         _REFERENCES[key] = found
     return _REFERENCES[key]
 

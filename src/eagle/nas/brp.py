@@ -67,6 +67,7 @@ class BinaryRelationPredictor:
         encoding: str = "seed",
         space: str | SearchSpace | None = None,
         lookup: Callable[[np.ndarray], Archs] | None = None,
+        extra: np.ndarray | None = None,
     ) -> None:
         if head not in ("twoway", "oneway"):
             raise ValueError(f"head must be twoway or oneway, got {head!r}")
@@ -79,15 +80,19 @@ class BinaryRelationPredictor:
         #: arch ids -> what the space encodes (indices of an enumerable space pass through)
         self.lookup = lookup or (lambda idx: idx)
         self.encoding = encoding if encoding in self.space.encodings else self.space.encodings[0]
+        #: more global inputs per arch id (zero-cost proxy ranks, graph features), or None
+        self.extra = extra
         self.model_: BRPModel | None = None
 
     def _tensors(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
-        enc = graph_inputs(self.space, self.lookup(np.asarray(idx, dtype=np.int64)), self.encoding, "mean")
-        return torch.from_numpy(enc.adjacency), torch.from_numpy(enc.nodes), torch.from_numpy(enc.globals)
+        idx = np.asarray(idx, dtype=np.int64)
+        enc = graph_inputs(self.space, self.lookup(idx), self.encoding, "mean")
+        g = enc.globals if self.extra is None else np.concatenate([enc.globals, self.extra[idx]], axis=1)
+        return torch.from_numpy(enc.adjacency), torch.from_numpy(enc.nodes), torch.from_numpy(g.astype(np.float32))
 
     def new_model(self) -> BRPModel:
-        enc = graph_inputs(self.space, self.lookup(np.zeros(1, dtype=np.int64)), self.encoding, "mean")
-        n_feat, n_glob = enc.nodes.shape[2], enc.globals.shape[1]
+        _a, x, g = self._tensors(np.zeros(1, dtype=np.int64))
+        n_feat, n_glob = x.shape[2], g.shape[1]
         trunk = GCN(n_feat, self.hidden, self.layers, 0.0, readout="global+mean+features", n_global=n_glob)
         return BRPModel(trunk, 2 * self.hidden + n_glob, self.head)
 

@@ -113,6 +113,15 @@ def run_search(
 
         _config, tensors = read(transfer)
         kw["trunk_init"] = {k[len("m0.") :]: v for k, v in tensors.items() if k.startswith("m0.") and "head" not in k}
+    if method in ("brp", "proxy"):
+        kw["proxies"], kw["features"] = proxy_inputs(
+            ds, str((options or {}).get("proxies") or "auto"), features=method == "brp"
+        )
+        if method == "proxy" and kw["proxies"] is None:
+            raise UsageError(
+                f"no zero-cost proxies for these {space.name} archs yet: add --proxies on to compute them "
+                "(they are cached for the next search)"
+            )
     res = search(method, cands, acc, budget=budget, iterations=iterations, seed=seed, **kw)
     truth = latency_values(true_latency, None, space, ds) if true_latency else (lat if latency else None)
     if truth is not None and latency_limit is not None:
@@ -131,6 +140,65 @@ def run_search(
     res.stats["space"] = spaces.spec(space)
     res.keys = ds.archs
     return res, acc, lat
+
+
+def run_proxy_search(
+    space_name: str,
+    *,
+    pool: int,
+    budget: int,
+    seed: int,
+    latency_predictor: str | None = None,
+    latency_limit: float | None = None,
+) -> SearchResult:
+    """A search where no accuracy is known: ``pool`` random archs of the space (seeded), those
+    under ``latency_limit`` by the predictor kept, ranked by their zero-cost proxies (computed and
+    cached, :mod:`eagle.zerocost`). Its 'best' archs are the proxies' guess, not measured accuracy."""
+    import time
+
+    from eagle import spaces, zerocost
+    from eagle.nas.search import proxy_rank
+
+    space = spaces.get(space_name)
+    if space.name == "models":
+        raise UsageError(
+            "the models space has no distribution to sample: score networks of your own with "
+            "eagle.zero_cost_proxies('models', ['torchvision:resnet18@3x64x64', ...]) in Python"
+        )
+    t0 = time.perf_counter()
+    keys = space.keys(space.sample(pool, np.random.default_rng(seed)))
+    lat = None
+    if latency_predictor:
+        from eagle.predictors.checkpoint import load_for_prediction, predict_finite
+
+        model = load_for_prediction(latency_predictor)[0]
+        if getattr(model, "space", space).name != space.name:
+            raise EagleError(f"{latency_predictor} predicts {model.space.name} archs; the search is over {space.name}")
+        lat = predict_finite(model, keys, latency_predictor)
+    elif latency_limit is not None:
+        raise UsageError("--latency-limit needs --latency-predictor (a predictor of this space)")
+    ok = np.ones(len(keys), dtype=bool) if latency_limit is None or lat is None else lat <= latency_limit
+    cands = np.nonzero(ok)[0]
+    if len(cands) < 1:
+        raise EagleError(f"none of the {pool} sampled archs is predicted under {latency_limit:g} s: raise the limit")
+    table = zerocost.proxy_table(space, [keys[i] for i in cands])
+    proxies = np.full((len(keys), len(table)), np.nan)
+    proxies[cands] = np.column_stack(list(table.values()))
+    score = proxy_rank(proxies, cands)
+    order = [int(c) for c in cands[np.argsort(-score[cands], kind="stable")]]
+    res = SearchResult("proxy", order, order[: min(budget, len(order))], keys=keys)
+    res.seconds = time.perf_counter() - t0
+    res.stats.update(
+        {
+            "space": spaces.spec(space),
+            "candidates": len(cands),
+            "pool": pool,
+            "proxies": list(table),
+            "search_seconds": res.seconds,
+            **({"predicted_latency_s": {int(i): float(lat[i]) for i in order[:budget]}} if lat is not None else {}),
+        }
+    )
+    return res
 
 
 def write_trace(res: SearchResult, path: Path, space: SearchSpace | None = None) -> None:
@@ -160,6 +228,34 @@ def write_log(res: SearchResult, acc: np.ndarray, path: Path, space: SearchSpace
     atomic_write_text(path, lambda fh: fh.write("\n".join(lines) + "\n"))
 
 
+#: --proxies: auto (the space's shipped or cached proxies), on (compute what is missing), off
+PROXY_MODES = ("auto", "on", "off")
+
+
+def proxy_inputs(ds: Any, mode: str = "auto", features: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(zero-cost proxy scores, graph features), one row per arch id of the accuracy dataset
+    ``ds`` (NB201: by index; a pool: by position), for methods that read them (:mod:`eagle.zerocost`).
+    ``auto`` takes the proxies a space ships (NB201's bundled datasets) or that are cached for
+    every arch of the pool; ``on`` computes what is missing (and caches it); ``off``: none."""
+    from eagle import zerocost
+
+    if mode not in PROXY_MODES:
+        raise UsageError(f"--proxies {mode!r}: one of {', '.join(PROXY_MODES)}")
+    space = ds.space
+    if mode == "off":
+        return None, None
+    archs: Any = np.arange(int(space.size)) if ds.archs is None else list(ds.archs)
+    names = zerocost.bundled_names(space) or list(zerocost.NAMES)
+    if mode == "auto" and not zerocost.bundled_names(space) and not zerocost.cached(space, archs, names):
+        return None, None
+    table = zerocost.proxy_table(space, archs, names)
+    scores = np.column_stack([table[n] for n in names])
+    if not features:  # the proxy method reads the scores only
+        return scores, None
+    graph = space.graph_features(archs if ds.archs is not None else np.arange(int(space.size)))
+    return scores, np.asarray(graph, dtype=np.float64)
+
+
 def method_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """The options (exploit, ensemble) that ``method`` takes, from those given (None = default)."""
     takes = {"brp": ("exploit", "ensemble"), "gcn": ("exploit",)}.get(method, ())
@@ -184,6 +280,12 @@ def simulate(
     ds = accuracy_dataset(accuracy)
     acc = ds.values_by_id()
     cands = candidates_for(acc, None, None, ds.space)
+    proxies, features = proxy_inputs(ds, str((options or {}).get("proxies") or "auto"), features="brp" in methods)
+    if "proxy" in methods and proxies is None:
+        raise UsageError(
+            f"--methods proxy: no zero-cost proxies for these {ds.space.name} archs"
+            + (" (--proxies off)" if (options or {}).get("proxies") == "off" else "; --proxies on computes them")
+        )
     curves: dict[str, np.ndarray] = {}
     seconds: dict[str, list[float]] = {}
     outer = progress.bar(len(methods) * seeds, "simulate", "search")
@@ -201,6 +303,7 @@ def simulate(
                     seed=seed,
                     space=ds.space,
                     **({"lookup": ds.archs_for} if ds.archs is not None else {}),
+                    **({"proxies": proxies, "features": features} if method in ("brp", "proxy") else {}),
                     **method_options(method, options or {}),
                 )
             outer.update(1)

@@ -18,6 +18,13 @@ predicted order (the seed's search trace).
 ``gcn``   the same selection with a unary GCN regressor on accuracy.
 ``random``     random order.
 ``evolution``  regularised evolution (Real et al.): population 20, tournament 5, one-edge mutation.
+``proxy``      zero-cost proxies only (:mod:`eagle.zerocost`): archs in the order of the mean rank of
+               their proxies; trains nothing to rank (a search where no accuracy is known).
+
+Zero-cost proxies (``proxies=``, one row of scores per candidate id) make ``brp`` sample-efficient:
+its first picks are the archs the proxies rank best (a warm-up instead of random archs), and its
+GCN sees the proxy ranks and the space's graph features (:meth:`SearchSpace.graph_features`) as
+global inputs. Without them, ``brp`` is plain BRP-NAS.
 """
 
 from __future__ import annotations
@@ -30,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from eagle import progress, spaces
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 from eagle.spaces.base import SearchSpace
 
-METHODS = ("brp", "gcn", "random", "evolution")
+METHODS = ("brp", "gcn", "random", "evolution", "proxy")
 #: fraction of each iteration's picks taken from the best-ranked untrained archs (the rest are
 #: sampled from the top 1/2^i); the seed used 0.5
 EXPLOIT = 1.0
@@ -74,12 +81,21 @@ def iterative_search(
     fit: Any,
     score: Any,
     exploit: float = EXPLOIT,
+    warmup: np.ndarray | None = None,
 ) -> SearchResult:
+    """The iterative selection of the module docstring; ``warmup`` (a score per candidate id,
+    higher first) picks the first iteration's archs instead of chance."""
     if not 0.0 <= exploit <= 1.0:
         raise EagleError(f"--exploit {exploit}: a fraction between 0 and 1")
     rng = np.random.default_rng(seed)
     sizes = _iteration_sizes(budget, iterations)
-    queried: list[int] = list(rng.choice(candidates, size=min(sizes[0], len(candidates)), replace=False))
+    first = min(sizes[0], len(candidates))
+    if warmup is not None:
+        jitter = rng.random(len(candidates)) * 1e-9  # ties broken by the seed
+        order = candidates[np.argsort(-(warmup[candidates] + jitter), kind="stable")]
+        queried: list[int] = [int(c) for c in order[:first]]
+    else:
+        queried = list(rng.choice(candidates, size=first, replace=False))
     model = make_model()
     scores = np.zeros(len(candidates))
     t_total = len(sizes)
@@ -128,7 +144,12 @@ def brp_search(
     exploit: float = EXPLOIT,
     space: str | SearchSpace | None = None,
     lookup: Any = None,
+    proxies: np.ndarray | None = None,
+    features: np.ndarray | None = None,
 ) -> SearchResult:
+    """BRP-NAS; with ``proxies`` (scores per candidate id, one column per proxy) it warms up on
+    the proxies' best-ranked archs, and its GCN also reads the proxy ranks and ``features`` (graph
+    features per candidate id) as global inputs."""
     import torch
 
     from eagle.nas.brp import BinaryRelationPredictor
@@ -137,10 +158,14 @@ def brp_search(
         raise EagleError(f"--ensemble {ensemble}: at least 1 BRP")
     torch.manual_seed(seed)
     acc01 = accuracy / 100.0 if np.nanmax(accuracy) > 1.0 else accuracy
+    extra = _extra_inputs(proxies, features, candidates)
+    warmup = proxy_rank(proxies, candidates) if proxies is not None else None
 
     def make() -> list[BinaryRelationPredictor]:
         return [
-            BinaryRelationPredictor(head=head, seed=seed + 1000 * m, encoding=encoding, space=space, lookup=lookup)
+            BinaryRelationPredictor(
+                head=head, seed=seed + 1000 * m, encoding=encoding, space=space, lookup=lookup, extra=extra
+            )
             for m in range(ensemble)
         ]
 
@@ -167,9 +192,48 @@ def brp_search(
         fit=fit,
         score=score,
         exploit=exploit,
+        warmup=warmup,
     )
     res.method = "brp"
+    res.stats["proxies"] = proxies is not None
     return res
+
+
+def proxy_rank(proxies: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """One score per id (higher is better): the mean rank of the proxies among ``candidates``
+    (ids outside them score -1)."""
+    from eagle.zerocost import combined_rank
+
+    out = np.full(len(proxies), -1.0)
+    out[candidates] = combined_rank({str(j): proxies[candidates, j] for j in range(proxies.shape[1])})
+    return out
+
+
+def _extra_inputs(proxies: np.ndarray | None, features: np.ndarray | None, candidates: np.ndarray) -> np.ndarray | None:
+    """Global inputs per id for the BRP's GCN: each proxy's rank among the candidates (0..1) and
+    the graph features standardised over them."""
+    cols = []
+    if proxies is not None:
+        for j in range(proxies.shape[1]):
+            cols.append(proxy_rank(proxies[:, [j]], candidates))
+    if features is not None:
+        f = np.asarray(features, dtype=np.float64)
+        mu, sd = f[candidates].mean(axis=0), f[candidates].std(axis=0)
+        cols += list(((f - mu) / np.where(sd > 0, sd, 1.0)).T)
+    return np.column_stack(cols).astype(np.float32) if cols else None
+
+
+def proxy_search(
+    candidates: np.ndarray, accuracy: np.ndarray, *, budget: int, seed: int, proxies: np.ndarray | None = None,
+    **_: Any,
+) -> SearchResult:  # fmt: skip
+    """Rank by zero-cost proxies alone; 'train' the best-ranked ``budget``."""
+    if proxies is None:
+        raise EagleError("the proxy search needs zero-cost proxies for the candidates (eagle.zerocost)")
+    score = proxy_rank(proxies, candidates)
+    jitter = np.random.default_rng(seed).random(len(candidates)) * 1e-9
+    order = [int(c) for c in candidates[np.argsort(-(score[candidates] + jitter), kind="stable")]]
+    return SearchResult("proxy", order, order[:budget])
 
 
 def gcn_search(
@@ -287,11 +351,20 @@ def search(
     if method not in METHODS:
         raise EagleError(f"unknown search method {method!r}; valid: {', '.join(METHODS)}")
     if budget < 2 or budget > len(candidates):
-        raise EagleError(f"--budget must be between 2 and the {len(candidates)} candidates")
-    if iterations < 1 or iterations > budget:
-        raise EagleError("--iterations must be between 1 and the budget")
+        raise UsageError(f"--budget must be between 2 and the {len(candidates)} candidates")
+    if method in ("brp", "gcn") and (iterations < 1 or iterations > budget):
+        raise UsageError(f"--iterations {iterations} (default 5) must be between 1 and --budget {budget}")
     t0 = time.perf_counter()
-    fn = {"brp": brp_search, "gcn": gcn_search, "random": random_search, "evolution": evolution_search}[method]
+    fn = {
+        "brp": brp_search,
+        "gcn": gcn_search,
+        "random": random_search,
+        "evolution": evolution_search,
+        "proxy": proxy_search,
+    }[method]
+    if method not in ("brp", "proxy"):  # only these read the proxies
+        kw.pop("proxies", None)
+        kw.pop("features", None)
     res = fn(candidates, accuracy, budget=budget, iterations=iterations, seed=seed, **kw)
     res.seconds = time.perf_counter() - t0
     return res

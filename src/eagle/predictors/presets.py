@@ -100,13 +100,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 DEFAULT_POINTS: dict[str, tuple[int | None, int]] = {"brp-nas": (900, 100), "eagle": (None, 0)}
 
 #: seconds of training per training arch and epoch, one CPU thread, on this project's 2-core VM
-#: (measured with benchmarks/train_time_bench.py; BENCHMARKS.md, issue 33): the estimate
-#: 'eagle train' prints before it starts
+#: (benchmarks/train_time_bench.py, idle; the eagle presets' from the busy run, whose idle
+#: difference was below the timer noise; BENCHMARKS.md, issue 33): the estimate 'eagle train'
+#: prints before it starts (a fit's set-up, a few seconds, comes on top)
 SECONDS_PER_ARCH_EPOCH: dict[tuple[str, str], float] = {
-    ("gcn", "brp-nas"): 2.0e-3,
-    ("mlp", "brp-nas"): 1.0e-3,
-    ("gcn", "eagle"): 1.0e-4,
-    ("mlp", "eagle"): 2.0e-5,
+    ("gcn", "brp-nas"): 8.7e-3,
+    ("mlp", "brp-nas"): 6.3e-3,
+    ("gcn", "eagle"): 5.2e-5,
+    ("mlp", "eagle"): 3.2e-5,
 }
 
 

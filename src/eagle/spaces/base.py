@@ -162,6 +162,23 @@ class SearchSpace(ABC):
     def build_model(self, arch: object, *, seed: int = 0, **network: object) -> nn.Module:
         """The PyTorch network of ``arch`` in eval mode; ``network`` is the space's build config."""
 
+    def reference_archs(self) -> list[str]:
+        """Three fixed archs that every interleaved measurement batch also times, as the clock
+        its latencies are put on (:mod:`eagle.measure.clock`): networks like the space's own, so
+        they feel a machine's slowdowns as its archs do. By default three seeded samples."""
+        return self.keys(self.sample(3, np.random.default_rng(20261207)))
+
+    def graph_features(self, archs: Archs) -> np.ndarray:
+        """Cheap features of each arch's graph for accuracy predictors (NAS): by default the per-op
+        counts of :meth:`op_counts`; a space with a richer graph says more (NB201: path features)."""
+        return np.asarray(self.op_counts(archs), dtype=np.float64)
+
+    def proxy_network(self, arch: object, *, seed: int = 0) -> nn.Module:
+        """The untrained network zero-cost proxies look at (:mod:`eagle.zerocost`): by default
+        :meth:`build_model`; a space overrides it when its measurement build differs from the
+        network as trained (NB201: the pruned cell, without activation calibration)."""
+        return self.build_model(arch, seed=seed)
+
     @abstractmethod
     def input_shape(self, arch: object | None = None, **network: object) -> tuple[int, ...]:
         """Input shape without the batch dimension (e.g. ``(3, 32, 32)``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -122,6 +123,14 @@ class NASBench201(SearchSpace):
 
         return onehot_table()[self.indices(archs)].astype(np.float64)
 
+    def graph_features(self, archs: Archs) -> np.ndarray:
+        """Neural graph features (GRAF-style, Kadlecová et al. 2024) of the cell: over its four
+        input-to-output paths (0-3, 0-1-3, 0-2-3, 0-1-2-3), the number of live paths (no ``none``
+        edge), per op the number of live paths using it, the most and fewest convolutions on a live
+        path, whether a live path has no convolution (a shortcut), and the 3x3 convolutions summed
+        over the live paths (9 columns, from a table of all 15625 archs)."""
+        return _graph_feature_table()[self.indices(archs)]
+
     # -- conversions ------------------------------------------------------------------------
     def vector(self, arch: object) -> _arch.ArchVector:
         """The seed's arch vector."""
@@ -216,6 +225,19 @@ class NASBench201(SearchSpace):
 
         return build_model(arch, seed=seed, **network)  # type: ignore[arg-type]  # checked by the builder
 
+    def reference_archs(self) -> list[str]:
+        """A light, a medium and a heavy cell (one 1x1 convolution per path .. 3x3 everywhere)."""
+        return [
+            "|nor_conv_1x1~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|",
+            "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        ]
+
+    def proxy_network(self, arch: object, *, seed: int = 0) -> nn.Module:
+        """The cell's live edges as NB201 trains them (dead edges never reach the output), its
+        default initialisation: no activation calibration."""
+        return self.build_model(arch, seed=seed, mode="pruned", calibrate=False)
+
     def describe(self, arch: object) -> dict[str, Any]:
         """Every representation and fact of one arch, as a plain dict."""
         vec = self.vector(arch)
@@ -267,3 +289,24 @@ class NASBench201(SearchSpace):
 def arch_vectors(archs: Sequence[object]) -> list[_arch.ArchVector]:
     """Resolve many archs at once."""
     return [_arch.resolve(a) for a in archs]
+
+
+_PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))  # edge positions (0->1, 0->2, 1->2, 0->3, 1->3, 2->3) of each path
+
+
+@cache
+def _graph_feature_table() -> np.ndarray:
+    from eagle.spaces.nasbench201.arch import NUM_ARCHS, index_to_vector
+
+    out = np.zeros((NUM_ARCHS, 9))
+    for i in range(NUM_ARCHS):
+        v = index_to_vector(i)
+        live = [p for p in _PATHS if all(v[e] != 0 for e in p)]
+        convs = [sum(v[e] in (2, 3) for e in p) for p in live]
+        row = [len(live)]
+        row += [sum(any(v[e] == op for e in p) for p in live) for op in (1, 2, 3, 4)]  # skip, conv1x1, conv3x3, pool
+        row += [max(convs, default=0), min(convs, default=0), int(any(c == 0 for c in convs))]
+        row += [sum(v[e] == 3 for p in live for e in p)]  # 3x3 convolutions counted once per path through them
+        out[i] = row
+    out.setflags(write=False)
+    return out

@@ -1,0 +1,60 @@
+"""Re-divide a precision benchmark's stored sweeps by another nominal (issue 32's clock fix).
+
+    .venv/bin/python benchmarks/precision_reanalyse.py WORKDIR [PROTOCOL]
+
+``benchmarks/precision_bench.py`` leaves its three stores in ``WORKDIR`` (``<protocol>-a``,
+``-b``, ``-busy``); each row keeps its raw seconds and its batch's reference times. This prints
+how the sweeps agree (a~b, a~busy) as stored, raw (no clock), and with every batch divided by its
+level against the *first* sweep's first batch (the frozen nominal Eagle uses since 2026-12-07;
+before, a run's nominal was the median of all earlier runs' batches, so it moved from run to run).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from eagle.store import ResultStore
+
+
+def load(db: Path) -> dict[object, dict]:
+    with ResultStore(db, readonly=True) as store:
+        run = store.runs()[-1]
+        keys = store.arch_keys(run.id)
+        rows = [r for r in store.measurements(run.id) if r["status"] == "ok"]
+    return {(keys[r["nb201_index"]] if keys else r["nb201_index"]): r for r in rows}
+
+
+def level(refs: dict[str, float], nominal: dict[str, float]) -> float:
+    return math.exp(float(np.mean([math.log(refs[n] / nominal[n]) for n in nominal])))
+
+
+def main() -> None:
+    workdir = Path(sys.argv[1])
+    protocol = sys.argv[2] if len(sys.argv) > 2 else "interleaved"
+    a, b, busy = (load(workdir / f"{protocol}-{s}.sqlite") for s in ("a", "b", "busy"))
+    # the first sweep's first batch was its own standard (level 1.0): its reference times
+    nominal = next(r for r in a.values() if r.get("clock_level") == 1.0)["conditions"]["reference_s"]
+
+    def frozen(r: dict) -> float:
+        return r["raw_latency_s"] / level(r["conditions"]["reference_s"], nominal)
+
+    for label, other in (("back to back", b), ("beside a busy core", busy)):
+        common = sorted(set(a) & set(other), key=str)
+        for name, value in (
+            ("as stored", lambda r: r["latency_s"]),
+            ("raw", lambda r: r["raw_latency_s"]),
+            ("frozen nominal", frozen),
+        ):
+            ratio = np.array([value(other[k]) / value(a[k]) for k in common])
+            print(
+                f"{label:20s} {name:15s} within 5%: {np.mean(abs(ratio - 1) <= 0.05):.3f}  "
+                f"within 10%: {np.mean(abs(ratio - 1) <= 0.10):.3f}  ratio {ratio.min():.3f}..{ratio.max():.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
