@@ -55,8 +55,11 @@ def test_min_round_time_extends_rounds():
     import time
 
     rounds = time_inferences(lambda: time.sleep(0.001), Protocol(warmup=0, runs=2, avg_between=1, min_round_s=0.02))
-    assert all(len(r) >= 10 for r in rounds)
-    assert all(0.0009 < t < 0.05 for r in rounds for t in r)
+    # each round is extended until it has lasted the minimum round time, and stops then (timing
+    # bounds that hold on a loaded machine too: a 1 ms sleep may take far longer there)
+    assert all(sum(r) >= 0.9 * 0.02 for r in rounds)
+    assert all(sum(r[:-1]) < 0.02 for r in rounds)
+    assert all(t > 0.0009 for r in rounds for t in r)
 
 
 def test_self_timed_run_once_supplies_its_own_samples():
