@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--pool",
         type=count(1, 100_000),
-        help="--method proxy without --accuracy: random archs of the space to rank (default 500; their proxies "
-        "take about 1 s each for FBNet, 6 s for OFA on one CPU thread, and are cached)",
+        help="--method proxy without --accuracy: random archs of the space to rank (default 500; the three "
+        "proxies took up to 2.3 s per FBNet arch and 11.7 s per OFA arch on one busy CPU thread, and are cached)",
     )
     _selection_options(p)
     p.add_argument("--output", type=Path, help="search trace (one arch_str per line); required")
