@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--runtimes", default="onnxruntime,openvino,torch")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/measure_bench.json")
     args = ap.parse_args()
-    from eagle.measure.archs import select_archs
+    from eagle.measurement.archs import select_archs
     from eagle.spaces import get
 
     space = get("nasbench201")

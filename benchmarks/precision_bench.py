@@ -12,7 +12,7 @@ whole ``eagle measure`` command, worker start included).
 
 ``--set torchvision``: 40 torchvision networks of 13 families at several resolutions
 (``benchmarks/data/precision-torchvision.txt``, 0.3-30 ms here). ``--set nb201``: 40 random
-NB201 archs (``--archs 40``). The reference clock (:mod:`eagle.measure.clock`) starts empty in
+NB201 archs (``--archs 40``). The reference clock (:mod:`eagle.measurement.clock`) starts empty in
 the work directory: the first sweep calibrates it, as a user's first run on a device does.
 """
 

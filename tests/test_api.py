@@ -46,7 +46,9 @@ def test_measure_and_search(tmp_path):
 
 
 def test_measure_is_callable_after_the_package_was_imported(tmp_path):
-    import eagle.measure.runner
+    import eagle.measurement.runner
+    from eagle import api
 
+    assert eagle.measure is api.measure  # a function, not a package made callable (issue 34)
     run = eagle.measure(2, runtime="null", db=tmp_path / "y.sqlite")
     assert np.isfinite(run.by_index("s")).sum() == 2

@@ -3,27 +3,36 @@
 The public API (:mod:`eagle.api`) is available from the package itself, imported lazily so that
 ``import eagle`` stays fast: ``get_space``, ``list_spaces``, ``load_dataset``, ``list_datasets``,
 ``create_predictor``, ``load_predictor``, ``list_predictors``, ``measure``, ``pretrain``,
-``calibrate``, ``search``, ``zero_cost_proxies``.
+``calibrate``, ``search``, ``zero_cost_proxies``, and the typed workflows of :mod:`eagle.workflows`:
+``train``, ``select``, ``evaluate``, ``profile_kernels``, ``fit_kernels``, ``calibrate_kernels``,
+``load_kernel_model``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from eagle.version import __version__ as __version__
 
 __all__ = [
     "calibrate",
+    "calibrate_kernels",
     "create_predictor",
+    "evaluate",
+    "fit_kernels",
     "get_space",
     "list_datasets",
     "list_predictors",
     "list_spaces",
     "load_dataset",
+    "load_kernel_model",
     "load_predictor",
     "measure",
     "pretrain",
+    "profile_kernels",
     "search",
+    "select",
+    "train",
     "zero_cost_proxies",
 ]
 

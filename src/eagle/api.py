@@ -6,6 +6,8 @@ Spaces, datasets, predictors, measurement, few-shot and search, each one call::
     space = eagle.get_space("nasbench201")
     ds = eagle.load_dataset("help/pixel3")               # a bundled name, a file, or X.sqlite
     model = eagle.create_predictor("gcn").fit(archs, ds.by_index("s")[archs])
+    trained = eagle.train("help/pixel3", predictor="gcn")    # split, fit, test metrics, provenance
+    report = eagle.evaluate(trained, "help/pixel3")        # never scores the training archs
     base = eagle.pretrain(exclude=["help/pixel3"])        # few-shot base from the bundled datasets
     tuned = eagle.calibrate(base, archs[:10], latency_s)  # adapt to a new device's k measurements
     result = eagle.search("brp", budget=100)              # BRP-NAS on NB201's CIFAR-100 accuracy
@@ -19,17 +21,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eagle.errors import UsageError
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from eagle.anynet.kernels.model import KernelModel
+    from eagle.costmodels.basis import DeviceBasis
+    from eagle.costmodels.op_basis import OpDeviceBasis
+    from eagle.datasets.dataset import Dataset
+    from eagle.fewshot.model import FewShotPredictor
+    from eagle.nas.search import SearchResult
+    from eagle.predictors.base import Predictor
+    from eagle.spaces.base import SearchSpace
+    from eagle.workflows import EvaluationReport, Selection, TrainedPredictor, TrainSpec
+    from eagle.workflows.kernels import KernelCalibration, KernelFit, ProfileReport
+
+    #: a few-shot base: the enumerable basis, or per-op models for a space too large to enumerate
+    Base: TypeAlias = DeviceBasis | OpDeviceBasis
+
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
 
 
 # -- spaces -----------------------------------------------------------------------------------------
-def get_space(name: str = "nasbench201") -> Any:
+def get_space(name: str = "nasbench201") -> SearchSpace:
     """The search space registered as ``name`` (``list_spaces()``) or given as ``"module:Class"``."""
     from eagle import spaces
 
@@ -44,7 +63,7 @@ def list_spaces() -> list[str]:
 
 
 # -- datasets ---------------------------------------------------------------------------------------
-def load_dataset(name_or_file: str | Path) -> Any:
+def load_dataset(name_or_file: str | Path) -> Dataset:
     """A :class:`eagle.datasets.Dataset`: a bundled or imported name, a seed pickle / HELP .pt / CSV
     file, or a results store (``X.sqlite``, ``X.sqlite#run=N``)."""
     from eagle import datasets
@@ -59,7 +78,7 @@ def list_datasets() -> list[str]:
 
 
 # -- predictors -------------------------------------------------------------------------------------
-def create_predictor(name: str = "gcn", **kwargs: Any) -> Any:
+def create_predictor(name: str = "gcn", **kwargs: Any) -> Predictor:
     """A new, unfitted predictor (``list_predictors()``); ``fit(archs, y)``, ``predict(archs)``."""
     from eagle import predictors, spaces
 
@@ -67,7 +86,7 @@ def create_predictor(name: str = "gcn", **kwargs: Any) -> Any:
     return predictors.create(name, **kwargs)
 
 
-def load_predictor(path: str | Path) -> Any:
+def load_predictor(path: str | Path) -> Predictor | Base:
     """A predictor saved by ``eagle train`` / ``eagle.predictors.save`` (never executes code)."""
     from eagle import predictors
 
@@ -78,6 +97,32 @@ def list_predictors() -> list[str]:
     from eagle import predictors
 
     return predictors.names()
+
+
+def train(measurement: str | Path | TrainSpec, **options: Any) -> TrainedPredictor:
+    """Train a predictor on one dataset (``eagle train``): ``measurement`` is a dataset name, file or
+    results store (or a whole :class:`eagle.workflows.TrainSpec`); ``options`` are the spec's other
+    fields (``predictor``, ``preset``, ``seed``, ``training_points``, ``init``, ...). Returns the
+    fitted model with its test metrics and provenance; ``.save(path)`` writes the checkpoint."""
+    from eagle.workflows import TrainSpec, train
+
+    if isinstance(measurement, TrainSpec):
+        if options:
+            raise UsageError(f"give a TrainSpec or options, not both (got {', '.join(options)})")
+        return train(measurement)
+    try:
+        spec = TrainSpec(measurement=measurement, **options)
+    except TypeError as exc:
+        raise UsageError(f"train: {exc}") from None
+    return train(spec)
+
+
+def evaluate(model: Any, measurement: str | Path) -> EvaluationReport:
+    """Score a model (a checkpoint path, a :class:`~eagle.workflows.TrainedPredictor` or a fitted
+    predictor) on a dataset's archs it was not trained on (``eagle evaluate``)."""
+    from eagle.workflows import EvaluateSpec, evaluate
+
+    return evaluate(EvaluateSpec(model, measurement))
 
 
 # -- measurement ------------------------------------------------------------------------------------
@@ -95,7 +140,7 @@ def measure(
     progress: bool = False,
     protocol: dict[str, Any] | None = None,
     **runtime_options: Any,
-) -> Any:
+) -> Dataset:
     """Measure ``archs`` of ``space`` (a count of random valid archs, ``"valid"``, ``"all"``, a file,
     or a list of archs or indices) with ``runtime`` on ``device`` into the results store ``db``
     (resumable), and return the run's latencies as a dataset (seconds). ``protocol``: timing
@@ -104,8 +149,8 @@ def measure(
 
     from eagle.datasets.importer import from_results_store
     from eagle.devices.address import check_device
-    from eagle.measure.protocol import Protocol
-    from eagle.measure.runner import SweepConfig, run_sweep
+    from eagle.measurement.protocol import Protocol
+    from eagle.measurement.runner import SweepConfig, run_sweep
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UsageError(f"threads must be a whole number >= 1, got {threads!r}")
@@ -157,7 +202,7 @@ def pretrain(
     exclude: Sequence[str] = (),
     rank: int | None = None,
     space: str | None = None,
-) -> Any:
+) -> Base:
     """A few-shot base (:class:`eagle.fewshot.DeviceBasis`) from latency datasets of one space
     (default: every bundled one of ``space``, NB201 unless given), minus ``exclude``."""
     from eagle import spaces
@@ -168,7 +213,20 @@ def pretrain(
     return pretrain_base(list(datasets) if datasets else None, list(exclude), space, rank)
 
 
-def calibrate(base: Any, archs: Sequence[Any], latency_s: Sequence[float]) -> Any:
+def select(k: int = 10, **options: Any) -> Selection:
+    """The ``k`` archs to measure on a new device for the best few-shot adaptation (``eagle select``):
+    ``options`` are :class:`eagle.workflows.SelectSpec`'s (``base``: a base or its checkpoint, default
+    pretrained now; ``candidates``, ``below``, ``given``: archs already measured, ``criterion``)."""
+    from eagle.workflows import SelectSpec, select
+
+    try:
+        spec = SelectSpec(k=k, **options)
+    except TypeError as exc:
+        raise UsageError(f"select: {exc}") from None
+    return select(spec)
+
+
+def calibrate(base: Base, archs: Sequence[Any], latency_s: Sequence[float]) -> FewShotPredictor:
     """Adapt a few-shot base to a new device from its measured ``latency_s`` of ``archs`` (arch
     strings or indices of the base's space); returns a predictor with ``predict`` and
     ``predict_spread``."""
@@ -191,7 +249,7 @@ def search(
     latency_predictor: str | None = None,
     latency_limit_s: float | None = None,
     **options: Any,
-) -> Any:
+) -> SearchResult:
     """Predictor-based NAS (``brp``, ``gcn``, ``random``, ``evolution``, ``proxy``): a
     :class:`eagle.nas.search.SearchResult` whose ``queried`` are the trained archs in order."""
     from eagle.nas.run import run_search
@@ -214,6 +272,44 @@ def search(
         options=options,
     )
     return res
+
+
+# -- any network, kernel by kernel ------------------------------------------------------------------
+def profile_kernels(db: str | Path, *, budget_s: float = 1200.0, **options: Any) -> ProfileReport:
+    """Time sampled kernels on this device into the kernel store ``db`` (``eagle kernels profile``;
+    resumable). ``options``: ``max_samples``, ``threads``, ``optimization``, ``seed``."""
+    from eagle.workflows.kernels import ProfileSpec, profile_kernels
+
+    try:
+        spec = ProfileSpec(db, budget_s, **options)
+    except TypeError as exc:
+        raise UsageError(f"profile_kernels: {exc}") from None
+    return profile_kernels(spec)
+
+
+def fit_kernels(db: str | Path) -> KernelFit:
+    """One regressor per kernel type on a kernel store (``eagle kernels fit``); ``.model.save(path)``."""
+    from eagle.workflows.kernels import fit_kernels
+
+    return fit_kernels(db)
+
+
+def calibrate_kernels(
+    model: KernelModel | str | Path, measurement: str | Path, run: int | None = None
+) -> KernelCalibration:
+    """Calibrate a kernel model on measured networks of the family you will predict (``eagle
+    kernels calibrate``): a results store (``X.sqlite``) or a CSV (``arch,latency_ms``)."""
+    from eagle.workflows.kernels import calibrate_kernels
+
+    return calibrate_kernels(model, measurement, run)
+
+
+def load_kernel_model(path: str | Path) -> KernelModel:
+    """A kernel model file (``eagle kernels fit|calibrate``); ``predict_network(spec, model)`` in
+    :mod:`eagle.anynet.predict` prices a network with it."""
+    from eagle.workflows.kernels import load_kernel_model
+
+    return load_kernel_model(path)
 
 
 # -- zero-cost proxies ------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import pytest
 
 from eagle.devices.workers import open_worker, worker_command
 from eagle.errors import EagleError
-from eagle.measure.protocol import Protocol
-from eagle.measure.runner import SweepConfig, run_sweep
-from eagle.measure.worker import ModelConfig, WorkerConfig
+from eagle.measurement.protocol import Protocol
+from eagle.measurement.runner import SweepConfig, run_sweep
+from eagle.measurement.worker import ModelConfig, WorkerConfig
 from eagle.spaces import get
 from eagle.store import ResultStore
 

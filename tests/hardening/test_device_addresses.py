@@ -81,9 +81,9 @@ def test_valid_address_builds_a_safe_command():
         "ssh://pi@board.lab:2222?python=/opt/eagle/.venv/bin/python&identity=~/.ssh/id_ed25519"
         "&option=StrictHostKeyChecking=no&option=connecttimeout=5&option=UserKnownHostsFile=/dev/null"
     )
-    cmd = addr.command("eagle.measure.worker")
+    cmd = addr.command("eagle.measurement.worker")
     assert cmd[cmd.index("--") + 1] == "pi@board.lab"
-    assert cmd[-1] == "/opt/eagle/.venv/bin/python -m eagle.measure.worker"
+    assert cmd[-1] == "/opt/eagle/.venv/bin/python -m eagle.measurement.worker"
     assert "ConnectTimeout=5" in cmd and "-p" in cmd and cmd[cmd.index("-p") + 1] == "2222"
     assert addr.target == "ssh://pi@board.lab:2222"
     ipv6 = parse_ssh("ssh://me@[::1]:22")

@@ -204,7 +204,7 @@ def _sweep_args(**kw):
         db=Path("x.sqlite"), order="index", executor="local", address=None, ray_actors=None,
     )  # fmt: skip
     base.update(kw)
-    from eagle.measure.config import MeasureOptions
+    from eagle.measurement.config import MeasureOptions
 
     return MeasureOptions.from_mapping(base)
 
@@ -212,7 +212,7 @@ def _sweep_args(**kw):
 @FUZZ
 @given(data=_config(_MEASURE_KEYS), raw=st.booleans())
 def test_fuzz_measurement_yaml(data, raw, tmp_path):
-    from eagle.measure.config import load_yaml, sweep_config
+    from eagle.measurement.config import load_yaml, sweep_config
 
     path = _yaml_file(tmp_path, data, raw)
     try:
@@ -315,7 +315,7 @@ def test_fuzz_cli_values(case, value, capsys, tmp_path, monkeypatch):
 
         try:
             cfg = sweep_config_from_args(args, None)
-            from eagle.measure.runner import plan
+            from eagle.measurement.runner import plan
 
             plan(cfg)
         except EagleError as exc:

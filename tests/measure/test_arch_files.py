@@ -5,7 +5,7 @@ import pytest
 
 from eagle import spaces
 from eagle.errors import EagleError
-from eagle.measure.archs import read_arch_table, select_archs, select_keys
+from eagle.measurement.archs import read_arch_table, select_archs, select_keys
 
 FBNET = spaces.get("fbnet")
 

@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 
 from eagle import spaces
-from eagle.measure import clock
-from eagle.measure.interleave import drift_factors, median_ci, summarize_timing, time_interleaved
-from eagle.measure.protocol import Protocol
+from eagle.measurement import clock
+from eagle.measurement.interleave import (
+    drift_factors,
+    median_ci,
+    relative_halfwidth,
+    summarize_timing,
+    time_interleaved,
+)
+from eagle.measurement.protocol import Protocol
 from eagle.store import SCHEMA_VERSION, ResultStore
 from tests.hardening.conftest import run_cli
 
@@ -104,6 +110,21 @@ def test_converges_early_when_the_target_is_met():
     summary = summarize_timing(timings[0], protocol.target_ci)
     assert summary["met_target"] and summary["n_rounds"] == len(timings[0].rounds)
     assert summary["ci_halfwidth_s"] >= 0 and summary["iqr_mean_s"] > 0 and summary["conditions"]["passes"] >= 6
+
+
+def test_a_network_known_within_the_target_sits_out_while_others_converge():
+    """Four steady networks and one whose every inference takes 1-3x as long: the steady ones reach
+    the target and stop taking rounds (three still take part in each pass, for the drift
+    correction), the noisy one goes on to the round cap."""
+    rng = np.random.default_rng(0)
+    steady = {k: (lambda d=d: _spin(d)) for k, d in enumerate((2e-4, 2.5e-4, 3e-4, 3.5e-4))}
+    runners = {**steady, 9: lambda: _spin(2e-4 * rng.uniform(1.0, 3.0))}
+    protocol = Protocol(warmup=1, round_runs=1, min_rounds=6, max_rounds=60, target_ci=0.1, max_time_s=20.0)
+    timings = time_interleaved(runners, protocol, check_cpu=False)
+    assert len(timings[9].rounds) == 60 and relative_halfwidth(timings[9].corrected) > 0.1
+    steady_rounds = [len(timings[k].rounds) for k in steady]
+    assert min(steady_rounds) < 60 and sum(steady_rounds) <= 3 * 60  # the steady ones shared the fill-in
+    assert all(relative_halfwidth(timings[k].corrected) <= 0.1 for k in steady)
 
 
 def test_reference_clock_holds_later_runs_to_the_first_runs_standard():

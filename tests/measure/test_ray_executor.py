@@ -227,7 +227,7 @@ def test_no_cluster_is_a_clear_error(tmp_path):
 
 def test_missing_ray_is_a_clear_error(monkeypatch):
     from eagle.errors import EagleError
-    from eagle.measure.ray_executor import import_ray
+    from eagle.measurement.ray_executor import import_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(EagleError, match="pip install"):

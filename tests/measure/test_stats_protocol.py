@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from eagle.errors import EagleError
-from eagle.measure.protocol import Protocol, time_inferences
-from eagle.measure.stats import calc_stats, iqr_mean, summarize
+from eagle.measurement.protocol import Protocol, time_inferences
+from eagle.measurement.stats import calc_stats, iqr_mean, summarize
 
 
 def test_iqr_mean_keeps_inclusive_quartile_range():

@@ -16,8 +16,8 @@ import pytest
 from eagle.cli.main import main
 from eagle.datasets.safe_pickle import safe_load
 from eagle.errors import EagleError
-from eagle.measure.protocol import Protocol
-from eagle.measure.runner import SweepConfig, run_sweep
+from eagle.measurement.protocol import Protocol
+from eagle.measurement.runner import SweepConfig, run_sweep
 from eagle.spaces import get
 from eagle.store import ResultStore
 

@@ -136,112 +136,76 @@ SHOW_RUNS = 5
 
 
 def cmd_kernels_profile(args: argparse.Namespace) -> int:
-    from eagle.anynet.kernels.profile import profile_device
+    from eagle.workflows.kernels import ProfileSpec, profile_kernels
 
     if not (0 < args.budget_min <= 24 * 60):
         raise UsageError(f"--budget-min must lie in (0, 1440], got {args.budget_min}")
+    spec = ProfileSpec(
+        args.db, 60 * args.budget_min, args.max_samples, args.threads, args.graph_optimization, args.seed
+    )  # fmt: skip
     last = [0.0]
-
-    budget_s = 60 * args.budget_min
 
     def show(done: int, elapsed: float) -> None:
         if not args.quiet and elapsed - last[0] >= 10:
             last[0] = elapsed
-            left = max(budget_s - elapsed, 0.0)
+            left = max(spec.budget_s - elapsed, 0.0)
             print(
-                f"  {done} samples in {elapsed:.0f} s of the {budget_s:.0f} s budget; {left:.0f} s left",
+                f"  {done} samples in {elapsed:.0f} s of the {spec.budget_s:.0f} s budget; {left:.0f} s left",
                 file=sys.stderr,
                 flush=True,
             )
 
     try:
-        out = profile_device(
-            args.db,
-            budget_s=60 * args.budget_min,
-            threads=args.threads,
-            optimization=args.graph_optimization,
-            seed=args.seed,
-            max_samples=args.max_samples,
-            on_sample=show,
-        )
+        out = profile_kernels(spec, on_sample=show)
     except KeyboardInterrupt:
         print("\neagle: interrupted; every finished sample is stored. Run the same command to continue.")
         return 130
     print(
-        f"profiled {out['profiled_now']} samples now ({out['errors_now']} failed) in {out['wall_s']:.0f} s; "
-        f"{args.db} holds {out['ok']} profiled samples"
+        f"profiled {out.profiled_now} samples now ({out.errors_now} failed) in {out.wall_s:.0f} s; "
+        f"{args.db} holds {out.ok} profiled samples"
     )
     return 0
 
 
 def cmd_kernels_fit(args: argparse.Namespace) -> int:
-    import time
+    from eagle.workflows.kernels import fit_kernels
 
-    from eagle.anynet.kernels.model import KernelModel
-    from eagle.anynet.kernels.profile import KernelStore
-
-    if not args.db.is_file():
-        raise UsageError(f"{args.db} does not exist: run 'eagle kernels profile --db {args.db}' first")
-    with KernelStore(args.db) as store:
-        samples = list(store.samples())
-        config = store.config()
-    t0 = time.perf_counter()
-    model = KernelModel().fit(samples, runtime=config)
-    model.save(args.save)
-    counts = ", ".join(f"{t} {n}" for t, n in sorted(model.counts_.items(), key=lambda kv: -kv[1]))
-    print(f"fitted on {len(samples)} samples ({counts} kernels) in {time.perf_counter() - t0:.1f} s; wrote {args.save}")
+    fitted = fit_kernels(args.db)
+    fitted.model.save(args.save)
+    counts = ", ".join(f"{t} {n}" for t, n in sorted(fitted.counts.items(), key=lambda kv: -kv[1]))
+    print(f"fitted on {fitted.samples} samples ({counts} kernels) in {fitted.seconds:.1f} s; wrote {args.save}")
     return 0
 
 
 def cmd_kernels_calibrate(args: argparse.Namespace) -> int:
-    import time
-
     import numpy as np
 
-    from eagle import datasets
-    from eagle.anynet.predict import profile_for
+    from eagle.workflows.kernels import calibrate_kernels
 
-    model = _load_kernel_model(args.kernels)
-    spec = str(args.measurement)
-    if args.run is not None:
-        if not spec.endswith(".sqlite") and not Path(spec).is_file():
-            raise UsageError(f"--run picks a run of a results store; {spec} is not one")
-        spec = f"{spec}#run={args.run}"
-    measured = datasets.load_measurement(spec, space="models")
-    keys, latency_s = measured.items("s")
-    print(f"calibrating on {len(keys)} networks of {measured.metadata.get('source') or measured.name}")
-    t0 = time.perf_counter()
-    networks = [profile_for(model, key)[0].kernels for key in keys]
-    calibrated = model.calibrate(networks, latency_s)
-    calibrated.save(args.save)
-
-    def within(pred: list[float]) -> float:
-        return float(np.mean(np.abs(np.array(pred) / latency_s - 1) <= 0.1))
-
-    before = within([model.predict(ks) for ks in networks])
-    after = within([calibrated.predict(ks) for ks in networks])
-    c = calibrated.correction_
-    factors = ", ".join(f"{t} x{np.exp(c['scale'] + v):.2f}" for t, v in sorted(c["types"].items()) if v)
+    out = calibrate_kernels(args.kernels, args.measurement, args.run)
+    print(f"calibrated on {len(out.networks)} networks of {out.source}")
+    out.model.save(args.save)
+    c = out.model.correction_ or {}
+    factors = ", ".join(f"{t} x{np.exp(c['scale'] + v):.2f}" for t, v in sorted(c.get("types", {}).items()) if v)
     print(
-        f"calibrated on {len(keys)} measured networks in {time.perf_counter() - t0:.1f} s; wrote {args.save}\n"
+        f"calibrated on {len(out.networks)} measured networks in {out.seconds:.1f} s; wrote {args.save}\n"
         f"scale x{np.exp(c['scale']):.3f}, per-run constant {1e3 * c['constant_s']:.3f} ms; kernel types: {factors}"
     )
-    print(f"within +-10% on these networks: {before:.0%} before, {after:.0%} after", end="")
-    if 4 <= len(keys) <= 50:  # each network predicted by a calibration without it: what to expect on new ones
-        loo = [
-            model.calibrate([n for j, n in enumerate(networks) if j != i], np.delete(latency_s, i)).predict(ks)
-            for i, ks in enumerate(networks)
-        ]
-        print(f"; each left out in turn: {within(loo):.0%}")
+    print(
+        f"within +-10% on these networks: {out.within_10pct_before:.0%} before, {out.within_10pct_after:.0%} after",
+        end="",
+    )
+    if out.within_10pct_left_out is not None:
+        print(f"; each left out in turn: {out.within_10pct_left_out:.0%}")
     else:
         print()
     return 0
 
 
 def _load_kernel_model(path: Path) -> Any:
-    from eagle.anynet.kernels.model import KernelModel
+    from eagle.workflows.kernels import load_kernel_model
 
-    return KernelModel.load(path)
+    return load_kernel_model(path)
 
 
 def cmd_predict_kernels(args: argparse.Namespace) -> int:

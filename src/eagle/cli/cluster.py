@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from eagle.measure.ray_executor import connect, device_resources
+    from eagle.measurement.ray_executor import connect, device_resources
 
     ray = connect(args.address)
     try:

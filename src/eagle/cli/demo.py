@@ -32,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from eagle import predictors
     from eagle.datasets.dataset import Dataset
-    from eagle.measure.protocol import Protocol
-    from eagle.measure.runner import SweepConfig, run_sweep
-    from eagle.measure.worker import ModelConfig
+    from eagle.measurement.protocol import Protocol
+    from eagle.measurement.runner import SweepConfig, run_sweep
+    from eagle.measurement.worker import ModelConfig
     from eagle.plots import prediction_plot
     from eagle.predictors.metrics import evaluate
     from eagle.spaces.nasbench201 import NASBench201

@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from eagle.measure.config import parse_pin
-    from eagle.measure.doctor import diagnose
+    from eagle.measurement.config import parse_pin
+    from eagle.measurement.doctor import diagnose
 
     pin = list(parse_pin(args.pin)) if args.pin else None
     report = diagnose(pin=pin, seconds=args.seconds)

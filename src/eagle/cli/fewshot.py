@@ -105,15 +105,9 @@ def pretrain_from(
 
 
 def _base(path: Path | None, space: str | None = None) -> Any:
-    from eagle import predictors
-    from eagle.fewshot import BASES
+    from eagle.workflows.select import load_base
 
-    if path is None:
-        return pretrain_from(None, [], space=space)
-    base = predictors.load(path)
-    if not isinstance(base, BASES):
-        raise EagleError(f"{path} is not a few-shot base checkpoint (make one with 'eagle pretrain --save')")
-    return base
+    return load_base(path, space)
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
@@ -156,45 +150,28 @@ def write_arch_file(path: Path, archs: list[Any], space: Any) -> None:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from eagle import spaces
-    from eagle.fewshot import select_archs
-    from eagle.measure.archs import select_keys
+    from eagle.workflows import SelectSpec, select
 
-    basis = _base(args.base) if args.base is not None else None  # pretrained after the inputs are read
-    space = spaces.resolve(basis.space if basis is not None else args.space)
-    if basis is not None and args.space and spaces.get(args.space) is not space:
-        raise EagleError(f"--base {args.base} is a {space.name} base, not {args.space}")
-    candidates: Any = None
-    if args.candidates is not None:
-        candidates = select_keys(str(args.candidates), 0, space)
-        if space.enumerable:
-            candidates = space.indices(candidates)
-    if args.below is not None:
-        if not space.enumerable:
-            raise EagleError("--below takes arch indices; give the candidates of a large space with --candidates")
-        below = np.arange(args.below)
-        candidates = below if candidates is None else candidates[candidates < args.below]
-    given = measured_archs(args.given, space) if args.given is not None else None
-    if basis is None:
-        basis = _base(None, space.name)
-    archs = select_archs(basis, args.k, candidates=candidates, criterion=args.criterion, given=given)
-    if given is not None:
-        print(f"given {len(given)} measured archs of {args.given}; the next {len(archs)}:")
-    for a in archs:
-        print(a if isinstance(a, str) else f"{a:6d}  {space.arch_at(int(a))}")
+    spec = SelectSpec(
+        k=args.k,
+        base=args.base,
+        space=args.space,
+        candidates=args.candidates,
+        below=args.below,
+        given=args.given,
+        criterion=args.criterion,
+    )
+    chosen = select(spec)
+    if args.given is not None:
+        print(f"given {chosen.given} measured archs of {args.given}; the next {len(chosen.keys)}:")
+    for i, key in enumerate(chosen.keys):
+        print(key if chosen.indices is None else f"{int(chosen.indices[i]):6d}  {key}")
     if args.output:
-        write_arch_file(args.output, archs, space)
-        where = "" if space.name == "nasbench201" else f" --space {space.name}"
-        print(f"wrote {len(archs)} archs to {args.output} (measure them: eagle measure{where} --archs {args.output})")
+        chosen.write(args.output)
+        where = "" if chosen.space.name == "nasbench201" else f" --space {chosen.space.name}"
+        how = f"eagle measure{where} --archs {args.output}"
+        print(f"wrote {len(chosen.keys)} archs to {args.output} (measure them: {how})")
     return 0
-
-
-def measured_archs(path: Path, space: Any) -> Any:
-    """The archs a measurement file holds (indices of an enumerable space, else keys)."""
-    from eagle import datasets
-
-    keys, _ = datasets.load_measurement(str(path), space=space.name).items("s")
-    return space.indices(keys) if space.enumerable else keys
 
 
 def adapt(basis: Any, archs: Any, latency_s: np.ndarray) -> Any:
@@ -234,7 +211,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     candidates: Any = None
     if args.candidates is not None:
-        from eagle.measure.archs import select_keys
+        from eagle.measurement.archs import select_keys
 
         candidates = select_keys(str(args.candidates), 0, space)
         candidates = space.indices(candidates) if space.enumerable else candidates
@@ -297,7 +274,7 @@ def _measure_round(args: argparse.Namespace, archs: list[Any], space: Any, round
     import tempfile
 
     from eagle.cli.measure import sweep_config_from_args
-    from eagle.measure.runner import run_sweep
+    from eagle.measurement.runner import run_sweep
 
     with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
         arch_file = Path(tmp) / f"calibrate-round{round_no}-k{len(archs)}.csv"

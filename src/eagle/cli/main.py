@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from eagle import __version__
 from eagle.errors import EagleError
+from eagle.version import __version__
 
 # Each module exposes ``register(subparsers)``; the handler is stored as ``func`` on the args.
 _SUBCOMMAND_MODULES = (

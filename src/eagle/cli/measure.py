@@ -77,7 +77,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         default="local",
         help="local (default) or ssh://user@host:port; with --executor ray, a cluster device name (e.g. pixel3)",
     )
-    from eagle.measure.executors import EXECUTORS
+    from eagle.measurement.executors import EXECUTORS
 
     p.add_argument("--executor", default="local", choices=EXECUTORS.names(), help="ray: device actors on a Ray cluster")
     p.add_argument("--address", help="Ray cluster: auto (default), HOST:PORT or ray://HOST:PORT")
@@ -132,7 +132,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def sweep_config_from_args(args: argparse.Namespace, yaml_cfg: dict[str, Any] | None = None) -> Any:
-    from eagle.measure.config import MeasureOptions, sweep_config
+    from eagle.measurement.config import MeasureOptions, sweep_config
 
     values = {**vars(args)}
     model = getattr(args, "model", None)
@@ -151,7 +151,7 @@ def _space_of_archs(archs: str) -> str:
     if not Path(archs).is_file():
         return "nasbench201"
     from eagle.datasets.importer import infer_space
-    from eagle.measure.archs import read_arch_table
+    from eagle.measurement.archs import read_arch_table
 
     keys = [a.split("#", 1)[0].strip() for a in read_arch_table(Path(archs)).archs]
     keys = [k for k in keys if k]
@@ -189,8 +189,8 @@ def _model_sweep(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    from eagle.measure.config import load_yaml
-    from eagle.measure.runner import run_sweep
+    from eagle.measurement.config import load_yaml
+    from eagle.measurement.runner import run_sweep
 
     cfg = sweep_config_from_args(args, load_yaml(args.cfg) if args.cfg else None)
     try:
@@ -231,7 +231,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 def _report_failures(db: Path, run_id: int, show: int = 5) -> None:
     """The first failed archs of a run with what went wrong (the store keeps each traceback)."""
-    from eagle.measure.export import run_rows
+    from eagle.measurement.export import run_rows
     from eagle.store import ResultStore
 
     with ResultStore(db, readonly=True) as store:
@@ -253,7 +253,7 @@ def _pick_run(store: Any, run_id: int | None) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from eagle.measure.export import export_run
+    from eagle.measurement.export import export_run
     from eagle.store import ResultStore
 
     with ResultStore(args.db, readonly=True) as store:
@@ -279,7 +279,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from eagle.measure.seedtools import combine
+    from eagle.measurement.seedtools import combine
 
     n = combine(args.files, args.output)
     print(f"combined {n} entries from {len(args.files)} files into {args.output}")
@@ -287,7 +287,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from eagle.measure.seedtools import stats_file
+    from eagle.measurement.seedtools import stats_file
 
     n, skipped = stats_file(args.file, args.output)
     print(f"wrote {n} latencies (seconds) to {args.output}; skipped {skipped} invalid/failed entries")
@@ -295,7 +295,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_normalise(args: argparse.Namespace) -> int:
-    from eagle.measure.seedtools import normalise
+    from eagle.measurement.seedtools import normalise
 
     factor = normalise(args.file, args.output, args.by)
     print(f"divided every value by {factor:g}; wrote {args.output}")

@@ -14,6 +14,7 @@ from eagle import progress
 from eagle.cli.argtypes import add_allow_module, add_compute_options, count
 from eagle.errors import EagleError, UsageError
 from eagle.spaces.nasbench201 import NASBench201
+from eagle.workflows.evaluate import predictor_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,184 +92,65 @@ def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
         print(f"  {key:<14} {value:.4g}" if isinstance(value, float) else f"  {key:<14} {value}")
 
 
-def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
-    """Shared by ``eagle train`` and the seed-compatible ``python -m eagle.predictors``."""
-    from eagle import datasets, predictors
-    from eagle.predictors.seedcfg import read_predictor_yaml
-    from eagle.predictors.training import evaluate_on, fit_on_split, random_split
+def train_spec(args: argparse.Namespace) -> Any:
+    """The :class:`~eagle.workflows.TrainSpec` of ``eagle train``'s options."""
+    from eagle.workflows import TrainSpec
 
     if len(args.measurement) > 1:
         raise EagleError("training one predictor on several devices at once is 'eagle pretrain' (few-shot)")
-    ds = datasets.load_measurement(args.measurement[0], space=getattr(args, "space", None))
-    yaml_cfg = read_predictor_yaml(args.cfg) if args.cfg else None
-    name = args.predictor
-    preset = args.preset or (yaml_cfg["preset"] if yaml_cfg else "eagle")
-    kwargs: dict[str, Any] = {"seed": args.seed}
-    if name in ("gcn", "mlp"):
-        kwargs["preset"] = preset
-        if yaml_cfg:
-            kwargs.update(yaml_cfg["overrides"])
-        if args.no_prior:
-            kwargs["prior"] = None
-        if args.prior_exclude:
-            kwargs["prior_exclude"] = list(args.prior_exclude)
-    elif args.no_prior or args.prior_exclude:
+    if (args.no_prior or args.prior_exclude) and args.predictor not in ("gcn", "mlp"):
         raise EagleError("--no-prior and --prior-exclude apply to the neural predictors (gcn, mlp)")
-    from eagle.predictors.presets import DEFAULT_POINTS
-
-    preset_train, preset_val = DEFAULT_POINTS.get(preset, (None, 0)) if name in ("gcn", "mlp") else (None, 0)
-    training_points = (
-        args.training_points
-        if args.training_points is not None
-        else (yaml_cfg["training_points"] if yaml_cfg else preset_train)
+    return TrainSpec(
+        measurement=args.measurement[0],
+        predictor=args.predictor,
+        preset=args.preset,
+        seed=args.seed,
+        training_points=args.training_points,
+        validation_points=args.validation_points,
+        prior=not args.no_prior,
+        prior_exclude=tuple(args.prior_exclude),
+        init=args.init,
+        transfer=bool(args.transfer),
+        cfg=args.cfg,
+        space=getattr(args, "space", None),
     )
-    validation_points = (
-        args.validation_points
-        if args.validation_points is not None
-        else (yaml_cfg["validation_points"] if yaml_cfg else preset_val if args.training_points is None else 0)
-    )
-    present = len(ds.arch_ids())
-    if training_points is not None and training_points + validation_points > present and args.training_points is None:
-        training_points, validation_points = None, min(validation_points, present // 10)  # a small file: all of it
-    split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else args.seed
-    split = random_split(ds, training_points, validation_points, split_seed)
-    predictor = predictors.create(name, space=ds.space, **kwargs)
-    progress.stage(
-        f"training {name} ({preset if name in ('gcn', 'mlp') else 'baseline'}) on {len(split.train)} archs"
-        + (f" (+{len(split.validation)} validation)" if len(split.validation) else "")
-        + f" of {ds.name}{_expected_time(predictor, name, preset, len(split.train))}"
-    )
-    init = predictors.load(args.init) if args.init else None
-    fit_kwargs = {"init": init, "reset_head": bool(args.transfer)} if init is not None else {}
-    from eagle.predictors.neural import NeuralPredictor
-
-    if init is not None and not isinstance(predictor, NeuralPredictor):
-        raise EagleError("--init works with neural predictors (gcn, mlp)")
-    fit_on_split(predictor, ds, split, **fit_kwargs)
-    metrics = None
-    if len(split.test) >= 2:
-        metrics, _, _ = evaluate_on(predictor, ds, exclude=np.concatenate([split.train, split.validation]))
-    extra = {
-        "metric": ds.metric,
-        "unit": "s" if ds.metric == "latency" else ds.unit,
-        "measurement": ds.name,
-        "trained_on": _trained_on(ds, np.concatenate([split.train, split.validation])),
-        "space": ds.metadata["space"],
-    }
-    return predictor, metrics, extra
 
 
-def _expected_time(predictor: Any, name: str, preset: str, n_train: int) -> str:
-    """``: about N min here ...``: what the training will take on this project's VM (one thread)."""
-    from eagle.predictors.presets import estimate_seconds
+def train(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None, Any]:
+    """Shared with the seed-compatible ``python -m eagle.predictors``: (predictor, metrics, provenance)."""
+    from eagle.workflows import train as run
 
-    params = getattr(predictor, "config", None) or {}
-    epochs = int(params.get("epochs", 0) or 0)
-    seconds = estimate_seconds(name, preset, n_train, epochs, int(params.get("ensemble", 1) or 1)) if epochs else None
-    if seconds is None:
-        return ""
-    when = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {max(seconds, 1):.0f} s"
-    stop = "; early stopping usually ends it sooner" if params.get("early_stopping") else ""
-    return f": {epochs} epochs at most, {when} on one thread of a 2-core VM (BENCHMARKS.md){stop}"
-
-
-def _trained_on(ds: Any, ids: np.ndarray) -> list[Any]:
-    """The training archs for the checkpoint: indices (enumerable spaces) or arch keys."""
-    if ds.archs is None:
-        return sorted(int(i) for i in ids)
-    return sorted(ds.archs[int(i)] for i in ids)
-
-
-def _fewshot_base(path: Path | None) -> Any:
-    """The base when ``--init`` names a few-shot base checkpoint (``eagle pretrain``), else None."""
-    if path is None:
-        return None
-    from eagle.predictors.checkpoint import read
-
-    config, _ = read(path)
-    if config.get("kind") not in ("fewshot-base", "fewshot-base-ops"):
-        return None
-    from eagle import predictors
-
-    return predictors.load(path)
-
-
-def cmd_train_fewshot(args: argparse.Namespace, basis: Any) -> int:
-    """``eagle train --init BASE.pt --measurement FEW``: adapt to every arch measured in FEW."""
-    import time
-
-    from eagle import datasets, predictors
-    from eagle.cli.fewshot import adapt, report_adapted
-
-    if len(args.measurement) != 1:
-        raise EagleError("few-shot adaptation takes one --measurement (the new device's k archs)")
-    ds = datasets.load_measurement(args.measurement[0], space=basis.space)
-    if ds.metric != "latency":
-        raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
-    from eagle.fewshot import OpDeviceBasis
-
-    if isinstance(basis, OpDeviceBasis):  # a large space's base: every arch is described by its op counts
-        keys, latency_s = ds.items("s")
-        t0 = time.perf_counter()
-        model = adapt(basis, keys, latency_s)
-        extra_keys: dict[str, Any] = {
-            "metric": "latency",
-            "unit": "s",
-            "measurement": ds.name,
-            "trained_on": sorted(keys),
-        }
-        predictors.save(model, args.save, extra=extra_keys)
-        report_adapted(model, args.save, time.perf_counter() - t0)
-        return 0
-    archs = ds.present()
-    outside = archs[~basis.covered[archs]]
-    if len(outside) == len(archs):
-        raise EagleError(
-            f"{ds.name}: every measured arch lies outside the pretrained basis (disconnected cells, which no "
-            "pretraining dataset holds); measure connected archs (eagle select proposes some)"
-        )
-    if len(outside):  # e.g. HELP-style files that time disconnected cells (or hold placeholders for them)
-        archs = archs[basis.covered[archs]]
-        print(
-            f"note: left out {len(outside)} arch(s) outside the pretrained basis (NB201 index "
-            f"{', '.join(str(int(i)) for i in outside[:5])}{', ...' if len(outside) > 5 else ''}: disconnected "
-            f"cells, which no pretraining dataset holds); adapting to the other {len(archs)}",
-            file=sys.stderr,
-        )
-    t0 = time.perf_counter()
-    model = adapt(basis, archs, ds.by_index("s")[archs])
-    seconds = time.perf_counter() - t0
-    extra = {"metric": "latency", "unit": "s", "measurement": ds.name, "trained_on": sorted(int(i) for i in archs)}
-    predictors.save(model, args.save, extra=extra)
-    report_adapted(model, args.save, seconds)
-    return 0
+    result = run(train_spec(args))
+    return result.predictor, result.metrics, result.provenance
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from eagle import predictors
+    from eagle.workflows import train as run
 
-    basis = _fewshot_base(args.init)
-    if basis is not None:
-        return cmd_train_fewshot(args, basis)
-    predictor, metrics, extra = train(args)
-    predictors.save(predictor, args.save, extra=extra)
-    seconds = getattr(predictor, "train_seconds_", None)
+    spec = train_spec(args)
+    result = run(spec)
+    result.save(args.save)
+    if result.adapted:
+        from eagle.cli.fewshot import report_adapted
+
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        report_adapted(result.predictor, args.save, result.seconds)
+        return 0
+    where = result.provenance
     print(
-        f"trained {args.predictor} on {len(extra['trained_on'])} archs of {extra['measurement']}"
-        + (f" in {seconds:.1f} s" if seconds else "")
+        f"trained {args.predictor} on {len(where['trained_on'])} archs of {where['measurement']}"
+        + (f" in {result.seconds:.1f} s" if getattr(result.predictor, "train_seconds_", None) else "")
         + f"; saved {args.save}"
     )
-    prior = getattr(predictor, "prior_devices_", None)
-    if prior:
-        print(f"arch prior learned from {len(prior)} bundled latency datasets (none holds this training data)")
-    if getattr(predictor, "op_cost_model_", ""):
-        print(f"op-cost input: the {predictor.op_cost_model_} per-op cost model, fitted to the training archs")
-    if metrics:
-        _print_metrics(f"test ({metrics['n']} archs never trained on):", metrics)
+    for note in result.notes:
+        print(note)
+    if result.metrics:
+        _print_metrics(f"test ({result.metrics['n']} archs never trained on):", result.metrics)
         if args.json:
             from eagle.fileio import write_json
 
-            write_json(args.json, metrics)
+            write_json(args.json, result.metrics)
     return 0
 
 
@@ -329,7 +211,7 @@ def _value_columns(config: dict[str, Any]) -> list[tuple[str, float]]:
 
 def _rows_to_predict(space: Any, path: Path | None) -> tuple[list[str], list[list[Any]], Any]:
     """(the input's columns, their values per output row, the archs to predict)."""
-    from eagle.measure.archs import read_arch_table
+    from eagle.measurement.archs import read_arch_table
 
     if path is not None:
         table = read_arch_table(path)
@@ -350,13 +232,6 @@ def _rows_to_predict(space: Any, path: Path | None) -> tuple[list[str], list[lis
     return ["arch"], [[space.arch_at(int(i))] for i in idx], idx
 
 
-def predictor_space(predictor: Any) -> Any:
-    """The search space a fitted predictor predicts (every predictor carries one)."""
-    from eagle import spaces
-
-    return spaces.resolve(getattr(predictor, "space", None))
-
-
 def _parse_row(space: Any, text: str, path: Path, line: int) -> str:
     from eagle.errors import InvalidArchError
 
@@ -366,77 +241,17 @@ def _parse_row(space: Any, text: str, path: Path, line: int) -> str:
         raise EagleError(f"{path}: line {line}: {exc}") from None
 
 
-def reference_data_holding(predictor: Any, ds: Any) -> tuple[str, list[str]]:
-    """(where, names) of the latency datasets a model carries as knowledge that equal ``ds`` (any unit).
-
-    A few-shot model carries its pretraining devices, a neural predictor its arch prior's bundled
-    datasets; scoring it on one of those is not a held-out test.
-    """
-    from eagle.predictors.prior import same_data
-
-    if ds.metric != "latency":
-        return "", []
-    if not ds.space.enumerable:
-        return _holding_by_keys(predictor, ds)
-    idx = ds.present()
-    idx = idx[:: max(1, len(idx) // 2000)]  # a spread-out sample is enough to recognise the data
-    y = ds.by_index("s")[idx]
-    basis = getattr(predictor, "basis", None)
-    if basis is not None:
-        table = {name: np.exp(basis.device_latency[:, d]) for d, name in enumerate(basis.devices)}
-        return "the pretrained few-shot basis", same_data(idx[basis.covered[idx]], y[basis.covered[idx]], table)
-    names = getattr(predictor, "prior_devices_", None) or []
-    if names:
-        from eagle.predictors.prior import bundled_table
-
-        table = bundled_table(predictor_space(predictor).name)
-        return "the arch prior", same_data(idx, y, {n: table[n] for n in names if n in table})
-    return "", []
-
-
-def _holding_by_keys(predictor: Any, ds: Any) -> tuple[str, list[str]]:
-    """:func:`reference_data_holding` for a space too large to enumerate: the datasets a few-shot
-    base was pretrained on (or a predictor's arch prior) compared with ``ds`` arch by arch."""
-    from eagle import datasets
-    from eagle.predictors.prior import same_data
-
-    basis = getattr(predictor, "basis", None)
-    names = list(getattr(basis, "devices", None) or getattr(predictor, "prior_devices_", None) or [])
-    where = "the pretrained few-shot basis" if basis is not None else "the arch prior"
-    keys, y = ds.items("s")
-    keys, y = keys[:: max(1, len(keys) // 2000)], y[:: max(1, len(y) // 2000)]
-    table = {}
-    for name in names:
-        if name not in datasets.names():
-            continue
-        known = dict(zip(*datasets.load(name).items("s")))
-        table[name] = np.array([known.get(k, np.nan) for k in keys], dtype=np.float64)
-    return where, same_data(np.arange(len(keys)), np.asarray(y, dtype=np.float64), table) if table else []
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from eagle import datasets
-    from eagle.predictors.checkpoint import load_for_prediction
-    from eagle.predictors.training import evaluate_on
+    from eagle.workflows import EvaluateSpec, evaluate
 
-    predictor, config = load_for_prediction(args.load)
-    ds = datasets.load_measurement(args.measurement)
-    progress.stage(f"evaluating {args.load} on {ds.name}")
-    # an arch the model was fitted on is never scored, whichever dataset it came from
-    fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k
-    if predictor_space(predictor) is not ds.space:
-        raise EagleError(f"{args.load} predicts {predictor_space(predictor).name} archs; {ds.name} is {ds.space.name}")
-    trained_on: Any = (
-        np.unique(ds.ids_of([int(f) if isinstance(f, (int, np.integer)) else f for f in fitted])) if fitted else []
-    )
-    metrics, pred, true = evaluate_on(predictor, ds, exclude=trained_on)
-    excluded = f" ({len(trained_on)} training archs excluded)" if len(trained_on) else ""
-    _print_metrics(f"{ds.name}: {metrics['n']} archs{excluded}", metrics)
-    where, seen = reference_data_holding(predictor, ds)
-    if seen:
+    report = evaluate(EvaluateSpec(args.load, args.measurement, getattr(args, "space", None)))
+    metrics = report.metrics
+    excluded = f" ({report.excluded} training archs excluded)" if report.excluded else ""
+    _print_metrics(f"{report.dataset}: {metrics['n']} archs{excluded}", metrics)
+    if report.seen_in:
         print(
-            f"note: {where} holds {', '.join(seen)}, which has these same latencies (up to the unit): "
-            "this is not a score on an unseen device"
+            f"note: {report.seen_where} holds {', '.join(report.seen_in)}, which has these same latencies (up to the "
+            "unit): this is not a score on an unseen device"
         )
     if args.json:
         from eagle.fileio import write_json
@@ -446,11 +261,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from eagle.plots import prediction_plot
 
         prediction_plot(
-            pred,
-            true,
+            report.predicted,
+            report.measured,
             args.plot,
-            title=f"{ds.name}: Spearman {metrics['spearman']:.3f}, ±10% {metrics['within_10pct']:.2f}",
-            unit=config.get("unit", "s"),
+            title=f"{report.dataset}: Spearman {metrics['spearman']:.3f}, ±10% {metrics['within_10pct']:.2f}",
+            unit=report.unit,
         )
         print(f"plot: {args.plot}")
     return 0

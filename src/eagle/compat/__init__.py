@@ -6,5 +6,5 @@
 
 The old paths are thin shims that import from here; the seed's formats themselves (pickles,
 YAML, raw results files) are read and written by the modules that own them
-(:mod:`eagle.datasets`, :mod:`eagle.schemas`, :mod:`eagle.measure.seedtools`).
+(:mod:`eagle.datasets`, :mod:`eagle.schemas`, :mod:`eagle.measurement.seedtools`).
 """

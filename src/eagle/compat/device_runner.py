@@ -52,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from eagle.measure.config import MeasureOptions, load_yaml, sweep_config
-    from eagle.measure.runner import run_sweep
-    from eagle.measure.seedtools import raw_results_files
+    from eagle.measurement.config import MeasureOptions, load_yaml, sweep_config
+    from eagle.measurement.runner import run_sweep
+    from eagle.measurement.seedtools import raw_results_files
     from eagle.store import ResultStore
 
     try:
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
                 value = (res["error"] or res["status"]).splitlines()[0]
             results.append((idx, value))
         raw = raw_results_files(results, outdir)
-        from eagle.measure.export import export_run
+        from eagle.measurement.export import export_run
 
         with ResultStore(cfg.db) as store:
             n = export_run(store, summary.run_id, "pickle", outdir / "results.pickle")

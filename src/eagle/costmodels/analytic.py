@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from eagle.spaces.base import SearchSpace
+from eagle.spaces.nasbench201.graph import op_counts  # re-exported: the per-op counts the models read
 
 #: ops that launch a kernel: nor_conv_1x1, nor_conv_3x3, avg_pool_3x3 (none and skip do not)
 KERNEL_OPS = (2, 3, 4)
@@ -32,28 +33,6 @@ EAGER_KERNELS = {2: 3, 3: 3, 4: 1}
 EAGER_OVERHEAD = 2.0
 #: compute cost relative to launch cost (each normalised by its median arch) of the mixed references
 BALANCES = (0.1, 0.3, 1.0, 3.0, 10.0)
-
-
-@lru_cache(maxsize=1)
-def op_counts() -> dict[str, np.ndarray]:
-    """``{"all-edges" | "live-edges": (15625, 5) count of each op id}`` per NB201 index.
-
-    ``all-edges`` counts every edge of the cell (what a runtime that keeps dead branches runs),
-    ``live-edges`` only the edges on an input->output path (the pruned, deployed cell).
-    """
-    from eagle.spaces.nasbench201 import NASBench201
-    from eagle.spaces.nasbench201.graph import live_edges
-
-    space = NASBench201()
-    every = np.zeros((space.num_archs, 5))
-    live = np.zeros((space.num_archs, 5))
-    for i, vec in enumerate(space.archs()):
-        for op, alive in zip(vec, live_edges(vec)):
-            every[i, op] += 1
-            live[i, op] += alive
-    for values in (every, live):
-        values.setflags(write=False)
-    return {"all-edges": every, "live-edges": live}
 
 
 @lru_cache(maxsize=1)

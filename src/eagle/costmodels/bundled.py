@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eagle.errors import EagleError
+
+if TYPE_CHECKING:
+    from eagle.costmodels.basis import DeviceBasis
+    from eagle.costmodels.op_basis import OpDeviceBasis
 
 
 def bundled_latency_datasets(space: str = "nasbench201") -> list[str]:
@@ -74,7 +78,7 @@ def pretrain_base(
     exclude: Iterable[str] = (),
     space: str | None = None,
     rank: int | None = None,
-) -> Any:  # noqa: ANN401 - a DeviceBasis or an OpDeviceBasis (imported lazily)
+) -> DeviceBasis | OpDeviceBasis:
     """The few-shot base of one space's latency datasets (default: every bundled one of ``space``,
     NB201 unless given): the enumerable basis, or per-op models for a space too large to enumerate."""
     from eagle import spaces

@@ -1,4 +1,4 @@
-"""Worker handles: a long-lived ``eagle.measure.worker`` process on a device, spoken to over
+"""Worker handles: a long-lived ``eagle.measurement.worker`` process on a device, spoken to over
 JSON lines on its stdin/stdout. ``local`` starts it as a child process; ``ssh://user@host:port``
 starts it on the remote host through ``ssh`` (Eagle must be installed there; the remote Python is
 ``python3`` or the ``python=`` query parameter, e.g. ``ssh://me@pi:22?python=/opt/eagle/bin/python``);
@@ -20,7 +20,7 @@ from typing import Any
 
 from eagle.devices.address import HELP, DeviceAddressError, parse_ssh
 from eagle.errors import EagleError
-from eagle.measure.worker import WorkerConfig, config_to_json
+from eagle.measurement.worker import WorkerConfig, config_to_json
 
 READY_TIMEOUT_S = 120.0
 
@@ -40,10 +40,10 @@ def worker_command(device: str) -> tuple[list[str], dict[str, Any]]:
     a local program (``ProxyCommand`` ...) or smuggles an option into the destination is refused.
     """
     if device == "local":
-        return [sys.executable, "-m", "eagle.measure.worker"], {"target": "local"}
+        return [sys.executable, "-m", "eagle.measurement.worker"], {"target": "local"}
     if device.startswith("ssh://"):
         addr = parse_ssh(device)
-        return addr.command("eagle.measure.worker"), {"target": addr.target}
+        return addr.command("eagle.measurement.worker"), {"target": addr.target}
     raise DeviceAddressError(f"unknown device {device!r}; {HELP}")
 
 

@@ -21,7 +21,16 @@ from eagle.errors import NotFittedError
 from eagle.registry import Registry
 from eagle.spaces.base import Archs, SearchSpace
 
-__all__ = ["CHECKPOINT_KINDS", "NotFittedError", "Predictor", "checkpoint_class"]
+__all__ = ["CHECKPOINT_KINDS", "NotFittedError", "Predictor", "checkpoint_class", "fitted_archs"]
+
+
+def fitted_archs(space: SearchSpace, archs: Archs) -> list[int] | list[str]:
+    """What a predictor records as ``trained_on_`` when it is fitted (sorted NB201-style indices of
+    an enumerable space, else keys): a checkpoint carries it, so ``eagle evaluate`` never scores a
+    model on the archs it was fitted on, however it was trained."""
+    if space.enumerable:
+        return sorted({int(i) for i in space.indices(archs)})
+    return sorted(set(space.keys(archs)))
 
 
 class Predictor(Protocol):

@@ -20,8 +20,9 @@ from numpy.typing import ArrayLike
 
 from eagle import spaces
 from eagle.errors import EagleError
-from eagle.predictors.base import NotFittedError
+from eagle.predictors.base import NotFittedError, fitted_archs
 from eagle.spaces.base import Archs, SearchSpace
+from eagle.threads import limited_threads
 
 
 class _Baseline:
@@ -32,6 +33,7 @@ class _Baseline:
         self.params = params
         self.space = spaces.resolve(space)
         self.fitted_: Any = None
+        self.trained_on_: list[int] | list[str] = []
 
     def _archs(self, archs: Archs) -> Archs:
         return self.space.indices(archs) if self.space.enumerable else self.space.keys(archs)
@@ -82,6 +84,7 @@ class CostBaseline(_Baseline):
     def fit(self, archs: Archs, y: ArrayLike) -> CostBaseline:
         b, a = np.polyfit(self._x(archs), np.log(np.asarray(y, dtype=np.float64)), 1)
         self.fitted_ = np.array([a, b])
+        self.trained_on_ = fitted_archs(self.space, archs)
         return self
 
     def predict(self, archs: Archs) -> np.ndarray:
@@ -115,6 +118,7 @@ class LookupTableBaseline(_Baseline):
         lower[0] = 0.5 * float(y.min()) / scale
         res = lsq_linear(x, y / scale, bounds=(lower, np.inf))
         self.fitted_ = res.x * scale
+        self.trained_on_ = fitted_archs(self.space, archs)
         return self
 
     def predict(self, archs: Archs) -> np.ndarray:
@@ -133,6 +137,7 @@ class RidgeBaseline(_Baseline):
             self.space.features(self._archs(archs)), np.log(np.asarray(y, dtype=np.float64))
         )
         self.fitted_ = np.concatenate([[float(model.intercept_)], model.coef_])  # a checkpoint stores these
+        self.trained_on_ = fitted_archs(self.space, archs)
         return self
 
     def predict(self, archs: Archs) -> np.ndarray:
@@ -160,10 +165,12 @@ class GBTBaseline(_Baseline):
 
         keys = self._archs(archs)
         y = np.asarray(y, dtype=np.float64)
-        self.fitted_ = HistGradientBoostingRegressor(
-            max_iter=int(self.params.get("max_iter", 500)), learning_rate=0.05, random_state=self.seed
-        ).fit(graph_features(self.space, keys), np.log(y))
+        with limited_threads():  # OpenMP's pool beside a busy core made this fit 10x slower
+            self.fitted_ = HistGradientBoostingRegressor(
+                max_iter=int(self.params.get("max_iter", 500)), learning_rate=0.05, random_state=self.seed
+            ).fit(graph_features(self.space, keys), np.log(y))
         self.train_ = (keys, y)
+        self.trained_on_ = fitted_archs(self.space, archs)
         return self
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -191,4 +198,5 @@ class GBTBaseline(_Baseline):
 
     def predict(self, archs: Archs) -> np.ndarray:
         self._check()
-        return np.exp(self.fitted_.predict(graph_features(self.space, self._archs(archs))))
+        with limited_threads():
+            return np.exp(self.fitted_.predict(graph_features(self.space, self._archs(archs))))

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from eagle import __version__
 from eagle.errors import EagleError, UnknownNameError, UsageError, show
 from eagle.fileio import atomic_write
 from eagle.predictors.base import checkpoint_class
 from eagle.spaces.base import Archs
+from eagle.version import __version__
 
 FORMAT = "eagle-predictor"
 
@@ -33,6 +33,9 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
     tensors = {
         k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in arrays.items()
     }
+    fitted = getattr(predictor, "trained_on_", None)  # provenance, whoever saves it (eagle train or code)
+    if fitted is not None and len(fitted) and "trained_on" not in (extra or {}):
+        config["trained_on"] = [x if isinstance(x, str) else int(x) for x in fitted]
     config = {**config, "eagle_version": __version__, **(extra or {})}
     blob = {"format": FORMAT, "config": json.dumps(config), "tensors": tensors}
     buf = io.BytesIO()

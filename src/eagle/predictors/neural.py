@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from eagle import progress, spaces
 from eagle.errors import EagleError, UsageError
-from eagle.predictors.base import NotFittedError
+from eagle.predictors.base import NotFittedError, fitted_archs
 from eagle.predictors.features import OpCostFeature, graph_inputs
 from eagle.predictors.loop import train_member
 from eagle.predictors.presets import PREDICT_CHUNK, PRESETS
@@ -174,6 +174,7 @@ class NeuralPredictor:
         if validation is not None:
             seen = _concat(keys, self._archs(validation[0]))
             seen_y = np.concatenate([y, np.asarray(validation[1], dtype=np.float64)])
+        self.trained_on_ = fitted_archs(self.space, seen)
         self._set_prior(init, seen, seen_y)
         self._set_op_cost_feature(init, seen, seen_y)
         rng = np.random.default_rng(self.seed)

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from eagle import __version__
 from eagle.runtimes.base import Runtime
+from eagle.version import __version__
 
 
 class NullRuntime(Runtime):

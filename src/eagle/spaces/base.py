@@ -3,8 +3,8 @@
 A search space is a plug-in: the core (datasets, predictors, few-shot, measurement, search) sees
 architectures only through this contract, so a new space needs no change outside its own module.
 
-Invariants every space keeps (``tests/spaces/test_contract.py`` checks them for each registered
-space, and for the toy space in ``tests/spaces/toy.py``):
+Invariants every space keeps (:func:`eagle.testing.check_space` checks them; the test suite runs
+it over each registered space and the toy space in ``tests/spaces/toy.py``):
 
 * ``parse(x)`` returns the arch's **key**: a canonical string, equal for equal inputs, that
   datasets and result stores are keyed by; ``parse(parse(x)) == parse(x)``. Anything it cannot
@@ -164,7 +164,7 @@ class SearchSpace(ABC):
 
     def reference_archs(self) -> list[str]:
         """Three fixed archs that every interleaved measurement batch also times, as the clock
-        its latencies are put on (:mod:`eagle.measure.clock`): networks like the space's own, so
+        its latencies are put on (:mod:`eagle.measurement.clock`): networks like the space's own, so
         they feel a machine's slowdowns as its archs do. By default three seeded samples."""
         return self.keys(self.sample(3, np.random.default_rng(20261207)))
 

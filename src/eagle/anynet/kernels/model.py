@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eagle import __version__
 from eagle.anynet.kernels import FEATURES, kernel_features, kernel_type
 from eagle.anynet.kernels.trees import TreeEnsemble, TreeModelError, parse_lightgbm
 from eagle.anynet.onnxgraph import Kernel
 from eagle.errors import EagleError, NotFittedError
+from eagle.version import __version__
 
 if TYPE_CHECKING:
-    from eagle.anynet.kernels.profile import Sample
+    from eagle.anynet.kernels.sample import Sample
 
 FORMAT = "eagle-kernels"
 MIN_KERNEL_S = 2e-7  # ORT's profiler reports whole microseconds; 0 means "under one"

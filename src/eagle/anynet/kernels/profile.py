@@ -22,12 +22,12 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eagle.anynet.kernels.sample import Sample
 from eagle.anynet.onnxgraph import Kernel, profile_kernels, time_plain
 from eagle.errors import EagleError
 
@@ -59,17 +59,6 @@ CREATE TABLE IF NOT EXISTS kernels (
     PRIMARY KEY (sample_idx, pos)
 );
 """
-
-
-@dataclass
-class Sample:
-    idx: int
-    kind: str
-    config: dict[str, Any]
-    origin: str
-    wall_s: float
-    run_s: float
-    kernels: list[Kernel]
 
 
 class KernelStore:

@@ -17,7 +17,7 @@ import numpy as np
 from eagle.spaces.base import Encoded
 from eagle.spaces.nasbench201.arch import EDGES, NUM_ARCHS, NUM_OPS, all_vectors
 from eagle.spaces.nasbench201.cost import network_cost
-from eagle.spaces.nasbench201.graph import live_edges, seed_encoding
+from eagle.spaces.nasbench201.graph import live_edges, op_counts, seed_encoding
 
 ENCODINGS = ("seed", "eagle", "onehot")
 # eagle node types: 0 global, 1 input, 2 output, 3 conv1x1, 4 conv3x3, 5 avgpool, 6 skip
@@ -52,8 +52,6 @@ def eagle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     params of the pruned and of the reference network, live and total op counts, the 30-d
     one-hot arch vector.
     """
-    from eagle.costmodels.analytic import op_counts
-
     adj = np.zeros((NUM_ARCHS, 9, 9), dtype=np.float32)
     feat = np.zeros((NUM_ARCHS, 9, 10), dtype=np.float32)
     glob = np.zeros((NUM_ARCHS, 43), dtype=np.float32)

@@ -8,6 +8,7 @@
   computation-equivalent classes (NB201's ``Structure.to_unique_str(consider_zero=True)``):
   each node is the sorted sum of its inputs' expressions, ``skip_connect`` passes its input's
   expression through, ``none`` (or an op on a zero input) is the zero term ``#``.
+* :func:`op_counts`: how many of each op every cell has, on all its edges and on its live ones.
 * :func:`seed_encoding` is the seed's predictor graph (9x9 adjacency, 9x6 one-hot features)
   exactly as the seed's ``get_matrix_and_ops`` + ``get_adjacency_and_features`` build it;
   :func:`graph8_encoding` is the same pruned DAG without the global node, fixed at 8 nodes.
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,6 +30,7 @@ from eagle.spaces.nasbench201.arch import (
     NUM_NODES,
     OPS,
     SKIP,
+    all_vectors,
     check_vector,
 )
 
@@ -163,3 +166,22 @@ def graph8_encoding(vector: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     m, labels = seed_pruned_graph(vector)
     code = {None: 0, -1: 1, -2: 2, CONV1X1: 3, CONV3X3: 4, AVGPOOL: 5}
     return m.astype(np.uint8), np.array([code[lab] for lab in labels], dtype=np.int8)
+
+
+@lru_cache(maxsize=1)
+def op_counts() -> dict[str, np.ndarray]:
+    """``{"all-edges" | "live-edges": (15625, 5) count of each op id}`` per NB201 index (read-only).
+
+    ``all-edges`` counts every edge of the cell (what a runtime that keeps dead branches runs),
+    ``live-edges`` only the edges on an input->output path (the pruned, deployed cell).
+    """
+    vectors = all_vectors()
+    every = np.zeros((len(vectors), len(OPS)))
+    live = np.zeros((len(vectors), len(OPS)))
+    for i, vec in enumerate(vectors):
+        for op, alive in zip(vec, live_edges(vec)):
+            every[i, op] += 1
+            live[i, op] += alive
+    for values in (every, live):
+        values.setflags(write=False)
+    return {"all-edges": every, "live-edges": live}

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from eagle.errors import EagleError, UsageError, install_hint
-from eagle.measure.worker import WorkerConfig, config_from_json, config_to_json
+from eagle.measurement.worker import WorkerConfig, config_from_json, config_to_json
 
 RESOURCE_PREFIX = "device:"
 _START_HINT = "Start one with 'ray start --head --resources '{\"device:NAME\": 1}'' and pass --address HOST:PORT"
@@ -114,7 +114,7 @@ class DeviceActor:
 
     def measure(self, indices: list[int], timeout_s: float) -> list[dict[str, Any]]:
         """A batch of archs, timed together by the worker's protocol (one result each, in order)."""
-        from eagle.measure.executors import measure_batch_safely
+        from eagle.measurement.executors import measure_batch_safely
 
         return measure_batch_safely(self.worker, indices, timeout_s)
 
@@ -287,5 +287,5 @@ class RayExecutor:
 
 
 def make_executor(cfg: Any, config: WorkerConfig) -> RayExecutor:
-    """The ``ray`` entry of :data:`eagle.measure.executors.EXECUTORS`."""
+    """The ``ray`` entry of :data:`eagle.measurement.executors.EXECUTORS`."""
     return RayExecutor(cfg.device, config, address=cfg.ray_address, actors=cfg.ray_actors)

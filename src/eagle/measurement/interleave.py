@@ -16,11 +16,15 @@ gets a speed factor, the median over its networks of how far their round minimum
 own median (:func:`drift_factors`; on this project's VM the factor moved by +-20% within a minute),
 and each round minimum is divided by its pass's factor before the median is taken.
 
+A network whose latency is already known within the target sits out the following passes (it
+joins again if they widen its interval), so a batch spends its time on the networks still
+uncertain rather than timing every one until the last converges.
+
 Rounds taken under interference are discarded and taken again: the process got less CPU time
 than the wall time of the round (it was descheduled: another process or thread took its core),
 or the hypervisor stole more than :data:`MAX_STEAL_SHARE` of the machine during the pass. The
 load, the other processes' share of the CPUs, steal and frequency of the passes a network took
-part in are returned with it (:mod:`eagle.measure.conditions`).
+part in are returned with it (:mod:`eagle.measurement.conditions`).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from eagle.measure.conditions import Meter, Shares, summarize_shares
-from eagle.measure.protocol import Protocol
+from eagle.measurement.conditions import Meter, Shares, summarize_shares
+from eagle.measurement.protocol import Protocol
 
 #: a round whose process CPU time is under this share of its wall time (per runtime thread) was
 #: descheduled: it is discarded
@@ -150,13 +154,14 @@ def time_interleaved(
         if heartbeat is not None:
             heartbeat()
     meter = Meter()
-    budget = protocol.max_time_s * len(keys)
+    budget = protocol.max_time_s * len(keys)  # the batch's time cap: max_time_s per network
     started = clock()
     for pass_id in range(protocol.max_rounds * 3):  # rounds under interference are taken again
         before = meter.read()
         kept: list[tuple[Hashable, list[float]]] = []
-        for k in rng.permutation(len(keys)):
-            key = keys[int(k)]
+        active = _active(keys, timings, protocol)
+        for k in rng.permutation(len(active)):
+            key = active[int(k)]
             t = timings[key]
             w0, c0 = clock(), cpu()
             samples = [samplers[key]() for _ in range(t.per_round)]
@@ -178,8 +183,8 @@ def time_interleaved(
             else:
                 timings[key].rounds.append(samples)
                 timings[key].pass_ids.append(pass_id)
-        for t in timings.values():
-            t.passes.append(shares)
+        for key in active:
+            timings[key].passes.append(shares)
         _correct(list(timings.values()))
         if _settled(list(timings.values()), protocol, clock() - started, budget):
             break
@@ -193,12 +198,28 @@ def time_interleaved(
     return timings
 
 
+def _known(t: Timing, protocol: Protocol) -> bool:
+    """Whether a network's latency is known within the target (and it has its minimum rounds)."""
+    return len(t.rounds) >= protocol.min_rounds and relative_halfwidth(t.corrected) <= protocol.target_ci
+
+
+def _active(keys: list[Hashable], timings: dict[Hashable, Timing], protocol: Protocol) -> list[Hashable]:
+    """The networks the next pass times: those whose latency is not yet known within the target
+    (a network that reached it sits out, so a batch spends its time on the ones still uncertain;
+    it joins again if later passes widen its interval). At least :data:`MIN_DRIFT_NETWORKS` take
+    part while any does, so every pass can still be corrected for drift: the known ones with the
+    fewest rounds fill in."""
+    active = [k for k in keys if not _known(timings[k], protocol)]
+    if active and len(active) < MIN_DRIFT_NETWORKS:
+        rest = sorted((k for k in keys if k not in active), key=lambda k: len(timings[k].rounds))
+        active += rest[: MIN_DRIFT_NETWORKS - len(active)]
+    return active or list(keys)
+
+
 def _settled(timings: list[Timing], protocol: Protocol, elapsed: float, budget: float) -> bool:
     """Whether the batch is done: every network's latency known within the target, or a cap."""
     fewest = min(len(t.rounds) for t in timings)
-    if fewest >= protocol.min_rounds and all(relative_halfwidth(t.corrected) <= protocol.target_ci for t in timings):
-        return True
-    if fewest >= protocol.max_rounds:
+    if all(_known(t, protocol) or len(t.rounds) >= protocol.max_rounds for t in timings):
         return True
     if elapsed >= budget and fewest >= protocol.min_rounds:
         return True
@@ -224,7 +245,7 @@ def summarize_timing(t: Timing, target_ci: float) -> dict[str, Any]:
     """What Eagle stores for one network timed by :func:`time_interleaved` (seconds): the
     latency (median of the drift-corrected round minima) with its CI half-width, the seed's IQR
     mean of the raw samples, and how sure it is."""
-    from eagle.measure.stats import calc_stats
+    from eagle.measurement.stats import calc_stats
 
     rounds = t.rounds or []
     if not rounds:

@@ -17,8 +17,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eagle.measure.protocol import Protocol, time_inferences
-from eagle.measure.stats import summarize
+from eagle.measurement.protocol import Protocol, time_inferences
+from eagle.measurement.stats import summarize
 from eagle.stdio import captured_output
 
 
@@ -177,7 +177,7 @@ def measure_batch(
 ) -> list[dict[str, Any]]:
     """Measure ``items`` ((index, arch key or None)) by the config's protocol: one result each, in
     order. Interleaved: as many as memory allows are loaded at once and timed together
-    (:mod:`eagle.measure.interleave`); the rest in further groups. ``heartbeat()`` is called as
+    (:mod:`eagle.measurement.interleave`); the rest in further groups. ``heartbeat()`` is called as
     work progresses (the worker tells its driver it is alive)."""
     protocol = config.protocol
     results: dict[int, dict[str, Any]] = {}
@@ -202,7 +202,7 @@ def measure_batch(
 
 
 def _time_group(runtime: Any, config: WorkerConfig, group: list[_Loaded], heartbeat: Any) -> dict[int, dict[str, Any]]:
-    from eagle.measure.interleave import summarize_timing, time_interleaved
+    from eagle.measurement.interleave import summarize_timing, time_interleaved
 
     protocol = config.protocol
     out: dict[int, dict[str, Any]] = {}
@@ -258,7 +258,9 @@ def _time_group(runtime: Any, config: WorkerConfig, group: list[_Loaded], heartb
             }
             continue
         summary = summarize_timing(timing, protocol.target_ci)
-        if reference_s:  # the driver turns latency_s into seconds at the device's nominal speed (eagle.measure.clock)
+        if (
+            reference_s
+        ):  # the driver turns latency_s into seconds at the device's nominal speed (eagle.measurement.clock)
             summary["reference_s"] = reference_s
         result = {"nb201_index": loaded.index, "worker_pid": os.getpid(), **summary}
         result.update(status="ok", samples=timing.rounds, measure_s=measure_s, **loaded.times)

@@ -2,7 +2,7 @@
 
 A cloud VM's speed moves by +-10-20% between minutes (other guests on the host), and nothing
 inside the guest sees it: the process gets all its CPU time, no steal is reported, the frequency
-reads the same. Interleaving (:mod:`eagle.measure.interleave`) makes the networks of one batch
+reads the same. Interleaving (:mod:`eagle.measurement.interleave`) makes the networks of one batch
 consistent with each other, but two sweeps minutes apart still differ by the machine's level
 (on this project's VM: every network of a second sweep 7-15% faster than the first).
 

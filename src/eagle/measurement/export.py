@@ -59,7 +59,7 @@ def run_rows(store: ResultStore, run_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-#: conditions of a measurement exported as columns (``eagle.measure.conditions.summarize_shares``)
+#: conditions of a measurement exported as columns (``eagle.measurement.conditions.summarize_shares``)
 CONDITION_COLUMNS = ("others_share_mean", "steal_share_max", "load1_mean", "mhz_min", "mhz_max")
 
 

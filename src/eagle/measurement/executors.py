@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eagle.devices.workers import StdioWorker, WorkerCrashed, WorkerTimeout
-from eagle.measure.worker import WorkerConfig
+from eagle.measurement.worker import WorkerConfig
 from eagle.registry import Registry
 
 
@@ -104,7 +104,7 @@ class LocalExecutor:
 
 
 EXECUTORS.add("local", lambda cfg, config: LocalExecutor(cfg.device, config))
-EXECUTORS.add("ray", _lazy("eagle.measure.ray_executor", "make_executor"))
+EXECUTORS.add("ray", _lazy("eagle.measurement.ray_executor", "make_executor"))
 
 
 @contextmanager

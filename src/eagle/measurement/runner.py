@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from eagle import __version__, spaces
+from eagle import spaces
 from eagle.errors import UsageError
-from eagle.measure import clock
-from eagle.measure.archs import select_archs, select_keys
-from eagle.measure.protocol import Protocol
-from eagle.measure.worker import ModelConfig, WorkerConfig
+from eagle.measurement import clock
+from eagle.measurement.archs import select_archs, select_keys
+from eagle.measurement.protocol import Protocol
+from eagle.measurement.worker import ModelConfig, WorkerConfig
 from eagle.store import ResultStore
+from eagle.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class SweepSummary:
 
 class _Anchor:
     """Turns a batch's latencies into seconds at the device's nominal speed
-    (:mod:`eagle.measure.clock`): divided by the batch's level. The nominal is fixed for the run
+    (:mod:`eagle.measurement.clock`): divided by the batch's level. The nominal is fixed for the run
     when it starts (the device's calibration, else the first batch's reference times, which then
     become the device's calibration), and the run's batch reference times join the device's
     history at the end."""
@@ -178,7 +179,7 @@ def _file_digest(path: Path) -> str:
 def run_sweep(cfg: SweepConfig, *, progress: bool = True) -> SweepSummary:
     """Measure ``cfg``'s archs, resuming a previous identical sweep; see the module docstring."""
     from eagle import runtimes
-    from eagle.measure.executors import open_executor
+    from eagle.measurement.executors import open_executor
 
     started = time.perf_counter()
     space = spaces.get(cfg.space)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from eagle.errors import EagleError, UsageError
-from eagle.measure.protocol import Protocol
-from eagle.measure.runner import SweepConfig
-from eagle.measure.worker import ModelConfig
+from eagle.measurement.protocol import Protocol
+from eagle.measurement.runner import SweepConfig
+from eagle.measurement.worker import ModelConfig
 
 
 @dataclass

@@ -15,7 +15,7 @@ from eagle.datasets.readers import read_seed_pickle, read_seed_raw_results
 from eagle.datasets.safe_pickle import safe_load
 from eagle.errors import EagleError, UsageError
 from eagle.fileio import atomic_write
-from eagle.measure.stats import calc_stats
+from eagle.measurement.stats import calc_stats
 from eagle.spaces.nasbench201.arch import index_to_vector
 
 

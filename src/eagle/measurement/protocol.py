@@ -1,6 +1,6 @@
 """The timing protocol: how each network's inferences are timed.
 
-``interleaved`` (the default; :mod:`eagle.measure.interleave`): a batch of up to ``interleave``
+``interleaved`` (the default; :mod:`eagle.measurement.interleave`): a batch of up to ``interleave``
 networks is loaded at once and timed in passes, one round of ``round_runs`` back-to-back
 inferences per network per pass (its minimum is the round's statistic), until the 95% confidence
 interval of the median of a network's round minima is within ``target_ci`` (relative) of it, or

@@ -1,0 +1,240 @@
+"""Train a latency (or accuracy) predictor on one dataset: the use case behind ``eagle train``.
+
+One spec in, one result out: :class:`TrainSpec` says what to train on and how; :func:`train`
+returns a :class:`TrainedPredictor` (the fitted model, its test metrics on the archs it never saw,
+and its provenance: which dataset and which archs it was trained on). ``result.save(path)``
+writes a checkpoint that carries that provenance, so ``eagle evaluate`` never scores a model on
+its own training data, whether it was trained from the command line or from Python.
+
+With ``init`` naming a few-shot base (``eagle pretrain``), training *adapts* the base to the
+dataset's archs (every one measured: the new device's k) instead of fitting a predictor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from eagle import progress
+from eagle.errors import EagleError, UsageError
+
+if TYPE_CHECKING:
+    from eagle.costmodels.basis import DeviceBasis
+    from eagle.costmodels.op_basis import OpDeviceBasis
+    from eagle.datasets.dataset import Dataset
+    from eagle.fewshot.model import FewShotPredictor
+    from eagle.predictors.base import Predictor
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """What :func:`train` fits. ``measurement``: a dataset name, a seed pickle / HELP .pt / CSV file,
+    or a results store (``X.sqlite``)."""
+
+    measurement: str | Path
+    predictor: str = "gcn"
+    #: the neural predictors' recipe (``eagle``, ``brp-nas``); None: the seed YAML's, else ``eagle``
+    preset: str | None = None
+    seed: int = 0
+    training_points: int | None = None
+    validation_points: int | None = None
+    #: the default GCN's arch prior from the bundled datasets (neural predictors only)
+    prior: bool = True
+    prior_exclude: tuple[str, ...] = ()
+    #: start from this checkpoint's weights; a few-shot base adapts to the dataset instead
+    init: Path | None = None
+    #: with ``init``: re-initialise the final layer
+    transfer: bool = False
+    #: the seed's predictor YAML
+    cfg: Path | None = None
+    #: a plug-in space the dataset names (``module:Class``)
+    space: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("seed", "training_points", "validation_points"):
+            value = getattr(self, name)
+            low = 1 if name == "training_points" else 0
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if isinstance(self.prior_exclude, str):
+            object.__setattr__(self, "prior_exclude", (self.prior_exclude,))
+
+
+@dataclass
+class TrainedPredictor:
+    """A fitted predictor with what it was fitted on (``provenance``: ``metric``, ``unit``,
+    ``measurement``, ``trained_on``, ``space``) and its metrics on the dataset's other archs
+    (None when fewer than two were left; a few-shot adaptation uses every arch it is given)."""
+
+    predictor: Predictor | FewShotPredictor
+    metrics: dict[str, Any] | None
+    provenance: dict[str, Any]
+    seconds: float
+    #: one-line facts worth telling the user (what the model learnt from, what was left out)
+    notes: list[str] = field(default_factory=list)
+    #: a few-shot adaptation (``init`` named a few-shot base)
+    adapted: bool = False
+
+    def save(self, path: str | Path) -> None:
+        """Write the checkpoint (``eagle.load_predictor`` reads it) with its provenance."""
+        from eagle import predictors
+
+        predictors.save(self.predictor, path, extra=self.provenance)
+
+
+def train(spec: TrainSpec) -> TrainedPredictor:
+    """Fit ``spec.predictor`` on ``spec.measurement`` (or adapt a few-shot base given as
+    ``spec.init``); see :class:`TrainSpec`."""
+    base = fewshot_base(spec.init)
+    if base is not None:
+        return _adapt(spec, base)
+    return _fit(spec)
+
+
+def fewshot_base(path: Path | None) -> DeviceBasis | OpDeviceBasis | None:
+    """The base when ``path`` names a few-shot base checkpoint (``eagle pretrain``), else None."""
+    if path is None:
+        return None
+    from eagle.predictors.checkpoint import read
+
+    config, _ = read(path)
+    if config.get("kind") not in ("fewshot-base", "fewshot-base-ops"):
+        return None
+    from eagle import predictors
+
+    return predictors.load(path)
+
+
+def _fit(spec: TrainSpec) -> TrainedPredictor:
+    from eagle import datasets, predictors
+    from eagle.predictors.presets import DEFAULT_POINTS
+    from eagle.predictors.seedcfg import read_predictor_yaml
+    from eagle.predictors.training import evaluate_on, fit_on_split, random_split
+
+    ds = datasets.load_measurement(str(spec.measurement), space=spec.space)
+    yaml_cfg = read_predictor_yaml(spec.cfg) if spec.cfg else None
+    name = spec.predictor
+    neural = name in ("gcn", "mlp")
+    preset = spec.preset or (yaml_cfg["preset"] if yaml_cfg else "eagle")
+    kwargs: dict[str, Any] = {"seed": spec.seed}
+    if neural:
+        kwargs["preset"] = preset
+        if yaml_cfg:
+            kwargs.update(yaml_cfg["overrides"])
+        if not spec.prior:
+            kwargs["prior"] = None
+        if spec.prior_exclude:
+            kwargs["prior_exclude"] = list(spec.prior_exclude)
+    elif not spec.prior or spec.prior_exclude:
+        raise UsageError("prior and prior_exclude apply to the neural predictors (gcn, mlp)")
+    preset_train, preset_val = DEFAULT_POINTS.get(preset, (None, 0)) if neural else (None, 0)
+    training_points = (
+        spec.training_points
+        if spec.training_points is not None
+        else (yaml_cfg["training_points"] if yaml_cfg else preset_train)
+    )
+    validation_points = (
+        spec.validation_points
+        if spec.validation_points is not None
+        else (yaml_cfg["validation_points"] if yaml_cfg else preset_val if spec.training_points is None else 0)
+    )
+    present = len(ds.arch_ids())
+    if training_points is not None and training_points + validation_points > present and spec.training_points is None:
+        training_points, validation_points = None, min(validation_points, present // 10)  # a small file: all of it
+    split_seed = yaml_cfg["sampling_seed"] if yaml_cfg and yaml_cfg["sampling_seed"] is not None else spec.seed
+    split = random_split(ds, training_points, validation_points, split_seed)
+    predictor = predictors.create(name, space=ds.space, **kwargs)
+    progress.stage(
+        f"training {name} ({preset if neural else 'baseline'}) on {len(split.train)} archs"
+        + (f" (+{len(split.validation)} validation)" if len(split.validation) else "")
+        + f" of {ds.name}{expected_time(predictor, name, preset, len(split.train))}"
+    )
+    init = predictors.load(spec.init) if spec.init else None
+    fit_kwargs = {"init": init, "reset_head": bool(spec.transfer)} if init is not None else {}
+    from eagle.predictors.neural import NeuralPredictor
+
+    if init is not None and not isinstance(predictor, NeuralPredictor):
+        raise UsageError("init works with neural predictors (gcn, mlp)")
+    t0 = time.perf_counter()
+    fit_on_split(predictor, ds, split, **fit_kwargs)
+    seconds = float(getattr(predictor, "train_seconds_", None) or time.perf_counter() - t0)
+    metrics = None
+    if len(split.test) >= 2:
+        metrics, _, _ = evaluate_on(predictor, ds, exclude=np.concatenate([split.train, split.validation]))
+    provenance = {
+        "metric": ds.metric,
+        "unit": "s" if ds.metric == "latency" else ds.unit,
+        "measurement": ds.name,
+        "trained_on": trained_on(ds, np.concatenate([split.train, split.validation])),
+        "space": ds.metadata["space"],
+    }
+    notes = []
+    prior = getattr(predictor, "prior_devices_", None)
+    if prior:
+        notes.append(f"arch prior learned from {len(prior)} bundled latency datasets (none holds this training data)")
+    if getattr(predictor, "op_cost_model_", ""):
+        notes.append(f"op-cost input: the {predictor.op_cost_model_} per-op cost model, fitted to the training archs")
+    return TrainedPredictor(predictor, metrics, provenance, seconds, notes)
+
+
+def _adapt(spec: TrainSpec, base: DeviceBasis | OpDeviceBasis) -> TrainedPredictor:
+    """Adapt a few-shot base to every arch measured in ``spec.measurement`` (the new device's k):
+    archs outside the base (disconnected NB201 cells, which no pretraining dataset holds) are
+    left out with a note."""
+    from eagle import datasets
+    from eagle.fewshot import FewShotPredictor, OpDeviceBasis
+
+    ds = datasets.load_measurement(str(spec.measurement), space=base.space)
+    if ds.metric != "latency":
+        raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")
+    notes: list[str] = []
+    provenance: dict[str, Any] = {"metric": "latency", "unit": "s", "measurement": ds.name}
+    t0 = time.perf_counter()
+    if isinstance(base, OpDeviceBasis):  # a large space's base: every arch is described by its op counts
+        keys, latency_s = ds.items("s")
+        model = FewShotPredictor(base).fit(keys, latency_s)
+        provenance["trained_on"] = sorted(keys)
+    else:
+        archs = ds.present()
+        outside = archs[~base.covered[archs]]
+        if len(outside) == len(archs):
+            raise EagleError(
+                f"{ds.name}: every measured arch lies outside the pretrained basis (disconnected cells, which no "
+                "pretraining dataset holds); measure connected archs (eagle select proposes some)"
+            )
+        if len(outside):  # e.g. HELP-style files that time disconnected cells (or hold placeholders for them)
+            archs = archs[base.covered[archs]]
+            shown = ", ".join(str(int(i)) for i in outside[:5]) + (", ..." if len(outside) > 5 else "")
+            notes.append(
+                f"left out {len(outside)} arch(s) outside the pretrained basis (NB201 index {shown}: disconnected "
+                f"cells, which no pretraining dataset holds); adapting to the other {len(archs)}"
+            )
+        model = FewShotPredictor(base).fit(archs, ds.by_index("s")[archs])
+        provenance["trained_on"] = sorted(int(i) for i in archs)
+    return TrainedPredictor(model, None, provenance, time.perf_counter() - t0, notes, adapted=True)
+
+
+def expected_time(predictor: object, name: str, preset: str, n_train: int) -> str:
+    """``: about N min here ...``: what the training will take on this project's VM (one thread)."""
+    from eagle.predictors.presets import estimate_seconds
+
+    params = getattr(predictor, "config", None) or {}
+    epochs = int(params.get("epochs", 0) or 0)
+    seconds = estimate_seconds(name, preset, n_train, epochs, int(params.get("ensemble", 1) or 1)) if epochs else None
+    if seconds is None:
+        return ""
+    when = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {max(seconds, 1):.0f} s"
+    stop = "; early stopping usually ends it sooner" if params.get("early_stopping") else ""
+    return f": {epochs} epochs at most, {when} on one thread of a 2-core VM (BENCHMARKS.md){stop}"
+
+
+def trained_on(ds: Dataset, ids: np.ndarray | Sequence[int]) -> list[Any]:
+    """The training archs for the checkpoint: indices (enumerable spaces) or arch keys."""
+    if ds.archs is None:
+        return sorted(int(i) for i in ids)
+    return sorted(ds.archs[int(i)] for i in ids)

@@ -1,0 +1,121 @@
+"""The typed workflows (issue 34): ``eagle.train`` and ``eagle.evaluate`` from Python give what
+``eagle train`` / ``eagle evaluate`` give, provenance included, and the CLI runs on them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import eagle
+from eagle.errors import UsageError
+from eagle.workflows import EvaluateSpec, EvaluationReport, TrainedPredictor, TrainSpec, evaluate, train
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return eagle.train("help/pixel3", predictor="ridge", training_points=200, validation_points=0, seed=1)
+
+
+def test_train_returns_a_model_with_metrics_and_provenance(trained):
+    assert isinstance(trained, TrainedPredictor) and not trained.adapted
+    where = trained.provenance
+    assert where["measurement"] == "help/pixel3" and where["unit"] == "s" and where["metric"] == "latency"
+    assert len(where["trained_on"]) == 200 and where["trained_on"] == sorted(where["trained_on"])
+    assert trained.metrics["n"] > 10000 and trained.metrics["spearman"] > 0.7  # the other archs, never trained on
+    again = eagle.train(TrainSpec("help/pixel3", predictor="ridge", training_points=200, validation_points=0, seed=1))
+    assert again.provenance["trained_on"] == where["trained_on"]  # a spec and options are the same call
+
+
+def test_evaluate_never_scores_the_training_archs(trained, tmp_path):
+    in_memory = eagle.evaluate(trained, "help/pixel3")
+    assert isinstance(in_memory, EvaluationReport) and in_memory.excluded == 200
+    assert in_memory.metrics["n"] == trained.metrics["n"]
+    np.testing.assert_allclose(in_memory.metrics["spearman"], trained.metrics["spearman"])
+    trained.save(tmp_path / "ridge.pt")  # a checkpoint saved from Python carries its provenance
+    from_file = evaluate(EvaluateSpec(tmp_path / "ridge.pt", "help/pixel3"))
+    assert from_file.excluded == 200 and from_file.metrics == in_memory.metrics
+    out = subprocess.run(
+        [sys.executable, "-m", "eagle", "evaluate", "--load", str(tmp_path / "ridge.pt"), "--measurement",
+         "help/pixel3"], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "(200 training archs excluded)" in out
+
+
+def test_a_predictor_fitted_in_code_carries_its_training_archs(tmp_path):
+    """No checkpoint without provenance: a predictor records the archs it was fitted on, a checkpoint
+    saved from code keeps them, and evaluate leaves them out; a model that carries the dataset
+    (the GCN's arch prior learnt it) is named."""
+    from eagle import predictors
+
+    fitted = eagle.create_predictor("gcn", epochs=2).fit(np.arange(100), np.linspace(1e-3, 2e-3, 100))
+    assert fitted.trained_on_ == list(range(100))
+    present = set(eagle.load_dataset("help/pixel3").present().tolist())
+    report = eagle.evaluate(fitted, "help/pixel3")
+    assert report.excluded == len(present & set(range(100))) > 90  # the ones the dataset holds
+    assert report.seen_where == "the arch prior" and "help/pixel3" in report.seen_in
+    ridge = eagle.create_predictor("ridge").fit(np.arange(5, 55), np.linspace(1e-3, 2e-3, 50))
+    predictors.save(ridge, tmp_path / "r.pt")
+    assert eagle.evaluate(tmp_path / "r.pt", "help/pixel3").excluded == len(present & set(range(5, 55)))
+
+
+def test_bad_specs_are_clear_errors():
+    with pytest.raises(UsageError, match="no_such_option"):
+        eagle.train("help/pixel3", no_such_option=1)
+    with pytest.raises(UsageError, match="not both"):
+        eagle.train(TrainSpec("help/pixel3"), seed=2)
+    with pytest.raises(UsageError, match="training_points"):
+        TrainSpec("help/pixel3", training_points=0)
+    with pytest.raises(UsageError, match="neural"):
+        train(TrainSpec("help/pixel3", predictor="ridge", prior=False))
+
+
+def test_select_then_adapt_from_python(tmp_path):
+    """The few-shot loop as workflows: select k archs, 'measure' them (a known device's values),
+    adapt a base to them with eagle.train(init=BASE.pt), evaluate on the rest of that device."""
+    import pickle
+
+    base = eagle.pretrain(["help/1080ti_1", "desktop-cpu-core-i7-7820x-fp32", "help/gold_6240", "help/pixel3"])
+    first = eagle.select(6, base=base, below=900)
+    assert len(first.keys) == 6 and (first.indices < 900).all() and first.given == 0
+    more = eagle.select(4, base=base, below=900, given=first.indices)
+    assert more.given == 6 and not set(more.keys) & set(first.keys)
+    device = eagle.load_dataset("help/titanx_1").by_index("s")
+    space = eagle.get_space()
+    chosen = np.concatenate([first.indices, more.indices])
+    few = tmp_path / "few.pickle"
+    few.write_bytes(pickle.dumps({tuple(space.vector(int(i))): float(device[i]) for i in chosen}))
+    from eagle import predictors
+
+    predictors.save(base, tmp_path / "base.pt")
+    adapted = eagle.train(few, init=tmp_path / "base.pt")
+    assert adapted.adapted and adapted.metrics is None and adapted.provenance["trained_on"] == sorted(chosen.tolist())
+    report = eagle.evaluate(adapted, "help/titanx_1")
+    assert report.excluded == 10 and report.metrics["spearman"] > 0.8 and not report.seen_in
+    with pytest.raises(UsageError, match="criterion"):
+        eagle.select(3, base=base, criterion="x")
+
+
+def test_kernel_workflows_from_python(tmp_path):
+    """profile -> fit -> save -> load -> predict a network, each one call; bad specs are clear errors."""
+    from eagle.anynet.predict import predict_network
+
+    db = tmp_path / "k.sqlite"
+    report = eagle.profile_kernels(db, budget_s=300, max_samples=40, seed=3)
+    assert report.profiled_now == 40 and report.ok + report.errors_now == 40 and report.samples == 40
+    again = eagle.profile_kernels(db, budget_s=300, max_samples=5, seed=3)  # resumes the same store
+    assert again.samples == 45
+    fitted = eagle.fit_kernels(db)
+    assert fitted.samples == again.ok and sum(fitted.counts.values()) > 40
+    fitted.model.save(tmp_path / "k.pt")
+    model = eagle.load_kernel_model(tmp_path / "k.pt")
+    p = predict_network("torchvision:mobilenet_v3_small@3x64x64", model)
+    assert 1e-5 < p.latency_s < 1.0 and p.kernels
+    with pytest.raises(UsageError, match="budget_s"):
+        eagle.profile_kernels(db, budget_s=0)
+    with pytest.raises(UsageError, match="does not exist"):
+        eagle.fit_kernels(tmp_path / "missing.sqlite")
+    with pytest.raises(UsageError, match="profile_kernels"):
+        eagle.profile_kernels(db, no_such=1)
