@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,8 +69,25 @@ def test_bad_specs_are_clear_errors():
         eagle.train(TrainSpec("help/pixel3"), seed=2)
     with pytest.raises(UsageError, match="training_points"):
         TrainSpec("help/pixel3", training_points=0)
-    with pytest.raises(UsageError, match="neural"):
+    with pytest.raises(UsageError, match="neural"):  # refused before any data is read
         train(TrainSpec("help/pixel3", predictor="ridge", prior=False))
+    with pytest.raises(UsageError, match="preset"):
+        TrainSpec("help/pixel3", predictor="ridge", preset="brp-nas")
+    with pytest.raises(UsageError, match="unknown preset"):
+        eagle.train("help/pixel3", preset="nope", training_points=20)
+    with pytest.raises(UsageError, match="model: a checkpoint path"):
+        eagle.evaluate(42, "help/pixel3")
+    with pytest.raises(UsageError, match="optimization"):
+        eagle.profile_kernels("never-created.sqlite", optimization="bogus")
+    assert not Path("never-created.sqlite").exists()
+
+
+def test_results_read_well_and_the_package_is_reachable(trained):
+    assert repr(trained).startswith("TrainedPredictor(ridge on 200 archs of help/pixel3, test Spearman 0.")
+    assert len(repr(trained)) < 200  # no arrays or arch lists
+    report = eagle.evaluate(trained, "help/pixel3")
+    assert "200 training archs left out" in repr(report) and report.seen_where == "" and not report.seen_in
+    assert eagle.workflows.TrainSpec is TrainSpec and eagle.testing.check_space
 
 
 def test_select_then_adapt_from_python(tmp_path):
@@ -96,6 +114,15 @@ def test_select_then_adapt_from_python(tmp_path):
     assert report.excluded == 10 and report.metrics["spearman"] > 0.8 and not report.seen_in
     with pytest.raises(UsageError, match="criterion"):
         eagle.select(3, base=base, criterion="x")
+    assert len(eagle.select(2, base=base, candidates=[5, 5, 5, 7]).keys) == 2  # each candidate once
+    assert len(eagle.select(2, base=base, below=10**12).keys) == 2  # a bound past the space is the space
+    with pytest.raises(UsageError, match="few-shot base"):
+        eagle.train(few, init=tmp_path / "base.pt", predictor="ridge")
+    with pytest.raises(UsageError, match=r"candidates: .*no such file"):
+        eagle.select(3, base=base, candidates=tmp_path / "missing.csv")
+    with pytest.raises(UsageError, match="k = 20000: choose between 1 and"):
+        eagle.select(20000, base=base)
+    assert repr(first).startswith("Selection(6 nasbench201 archs:")
 
 
 def test_kernel_workflows_from_python(tmp_path):
@@ -119,3 +146,55 @@ def test_kernel_workflows_from_python(tmp_path):
         eagle.fit_kernels(tmp_path / "missing.sqlite")
     with pytest.raises(UsageError, match="profile_kernels"):
         eagle.profile_kernels(db, no_such=1)
+
+
+def test_provenance_survives_loading_fine_tuning_and_hostile_files(tmp_path):
+    """Attacker review: a checkpoint loaded and saved again, or fine-tuned from, still never gets
+    scored on what it (or its ancestor) was fitted on; a hostile trained_on is a clear error."""
+    import json
+
+    import torch
+
+    from eagle import predictors
+    from eagle.errors import EagleError
+
+    a = eagle.train("help/pixel3", predictor="gcn", training_points=30, validation_points=0, prior=False)
+    a.save(tmp_path / "a.pt")
+    loaded = eagle.load_predictor(tmp_path / "a.pt")
+    assert eagle.evaluate(loaded, "help/pixel3").excluded == 30
+    predictors.save(loaded, tmp_path / "again.pt")
+    assert eagle.evaluate(tmp_path / "again.pt", "help/pixel3").excluded == 30
+    b = eagle.train("help/samsung_s7", predictor="gcn", init=tmp_path / "a.pt", training_points=30,
+                    validation_points=0, prior=False)  # fmt: skip
+    assert b.provenance["ancestors"][0]["measurement"] == "help/pixel3"
+    b.save(tmp_path / "b.pt")
+    both = set(a.provenance["trained_on"]) | set(b.provenance["trained_on"])
+    assert eagle.evaluate(tmp_path / "b.pt", "help/pixel3").excluded == len(both)
+    with pytest.raises(UsageError, match="is an input"):
+        b.save(tmp_path / "a.pt")  # the init it was trained from
+    ridge = eagle.train("help/pixel3", predictor="ridge", training_points=40, validation_points=0)
+    ridge.save(tmp_path / "r.pt")
+    with pytest.raises(UsageError, match="fine-tuning starts from a gcn or mlp"):
+        eagle.train("help/pixel3", predictor="gcn", init=tmp_path / "r.pt", training_points=20, prior=False)
+    blob = torch.load(tmp_path / "r.pt", weights_only=True)
+    for hostile in (5, None, [[1, 2], [3]], "abc", {"a": 1}, [True], [-1]):
+        config = json.loads(blob["config"])
+        config["trained_on"] = hostile
+        torch.save({**blob, "config": json.dumps(config)}, tmp_path / "h.pt")
+        with pytest.raises(EagleError, match="damaged Eagle checkpoint: trained_on"):
+            eagle.evaluate(tmp_path / "h.pt", "help/pixel3")
+    torch.save({**blob, "config": blob["config"][:-1] + ', "x": ' + "9" * 5000 + "}"}, tmp_path / "big.pt")
+    with pytest.raises(EagleError, match="not valid JSON"):
+        eagle.load_predictor(tmp_path / "big.pt")
+
+
+def test_kernel_store_reading_changes_nothing_and_bad_inputs_are_refused(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    from eagle.errors import EagleError
+
+    with pytest.raises(EagleError, match="not a kernel store"):
+        eagle.fit_kernels(empty)
+    assert empty.read_bytes() == b""  # read-only: not turned into a database
+    with pytest.raises(UsageError, match="model: a kernel model"):
+        eagle.calibrate_kernels(5, "x.csv")

@@ -37,11 +37,19 @@ __all__ = [
 ]
 
 
+#: subpackages reachable as attributes after a plain ``import eagle`` (imported when first used)
+SUBMODULES = ("workflows", "testing")
+
+
 def __getattr__(name: str) -> Any:
     if name in __all__:
         from eagle import api
 
         return getattr(api, name)
+    if name in SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"eagle.{name}")
     raise AttributeError(f"module 'eagle' has no attribute {name!r}")
 
 

@@ -102,8 +102,11 @@ def list_predictors() -> list[str]:
 def train(measurement: str | Path | TrainSpec, **options: Any) -> TrainedPredictor:
     """Train a predictor on one dataset (``eagle train``): ``measurement`` is a dataset name, file or
     results store (or a whole :class:`eagle.workflows.TrainSpec`); ``options`` are the spec's other
-    fields (``predictor``, ``preset``, ``seed``, ``training_points``, ``init``, ...). Returns the
-    fitted model with its test metrics and provenance; ``.save(path)`` writes the checkpoint."""
+    fields: ``predictor`` (``gcn`` default, ``mlp``, ``flops``, ``params``, ``lut``, ``ridge``,
+    ``gbt``), ``preset``, ``seed``, ``training_points``, ``validation_points``, ``prior``,
+    ``prior_exclude``, ``init`` (a checkpoint to start from; a few-shot base is adapted),
+    ``transfer``, ``cfg``, ``space`` (see ``help(eagle.workflows.TrainSpec)``). Returns the fitted
+    model with its test metrics and provenance; ``.save(path)`` writes the checkpoint."""
     from eagle.workflows import TrainSpec, train
 
     if isinstance(measurement, TrainSpec):
@@ -117,12 +120,13 @@ def train(measurement: str | Path | TrainSpec, **options: Any) -> TrainedPredict
     return train(spec)
 
 
-def evaluate(model: Any, measurement: str | Path) -> EvaluationReport:
+def evaluate(model: Any, measurement: str | Path, *, space: str | None = None) -> EvaluationReport:
     """Score a model (a checkpoint path, a :class:`~eagle.workflows.TrainedPredictor` or a fitted
-    predictor) on a dataset's archs it was not trained on (``eagle evaluate``)."""
+    predictor) on a dataset's archs it was not trained on (``eagle evaluate``); ``space``: a plug-in
+    space the files name (``module:Class``), allowed to be imported."""
     from eagle.workflows import EvaluateSpec, evaluate
 
-    return evaluate(EvaluateSpec(model, measurement))
+    return evaluate(EvaluateSpec(model, measurement, space))
 
 
 # -- measurement ------------------------------------------------------------------------------------
@@ -215,8 +219,12 @@ def pretrain(
 
 def select(k: int = 10, **options: Any) -> Selection:
     """The ``k`` archs to measure on a new device for the best few-shot adaptation (``eagle select``):
-    ``options`` are :class:`eagle.workflows.SelectSpec`'s (``base``: a base or its checkpoint, default
-    pretrained now; ``candidates``, ``below``, ``given``: archs already measured, ``criterion``)."""
+    ``options`` are :class:`eagle.workflows.SelectSpec`'s: ``base`` (a base or its checkpoint;
+    default: pretrained now on ``space``'s bundled datasets), ``space``, ``candidates`` (a file or
+    archs to choose among), ``below`` (indices below this), ``given`` (archs already measured: a
+    measurement file or archs; the next ``k`` are proposed), ``criterion`` (``v`` representative,
+    ``d`` extreme). The result's ``keys`` (and ``indices``) are in the order to measure them;
+    ``.write(path)`` writes the file ``eagle measure --archs`` reads."""
     from eagle.workflows import SelectSpec, select
 
     try:

@@ -15,6 +15,25 @@ from eagle.errors import EagleError, UsageError
 STDOUT = "-"
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (through links; by path where either is missing)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        return False
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting(path: Path, inputs: tuple[Path, ...] | list[Path]) -> None:
+    """A library output is never written onto one of its inputs (the command line's rule too)."""
+    for source in inputs:
+        if same_file(path, source):
+            raise UsageError(
+                f"{path} is an input of this result ({source}); write it somewhere else (nothing was written)"
+            )
+
+
 def describe_os_error(exc: OSError, what: str = "") -> str:
     """One line for an OSError; a full disk says "disk full" whatever the errno's wording."""
     import errno

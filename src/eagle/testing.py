@@ -2,7 +2,7 @@
 
     from eagle.testing import check_space, check_predictor, check_runtime
     check_space(MySpace())                      # raises AssertionError naming the broken rule
-    check_predictor(lambda: MyPredictor(space=...), space)
+    check_predictor(lambda: MyPredictor(space=space), archs, latency_s)   # 20 archs or more
     check_runtime(MyRuntime())
 
 Eagle's own test suite runs them over every registered space, predictor and runtime

@@ -250,3 +250,22 @@ def test_a_damaged_or_hostile_clock_cache_is_never_trusted_nor_written_through(t
     path.symlink_to(victim)
     clock.record(key, [{"a": 1e-3}])
     assert victim.read_text() == "precious" and clock.nominal(key) == {}  # never written through a link
+
+
+def test_a_timer_that_gives_no_time_never_poisons_the_batch():
+    """Attacker review: one runner whose timer returns NaN (or 0) must not turn every other
+    network's drift-corrected latency into NaN; its rounds are discarded."""
+
+    class Broken:
+        def __call__(self):
+            return None
+
+        def timed(self):
+            return float("nan")
+
+    runners = {0: lambda: _spin(2e-4), 1: lambda: _spin(3e-4), 2: lambda: _spin(4e-4), 9: Broken()}
+    protocol = Protocol(warmup=1, round_runs=2, min_rounds=6, max_rounds=30, target_ci=0.2, max_time_s=1.0)
+    timings = time_interleaved(runners, protocol, check_cpu=False)
+    assert not timings[9].rounds and timings[9].discarded > 0
+    for k in (0, 1, 2):
+        assert np.isfinite(summarize_timing(timings[k], protocol.target_ci)["latency_s"])

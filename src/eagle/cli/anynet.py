@@ -173,7 +173,7 @@ def cmd_kernels_fit(args: argparse.Namespace) -> int:
     fitted = fit_kernels(args.db)
     fitted.model.save(args.save)
     counts = ", ".join(f"{t} {n}" for t, n in sorted(fitted.counts.items(), key=lambda kv: -kv[1]))
-    print(f"fitted on {fitted.samples} samples ({counts} kernels) in {fitted.seconds:.1f} s; wrote {args.save}")
+    print(f"fitted on {fitted.samples} samples ({counts} kernels) in {fitted.fit_s:.1f} s; wrote {args.save}")
     return 0
 
 
@@ -188,7 +188,7 @@ def cmd_kernels_calibrate(args: argparse.Namespace) -> int:
     c = out.model.correction_ or {}
     factors = ", ".join(f"{t} x{np.exp(c['scale'] + v):.2f}" for t, v in sorted(c.get("types", {}).items()) if v)
     print(
-        f"calibrated on {len(out.networks)} measured networks in {out.seconds:.1f} s; wrote {args.save}\n"
+        f"calibrated on {len(out.networks)} measured networks in {out.calibrate_s:.1f} s; wrote {args.save}\n"
         f"scale x{np.exp(c['scale']):.3f}, per-run constant {1e3 * c['constant_s']:.3f} ms; kernel types: {factors}"
     )
     print(

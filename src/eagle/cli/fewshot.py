@@ -143,10 +143,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def write_arch_file(path: Path, archs: list[Any], space: Any) -> None:
     """A CSV with an ``arch`` column, one key per row (``eagle measure --archs`` and ``eagle predict
     --archs`` read it); ``archs`` are keys, or indices of an enumerable space."""
-    from eagle.fileio import atomic_write_text
+    from eagle.workflows.select import write_arch_csv
 
-    keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
-    atomic_write_text(path, lambda fh: fh.write("arch\n" + "".join(f"{k}\n" for k in keys)))
+    write_arch_csv(path, [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs])
 
 
 def cmd_select(args: argparse.Namespace) -> int:

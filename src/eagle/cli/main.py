@@ -141,12 +141,9 @@ def _input_files(args: argparse.Namespace, outputs: set[str]) -> list[tuple[str,
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        return False
-    return os.path.realpath(a) == os.path.realpath(b)
+    from eagle.fileio import same_file
+
+    return same_file(a, b)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

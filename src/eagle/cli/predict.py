@@ -97,9 +97,7 @@ def train_spec(args: argparse.Namespace) -> Any:
     from eagle.workflows import TrainSpec
 
     if len(args.measurement) > 1:
-        raise EagleError("training one predictor on several devices at once is 'eagle pretrain' (few-shot)")
-    if (args.no_prior or args.prior_exclude) and args.predictor not in ("gcn", "mlp"):
-        raise EagleError("--no-prior and --prior-exclude apply to the neural predictors (gcn, mlp)")
+        raise UsageError("training one predictor on several devices at once is 'eagle pretrain' (few-shot)")
     return TrainSpec(
         measurement=args.measurement[0],
         predictor=args.predictor,
@@ -135,12 +133,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
-        report_adapted(result.predictor, args.save, result.seconds)
+        report_adapted(result.predictor, args.save, result.train_s)
         return 0
     where = result.provenance
     print(
         f"trained {args.predictor} on {len(where['trained_on'])} archs of {where['measurement']}"
-        + (f" in {result.seconds:.1f} s" if getattr(result.predictor, "train_seconds_", None) else "")
+        + (f" in {result.train_s:.1f} s" if getattr(result.predictor, "train_seconds_", None) else "")
         + f"; saved {args.save}"
     )
     for note in result.notes:

@@ -489,8 +489,8 @@ def _design(
     from scipy.linalg import block_diag
 
     if not 1 <= k <= len(cand):
-        raise EagleError(
-            f"--k {k}: choose between 1 and {len(cand)} archs" + (" not measured yet" if len(done) else "")
+        raise UsageError(
+            f"k = {k}: choose between 1 and {len(cand)} archs" + (" not measured yet" if len(done) else "")
         )
     rows = [np.ones((basis.num_archs, 1)), basis.features]
     priors = [np.array([[OFFSET_PRIOR_VAR]]), basis.prior_cov]

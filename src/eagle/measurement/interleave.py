@@ -60,6 +60,8 @@ class Timing:
     rounds: list[list[float]] = field(default_factory=list)
     pass_ids: list[int] = field(default_factory=list)
     discarded: int = 0
+    #: rounds whose timer gave no time (0, negative, NaN): a broken runner, given up after min_rounds
+    invalid: int = 0
     #: rounds set aside (taken under interference) and their passes: used only when a machine
     #: too busy to keep any round leaves nothing else (``under_interference``)
     set_aside: list[tuple[int, list[float]]] = field(default_factory=list)
@@ -150,6 +152,7 @@ def time_interleaved(
     for k in keys:  # warm-up, and how many inferences fit in a round
         warm = [samplers[k]() for _ in range(max(int(protocol.warmup), 1))]
         per = float(np.median(warm))
+        per = per if math.isfinite(per) and per > 0 else MAX_ROUND_S  # a broken timer: one run per round
         timings[k].per_round = int(max(1, min(protocol.round_runs, MAX_ROUND_S // max(per, 1e-9))))
         if heartbeat is not None:
             heartbeat()
@@ -167,7 +170,10 @@ def time_interleaved(
             samples = [samplers[key]() for _ in range(t.per_round)]
             wall, used = clock() - w0, cpu() - c0
             t.seconds += wall
-            if check_cpu and used < MIN_CPU_SHARE * wall * max(threads, 1) and wall > 1e-4:
+            if not all(math.isfinite(x) and x > 0 for x in samples):
+                t.discarded += 1  # a timer that gave no time (0, negative, NaN): never a latency
+                t.invalid += 1
+            elif check_cpu and used < MIN_CPU_SHARE * wall * max(threads, 1) and wall > 1e-4:
                 t.discarded += 1  # descheduled: another process had the core
                 t.set_aside.append((pass_id, samples))
             else:
@@ -199,7 +205,10 @@ def time_interleaved(
 
 
 def _known(t: Timing, protocol: Protocol) -> bool:
-    """Whether a network's latency is known within the target (and it has its minimum rounds)."""
+    """Whether a network's latency is known within the target (and it has its minimum rounds), or
+    its timer gave no time for ``min_rounds`` rounds and nothing else (given up: nothing to know)."""
+    if not t.rounds and t.invalid >= protocol.min_rounds:
+        return True
     return len(t.rounds) >= protocol.min_rounds and relative_halfwidth(t.corrected) <= protocol.target_ci
 
 
@@ -211,14 +220,15 @@ def _active(keys: list[Hashable], timings: dict[Hashable, Timing], protocol: Pro
     fewest rounds fill in."""
     active = [k for k in keys if not _known(timings[k], protocol)]
     if active and len(active) < MIN_DRIFT_NETWORKS:
-        rest = sorted((k for k in keys if k not in active), key=lambda k: len(timings[k].rounds))
+        rest = sorted((k for k in keys if k not in active and timings[k].rounds), key=lambda k: len(timings[k].rounds))
         active += rest[: MIN_DRIFT_NETWORKS - len(active)]
     return active or list(keys)
 
 
 def _settled(timings: list[Timing], protocol: Protocol, elapsed: float, budget: float) -> bool:
     """Whether the batch is done: every network's latency known within the target, or a cap."""
-    fewest = min(len(t.rounds) for t in timings)
+    timed = [len(t.rounds) for t in timings if t.rounds or t.invalid < protocol.min_rounds]
+    fewest = min(timed, default=protocol.min_rounds)
     if all(_known(t, protocol) or len(t.rounds) >= protocol.max_rounds for t in timings):
         return True
     if elapsed >= budget and fewest >= protocol.min_rounds:

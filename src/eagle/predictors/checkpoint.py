@@ -33,10 +33,13 @@ def save(predictor: Any, path: str | Path, *, extra: dict[str, Any] | None = Non
     tensors = {
         k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in arrays.items()
     }
-    fitted = getattr(predictor, "trained_on_", None)  # provenance, whoever saves it (eagle train or code)
-    if fitted is not None and len(fitted) and "trained_on" not in (extra or {}):
-        config["trained_on"] = [x if isinstance(x, str) else int(x) for x in fitted]
-    config = {**config, "eagle_version": __version__, **(extra or {})}
+    # provenance, whoever saves it (eagle train or code): what the model was fitted on, and what a
+    # loaded model carried (a checkpoint loaded and saved again keeps it)
+    carried = dict(getattr(predictor, "provenance_", None) or {})
+    fitted = getattr(predictor, "trained_on_", None)
+    if fitted is not None and len(fitted) and not carried.get("trained_on"):
+        carried["trained_on"] = [x if isinstance(x, str) else int(x) for x in fitted]
+    config = {**config, **carried, "eagle_version": __version__, **(extra or {})}
     blob = {"format": FORMAT, "config": json.dumps(config), "tensors": tensors}
     buf = io.BytesIO()
     torch.save(blob, buf)
@@ -59,14 +62,58 @@ def read(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise EagleError(f"{path}: damaged Eagle checkpoint: its config or tensors are missing")
     try:
         config = json.loads(header)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise EagleError(f"{path}: damaged Eagle checkpoint: its config is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints over Python's digit limit
+        what = " ".join(str(exc).split())[:160]
+        raise EagleError(f"{path}: damaged Eagle checkpoint: its config is not valid JSON ({what})") from None
     if not isinstance(config, dict) or not isinstance(config.get("kind"), str):
         raise EagleError(f"{path}: damaged Eagle checkpoint: its config names no predictor kind")
+    for key in PROVENANCE_LISTS:
+        if key in config:
+            config[key] = _arch_list(config[key], f"{path}: damaged Eagle checkpoint: {key}")
+    if "ancestors" in config:
+        config["ancestors"] = _ancestors(config["ancestors"], path)
     bad = [k for k, v in tensors.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
         raise EagleError(f"{path}: damaged Eagle checkpoint: entry {show(bad[0])} is not a tensor")
     return config, tensors
+
+
+#: config entries that list archs (indices or keys) a model was fitted on
+PROVENANCE_LISTS = ("trained_on",)
+#: at most this many archs in a provenance list (NB201 has 15625; a large space's k is small)
+MAX_PROVENANCE = 1_000_000
+
+
+def _arch_list(value: object, where: str) -> list[int] | list[str]:
+    """A provenance list as read from a file: whole numbers >= 0 or strings (of one kind), else a
+    clear error; never an arbitrary object."""
+    if not isinstance(value, list) or len(value) > MAX_PROVENANCE:
+        raise EagleError(f"{where} is not a list of archs (indices or keys); train the model again")
+    if all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 for v in value):
+        return list(value)
+    if all(isinstance(v, str) and len(v) <= 10_000 for v in value):
+        return list(value)
+    raise EagleError(f"{where} holds something other than arch indices or keys; train the model again")
+
+
+def _ancestors(value: object, path: str | Path) -> list[dict[str, Any]]:
+    """The checkpoints a fine-tuned model started from: [{measurement, trained_on}], validated."""
+    where = f"{path}: damaged Eagle checkpoint: ancestors"
+    if not isinstance(value, list) or len(value) > 100:
+        raise EagleError(f"{where} is not a list of earlier trainings")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("measurement"), str):
+            raise EagleError(f"{where} entry is not an earlier training (measurement, trained_on)")
+        out.append({"measurement": item["measurement"], "trained_on": _arch_list(item.get("trained_on", []), where)})
+    return out
+
+
+def provenance_of(predictor: object, config: dict[str, Any]) -> dict[str, Any]:
+    """What a loaded model was fitted on, to carry into a checkpoint saved from it: the checkpoint's
+    ``metric``, ``unit``, ``measurement``, ``space``, ``trained_on`` and ``ancestors``."""
+    keys = ("metric", "unit", "measurement", "space", "trained_on", "ancestors")
+    return {k: config[k] for k in keys if k in config}
 
 
 def load(path: str | Path) -> Any:
@@ -84,6 +131,8 @@ def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
         if not isinstance(predictor, BASES):  # shapes that load but cannot compute fail here, not later
             space = predictor.space
             predictor.predict(np.array([0]) if space.enumerable else space.sample(1, np.random.default_rng(0)))
+        if not isinstance(predictor, BASES):  # a model saved again keeps what it was fitted on
+            predictor.provenance_ = provenance_of(predictor, config)
         return predictor, config
     except EagleError:
         raise

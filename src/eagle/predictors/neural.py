@@ -58,9 +58,9 @@ class NeuralPredictor:
         **overrides: Any,
     ) -> None:
         if kind not in PRESETS:
-            raise EagleError(f"unknown neural predictor {kind!r}; valid: {', '.join(PRESETS)}")
+            raise UsageError(f"unknown neural predictor {kind!r}; valid: {', '.join(PRESETS)}")
         if preset not in PRESETS[kind]:
-            raise EagleError(f"unknown preset {preset!r} for {kind}; valid: {', '.join(PRESETS[kind])}")
+            raise UsageError(f"unknown preset {preset!r} for {kind}; valid: {', '.join(PRESETS[kind])}")
         unknown = set(overrides) - set(PRESETS[kind][preset])
         if unknown:
             raise UsageError(

@@ -10,6 +10,9 @@ from eagle.errors import install_hint
 from eagle.runtimes.base import Runtime, RuntimeUnavailableError
 from eagle.runtimes.onnx_export import export_onnx
 
+#: ONNX Runtime's graph optimisation levels, as Eagle names them
+OPTIMIZATIONS = ("all", "extended", "basic", "disabled")
+
 
 def session_options(
     threads: int = 1, optimization: str = "all", *, inter_op_threads: int = 1, profile_dir: str | None = None

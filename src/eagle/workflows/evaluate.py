@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eagle import progress
-from eagle.errors import EagleError
+from eagle.errors import EagleError, UsageError
 
 if TYPE_CHECKING:
     from eagle.datasets.dataset import Dataset
@@ -35,13 +35,24 @@ class EvaluateSpec:
     measurement: str | Path
     space: str | None = None
 
+    def __post_init__(self) -> None:
+        inner = getattr(self.model, "predictor", self.model)
+        if not isinstance(self.model, (str, Path)) and not callable(getattr(inner, "predict", None)):
+            got = type(self.model).__name__
+            raise UsageError(f"model: a checkpoint path, a trained predictor or eagle.train()'s result, got {got}")
+        if not isinstance(self.measurement, (str, Path)):
+            raise UsageError(
+                f"measurement: a dataset name, file or results store, got {type(self.measurement).__name__}"
+            )
+
 
 @dataclass
 class EvaluationReport:
-    """Metrics (``spearman``, ``kendall``, ``within_5pct``, ``within_10pct``, ``n``, ...) on the
-    dataset's archs the model was not trained on, the predictions and truths behind them, how many
-    training archs were left out, and ``seen_in``: the datasets the model carries that hold these
-    same latencies (where: ``seen_where``), empty for an honest held-out score."""
+    """Metrics on the dataset's archs the model was not trained on (``n``, ``spearman``,
+    ``kendall_tau``, ``rmse`` in ``unit``, ``mape`` and ``within_Npct`` as fractions), the
+    predictions and measurements behind them (``predicted``, ``measured``, in ``unit``), how many
+    training archs were left out (``excluded``), and ``seen_in``: the datasets the model carries
+    that hold these same latencies (where: ``seen_where``), both empty for an honest held-out score."""
 
     dataset: str
     metrics: dict[str, Any]
@@ -52,12 +63,21 @@ class EvaluationReport:
     seen_where: str = ""
     seen_in: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        m = self.metrics
+        seen = f"; carries {', '.join(self.seen_in)} ({self.seen_where})" if self.seen_in else ""
+        return (
+            f"EvaluationReport({self.dataset}: {m.get('n')} archs, Spearman {m.get('spearman', float('nan')):.3f}, "
+            f"within ±10% {m.get('within_10pct', float('nan')):.2f}, {self.excluded} training archs left out{seen})"
+        )
+
 
 def evaluate(spec: EvaluateSpec) -> EvaluationReport:
-    from eagle import datasets
+    from eagle import datasets, spaces
     from eagle.predictors.checkpoint import load_for_prediction
     from eagle.predictors.training import evaluate_on
 
+    spaces.allow(spec.space)
     if isinstance(spec.model, (str, Path)):
         predictor, config = load_for_prediction(spec.model)
         source = str(spec.model)
@@ -71,13 +91,27 @@ def evaluate(spec: EvaluateSpec) -> EvaluationReport:
     if space is not ds.space:
         raise EagleError(f"{source} predicts {space.name} archs; {ds.name} is {ds.space.name}")
     # an arch the model was fitted on is never scored, whichever dataset it came from
-    fitted = [*config.get("trained_on", []), *getattr(predictor, "trained_on_", [])]  # a few-shot model knows its k
+    fitted = fitted_on(predictor, config)
     trained: Any = (
         np.unique(ds.ids_of([int(f) if isinstance(f, (int, np.integer)) else f for f in fitted])) if fitted else []
     )
     metrics, pred, true = evaluate_on(predictor, ds, exclude=trained)
     where, seen = reference_data_holding(predictor, ds)
+    where = where if seen else ""
     return EvaluationReport(ds.name, metrics, pred, true, len(trained), str(config.get("unit", "s")), where, seen)
+
+
+def fitted_on(predictor: object, config: dict[str, Any]) -> list[Any]:
+    """Every arch a model was fitted on, whichever dataset it came from: its checkpoint's (or
+    result's) ``trained_on``, those of the checkpoints it was fine-tuned from (``ancestors``), and
+    what the model itself recorded (``trained_on_``: a few-shot model's k, a predictor fitted in code)."""
+    carried = getattr(predictor, "provenance_", None) or {}
+    out: list[Any] = []
+    for source in (config, carried):
+        out += list(source.get("trained_on", []))
+        for ancestor in source.get("ancestors", []):
+            out += list(ancestor.get("trained_on", []))
+    return out + list(getattr(predictor, "trained_on_", []))
 
 
 def predictor_space(predictor: object) -> SearchSpace:

@@ -12,15 +12,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from eagle.anynet.kernels.model import KernelModel
-from eagle.errors import UsageError
+from eagle.errors import EagleError, UsageError
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ class ProfileSpec:
     def __post_init__(self) -> None:
         if isinstance(self.budget_s, bool) or not isinstance(self.budget_s, (int, float)):
             raise UsageError(f"budget_s must be a number of seconds, got {self.budget_s!r}")
-        if not (0 < self.budget_s <= 86_400):
+        if not (0 < self.budget_s <= 86_400):  # NaN fails this too
             raise UsageError(f"budget_s must lie in (0, 86400] seconds, got {self.budget_s}")
+        from eagle.runtimes.onnxruntime_runtime import OPTIMIZATIONS
+
+        if self.optimization not in OPTIMIZATIONS:
+            raise UsageError(f"optimization must be one of {', '.join(OPTIMIZATIONS)}, got {self.optimization!r}")
         for name, low in (("max_samples", 1), ("threads", 1), ("seed", 0)):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
@@ -82,20 +87,32 @@ class KernelFit:
     model: KernelModel
     samples: int
     counts: dict[str, int]
-    seconds: float
+    fit_s: float
+
+    def __repr__(self) -> str:
+        kernels = f"{sum(self.counts.values())} kernels of {len(self.counts)} types"
+        return f"KernelFit({self.samples} samples, {kernels}, {self.fit_s:.1f} s)"
 
 
 def fit_kernels(db: str | Path) -> KernelFit:
     """One regressor per kernel type on the kernel store ``db`` (``eagle kernels profile``)."""
     from eagle.anynet.kernels.profile import KernelStore
 
-    if not Path(db).is_file():
+    if not Path(db).exists():
         raise UsageError(f"{db} does not exist: run 'eagle kernels profile --db {db}' first")
-    with KernelStore(db) as store:
-        samples = list(store.samples())
-        config = store.config()
+    with KernelStore(db, readonly=True) as store:  # never changes the file it reads
+        try:
+            samples = list(store.samples())
+            config = store.config()
+        except (ValueError, TypeError, KeyError, sqlite3.DatabaseError) as exc:
+            raise EagleError(f"{db}: damaged kernel store ({' '.join(str(exc).split())[:160]})") from None
+    if config is not None and not isinstance(config, dict):
+        raise EagleError(f"{db}: damaged kernel store (its configuration is not a mapping)")
     t0 = time.perf_counter()
-    model = KernelModel().fit(samples, runtime=config)
+    try:
+        model = KernelModel().fit(samples, runtime=config)
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:  # kernels whose fields are not what profile wrote
+        raise EagleError(f"{db}: damaged kernel store ({' '.join(str(exc).split())[:160]})") from None
     return KernelFit(model, len(samples), dict(model.counts_), time.perf_counter() - t0)
 
 
@@ -109,9 +126,15 @@ class KernelCalibration:
     within_10pct_before: float
     within_10pct_after: float
     within_10pct_left_out: float | None
-    seconds: float
+    calibrate_s: float
     source: str = ""
-    details: dict[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        left = "" if self.within_10pct_left_out is None else f", each left out {self.within_10pct_left_out:.0%}"
+        return (
+            f"KernelCalibration({len(self.networks)} networks of {self.source}: within ±10% "
+            f"{self.within_10pct_before:.0%} before, {self.within_10pct_after:.0%} after{left})"
+        )
 
 
 def calibrate_kernels(
@@ -122,7 +145,12 @@ def calibrate_kernels(
     from eagle import datasets
     from eagle.anynet.predict import profile_for
 
-    kernels = model if isinstance(model, KernelModel) else load_kernel_model(model)
+    if isinstance(model, KernelModel):
+        kernels = model
+    elif isinstance(model, (str, Path)):
+        kernels = load_kernel_model(model)
+    else:
+        raise UsageError(f"model: a kernel model or its file, got {type(model).__name__}")
     spec = str(measurement)
     if run is not None:
         if isinstance(run, bool) or not isinstance(run, int) or run < 1:

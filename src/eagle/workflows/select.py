@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,18 +58,45 @@ class Selection:
     keys: list[str]
     indices: np.ndarray | None
     given: int = 0
+    #: the files it was chosen from (candidates, given, base): never written over
+    inputs: tuple[Path, ...] = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.keys[:3]) + (", ..." if len(self.keys) > 3 else "")
+        given = f", after {self.given} measured" if self.given else ""
+        return f"Selection({len(self.keys)} {self.space.name} archs{given}: {shown})"
 
     def write(self, path: str | Path) -> None:
-        """A CSV with an ``arch`` column (what ``eagle measure --archs`` reads)."""
-        from eagle.fileio import atomic_write_text
+        """A CSV with an ``arch`` column (what ``eagle measure --archs`` reads); never onto one of
+        the files the archs were chosen from."""
+        from eagle.fileio import refuse_overwriting
 
-        atomic_write_text(Path(path), lambda fh: fh.write("arch\n" + "".join(f"{k}\n" for k in self.keys)))
+        refuse_overwriting(Path(path), self.inputs)
+        write_arch_csv(Path(path), self.keys)
+
+
+def write_arch_csv(path: Path, keys: list[str]) -> None:
+    """A CSV with an ``arch`` column, one key per row, quoted where a key holds a comma."""
+    import csv
+
+    from eagle.fileio import atomic_write_text
+
+    def write(fh: IO[str]) -> None:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["arch"])
+        w.writerows([k] for k in keys)
+
+    atomic_write_text(path, write)
 
 
 def select(spec: SelectSpec) -> Selection:
+    """The archs to measure on a new device, in order (:class:`SelectSpec`): a greedy Bayesian
+    design over the base's model of devices (:func:`eagle.fewshot.select_archs`), deterministic
+    for the same base, candidates and given archs."""
     from eagle import spaces
     from eagle.fewshot import select_archs
 
+    spaces.allow(spec.space)
     base = load_base(spec.base) if spec.base is not None else None  # pretrained after the inputs are read
     space = spaces.resolve(base.space if base is not None else spec.space)
     if base is not None and spec.space and spaces.get(spec.space) is not space:
@@ -78,7 +105,7 @@ def select(spec: SelectSpec) -> Selection:
     if spec.below is not None:
         if not space.enumerable:
             raise UsageError("below takes arch indices; give the candidates of a large space instead")
-        below = np.arange(spec.below)
+        below = np.arange(min(spec.below, int(space.size or 0)))
         candidates = below if candidates is None else candidates[candidates < spec.below]
     given = _archs(spec.given, space, measured=True) if spec.given is not None else None
     if base is None:
@@ -86,7 +113,8 @@ def select(spec: SelectSpec) -> Selection:
     archs = select_archs(base, spec.k, candidates=candidates, criterion=spec.criterion, given=given)
     keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
     indices = np.asarray([int(a) for a in archs], dtype=np.int64) if space.enumerable else None
-    return Selection(space, keys, indices, 0 if given is None else len(given))
+    inputs = tuple(Path(p) for p in (spec.candidates, spec.given, spec.base) if isinstance(p, (str, Path)))
+    return Selection(space, keys, indices, 0 if given is None else len(given), tuple(p for p in inputs if p.exists()))
 
 
 def load_base(
@@ -114,6 +142,13 @@ def _archs(given: object, space: SearchSpace, *, measured: bool) -> np.ndarray |
     """Archs from a file (a list of archs; with ``measured``, a measurement file: seed pickle, CSV,
     store) or given directly: indices of an enumerable space, else keys."""
     if isinstance(given, (str, Path)):
+        what = "given" if measured else "candidates"
+        if Path(given).exists() and not Path(given).is_file():
+            raise UsageError(f"{what}: {given} is not a regular file (a folder, a FIFO, ...)")
+        if not Path(given).exists() and not (measured and str(given) in _dataset_names()):
+            raise UsageError(
+                f"{what}: {given}: no such file" + ("" if measured else " (a CSV 'arch' column, or one per line)")
+            )
         if measured:
             from eagle import datasets
 
@@ -123,7 +158,15 @@ def _archs(given: object, space: SearchSpace, *, measured: bool) -> np.ndarray |
 
             keys = select_keys(str(given), 0, space)
     elif isinstance(given, (list, tuple, np.ndarray)):
-        keys = space.keys(given)
+        if isinstance(given, np.ndarray) and given.ndim != 1:
+            raise UsageError(f"archs: a flat list of archs, got an array of shape {given.shape}")
+        keys = list(dict.fromkeys(space.keys(given)))  # each arch once, in the order given
     else:
         raise UsageError(f"archs: a file or a list of archs, got {type(given).__name__}")
     return space.indices(keys) if space.enumerable else list(keys)
+
+
+def _dataset_names() -> list[str]:
+    from eagle import datasets
+
+    return datasets.names()

@@ -31,31 +31,52 @@ if TYPE_CHECKING:
     from eagle.predictors.base import Predictor
 
 
+NEURAL = ("gcn", "mlp")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
-    """What :func:`train` fits. ``measurement``: a dataset name, a seed pickle / HELP .pt / CSV file,
-    or a results store (``X.sqlite``)."""
+    """What :func:`train` fits.
+
+    Attributes:
+        measurement: the training data: a dataset name (``eagle.list_datasets()``), a seed pickle,
+            a HELP ``.pt``, a CSV file, or a results store (``X.sqlite``, ``X.sqlite#run=N``).
+        predictor: ``gcn`` (default), ``mlp``, or a baseline: ``flops``, ``params``, ``lut``,
+            ``ridge``, ``gbt`` (``eagle.list_predictors()``).
+        preset: the neural predictors' recipe, ``eagle`` (default) or ``brp-nas`` (the seed's);
+            None: the seed YAML's (``cfg``), else ``eagle``. Neural predictors only.
+        seed: the split's and the training's seed.
+        training_points, validation_points: how many archs to train and validate on (default: the
+            preset's; a baseline trains on every arch but a tenth kept for the test metrics).
+        prior: the default GCN's arch prior learnt from the bundled datasets (neural only).
+        prior_exclude: bundled datasets the prior must not learn from (relatives of the device).
+        init: start from this checkpoint's weights; a few-shot base (``eagle pretrain``) is
+            *adapted* to every arch of ``measurement`` instead (the new device's k).
+        transfer: with ``init``: re-initialise the final layer (the seed's ``--transfer``).
+        cfg: the seed's predictor YAML.
+        space: a plug-in space the dataset names (``module:Class``), allowed to be imported.
+    """
 
     measurement: str | Path
     predictor: str = "gcn"
-    #: the neural predictors' recipe (``eagle``, ``brp-nas``); None: the seed YAML's, else ``eagle``
     preset: str | None = None
     seed: int = 0
     training_points: int | None = None
     validation_points: int | None = None
-    #: the default GCN's arch prior from the bundled datasets (neural predictors only)
     prior: bool = True
     prior_exclude: tuple[str, ...] = ()
-    #: start from this checkpoint's weights; a few-shot base adapts to the dataset instead
     init: Path | None = None
-    #: with ``init``: re-initialise the final layer
     transfer: bool = False
-    #: the seed's predictor YAML
     cfg: Path | None = None
-    #: a plug-in space the dataset names (``module:Class``)
     space: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.measurement, (str, Path)):
+            raise UsageError(
+                f"measurement: a dataset name, file or results store, got {type(self.measurement).__name__}"
+            )
+        if not isinstance(self.predictor, str):
+            raise UsageError(f"predictor: a predictor name, got {self.predictor!r}")
         for name in ("seed", "training_points", "validation_points"):
             value = getattr(self, name)
             low = 1 if name == "training_points" else 0
@@ -63,37 +84,78 @@ class TrainSpec:
                 raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
         if isinstance(self.prior_exclude, str):
             object.__setattr__(self, "prior_exclude", (self.prior_exclude,))
+        for name in ("init", "cfg"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (str, Path)):
+                raise UsageError(f"{name}: a file path, got {type(value).__name__}")
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+        for name in ("prior", "transfer"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.predictor not in NEURAL:  # options a baseline would silently ignore
+            given = [n for n, v in (("preset", self.preset), ("prior_exclude", self.prior_exclude)) if v]
+            if not self.prior:
+                given.append("prior=False")
+            if given:
+                raise UsageError(
+                    f"{', '.join(given)} apply to the neural predictors (gcn, mlp), not {self.predictor!r}"
+                )
 
 
 @dataclass
 class TrainedPredictor:
     """A fitted predictor with what it was fitted on (``provenance``: ``metric``, ``unit``,
     ``measurement``, ``trained_on``, ``space``) and its metrics on the dataset's other archs
-    (None when fewer than two were left; a few-shot adaptation uses every arch it is given)."""
+    (None when fewer than two were left; a few-shot adaptation uses every arch it is given):
+    ``spearman``, ``kendall_tau``, ``rmse`` (in the target's unit: seconds for latency), ``mape``
+    and ``within_Npct`` (fractions), ``n``. ``train_s``: how long fitting took."""
 
     predictor: Predictor | FewShotPredictor
     metrics: dict[str, Any] | None
     provenance: dict[str, Any]
-    seconds: float
+    train_s: float
     #: one-line facts worth telling the user (what the model learnt from, what was left out)
     notes: list[str] = field(default_factory=list)
     #: a few-shot adaptation (``init`` named a few-shot base)
     adapted: bool = False
 
-    def save(self, path: str | Path) -> None:
-        """Write the checkpoint (``eagle.load_predictor`` reads it) with its provenance."""
-        from eagle import predictors
+    def __repr__(self) -> str:
+        kind = getattr(self.predictor, "kind", type(self.predictor).__name__)
+        what = "adapted to" if self.adapted else f"{kind} on"
+        score = f", test Spearman {self.metrics['spearman']:.3f} over {self.metrics['n']} archs" if self.metrics else ""
+        return (
+            f"TrainedPredictor({what} {len(self.provenance.get('trained_on', []))} archs of "
+            f"{self.provenance.get('measurement')}{score}, {self.train_s:.2f} s)"
+        )
 
+    #: the files it was trained from (measurement, init, cfg): never written over
+    inputs: tuple[Path, ...] = ()
+
+    def save(self, path: str | Path) -> None:
+        """Write the checkpoint (``eagle.load_predictor`` reads it) with its provenance; never onto
+        one of the files it was trained from."""
+        from eagle import predictors
+        from eagle.fileio import refuse_overwriting
+
+        refuse_overwriting(Path(path), self.inputs)
         predictors.save(self.predictor, path, extra=self.provenance)
+
+
+def _inputs(spec: TrainSpec) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in (spec.measurement, spec.init, spec.cfg) if p is not None and Path(str(p)).exists())
 
 
 def train(spec: TrainSpec) -> TrainedPredictor:
     """Fit ``spec.predictor`` on ``spec.measurement`` (or adapt a few-shot base given as
     ``spec.init``); see :class:`TrainSpec`."""
+    from eagle import spaces
+
+    spaces.allow(spec.space)
     base = fewshot_base(spec.init)
-    if base is not None:
-        return _adapt(spec, base)
-    return _fit(spec)
+    result = _adapt(spec, base) if base is not None else _fit(spec)
+    result.inputs = _inputs(spec)
+    return result
 
 
 def fewshot_base(path: Path | None) -> DeviceBasis | OpDeviceBasis | None:
@@ -130,8 +192,6 @@ def _fit(spec: TrainSpec) -> TrainedPredictor:
             kwargs["prior"] = None
         if spec.prior_exclude:
             kwargs["prior_exclude"] = list(spec.prior_exclude)
-    elif not spec.prior or spec.prior_exclude:
-        raise UsageError("prior and prior_exclude apply to the neural predictors (gcn, mlp)")
     preset_train, preset_val = DEFAULT_POINTS.get(preset, (None, 0)) if neural else (None, 0)
     training_points = (
         spec.training_points
@@ -160,19 +220,31 @@ def _fit(spec: TrainSpec) -> TrainedPredictor:
 
     if init is not None and not isinstance(predictor, NeuralPredictor):
         raise UsageError("init works with neural predictors (gcn, mlp)")
+    if init is not None and not isinstance(init, NeuralPredictor):
+        kind = getattr(init, "kind", type(init).__name__)
+        raise UsageError(f"init: {spec.init} is a {kind} checkpoint; fine-tuning starts from a gcn or mlp checkpoint")
     t0 = time.perf_counter()
     fit_on_split(predictor, ds, split, **fit_kwargs)
     seconds = float(getattr(predictor, "train_seconds_", None) or time.perf_counter() - t0)
     metrics = None
     if len(split.test) >= 2:
         metrics, _, _ = evaluate_on(predictor, ds, exclude=np.concatenate([split.train, split.validation]))
-    provenance = {
+    provenance: dict[str, Any] = {
         "metric": ds.metric,
         "unit": "s" if ds.metric == "latency" else ds.unit,
         "measurement": ds.name,
         "trained_on": trained_on(ds, np.concatenate([split.train, split.validation])),
         "space": ds.metadata["space"],
     }
+    if init is not None:  # fine-tuned: what the starting checkpoint was fitted on stays part of the model
+        before = getattr(init, "provenance_", None) or {}
+        provenance["ancestors"] = [
+            *before.get("ancestors", []),
+            {
+                "measurement": str(before.get("measurement", spec.init)),
+                "trained_on": list(before.get("trained_on", [])),
+            },
+        ]
     notes = []
     prior = getattr(predictor, "prior_devices_", None)
     if prior:
@@ -189,6 +261,20 @@ def _adapt(spec: TrainSpec, base: DeviceBasis | OpDeviceBasis) -> TrainedPredict
     from eagle import datasets
     from eagle.fewshot import FewShotPredictor, OpDeviceBasis
 
+    ignored = [  # a base adapts to every measured arch: the fitting options have no meaning here
+        name
+        for name, value, default in (
+            ("predictor", spec.predictor, "gcn"), ("preset", spec.preset, None), ("cfg", spec.cfg, None),
+            ("training_points", spec.training_points, None), ("validation_points", spec.validation_points, None),
+            ("prior", spec.prior, True), ("prior_exclude", spec.prior_exclude, ()), ("transfer", spec.transfer, False),
+        )
+        if value != default
+    ]  # fmt: skip
+    if ignored:
+        raise UsageError(
+            f"init {spec.init} is a few-shot base: it adapts to every arch of the measurement, so "
+            f"{', '.join(ignored)} do not apply; leave them out"
+        )
     ds = datasets.load_measurement(str(spec.measurement), space=base.space)
     if ds.metric != "latency":
         raise EagleError(f"{ds.name} holds {ds.metric}: the few-shot base predicts latency")

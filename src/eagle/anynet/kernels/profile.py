@@ -64,8 +64,13 @@ CREATE TABLE IF NOT EXISTS kernels (
 class KernelStore:
     """The SQLite store of profiled kernels (WAL; one transaction per sample)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        """Open (or, unless ``readonly``, create) the store. Read-only opens nothing for writing:
+        a file that is not a kernel store is refused and left exactly as it was."""
         self.path = Path(path)
+        if readonly:
+            self._open_readonly()
+            return
         try:
             self.conn = sqlite3.connect(self.path, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -76,6 +81,20 @@ class KernelStore:
                     self.conn.execute("ALTER TABLE kernels ADD COLUMN cold_s REAL NOT NULL DEFAULT 0")
         except sqlite3.DatabaseError as exc:
             raise EagleError(f"{self.path} is not a kernel store Eagle can open ({exc})") from None
+
+    def _open_readonly(self) -> None:
+        if not self.path.is_file():
+            raise EagleError(f"{self.path} is not a file: give the kernel store 'eagle kernels profile' wrote")
+        try:
+            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise EagleError(f"{self.path} is not a kernel store Eagle can open ({exc})") from None
+        if not {"meta", "samples", "kernels"} <= tables:
+            self.conn.close()
+            raise EagleError(
+                f"{self.path} is not a kernel store (no kernel tables): profile one with 'eagle kernels profile'"
+            )
 
     def close(self) -> None:
         self.conn.close()
