@@ -125,6 +125,7 @@ def test_a_network_known_within_the_target_sits_out_while_others_converge():
     steady_rounds = [len(timings[k].rounds) for k in steady]
     assert min(steady_rounds) < 60 and sum(steady_rounds) <= 3 * 60  # the steady ones shared the fill-in
     assert all(relative_halfwidth(timings[k].corrected) <= 0.1 for k in steady)
+    assert all(len(t.rounds) <= protocol.max_rounds for t in timings.values())  # fill-in never passes the cap
 
 
 def test_reference_clock_holds_later_runs_to_the_first_runs_standard():

@@ -215,12 +215,13 @@ def _known(t: Timing, protocol: Protocol) -> bool:
 def _active(keys: list[Hashable], timings: dict[Hashable, Timing], protocol: Protocol) -> list[Hashable]:
     """The networks the next pass times: those whose latency is not yet known within the target
     (a network that reached it sits out, so a batch spends its time on the ones still uncertain;
-    it joins again if later passes widen its interval). At least :data:`MIN_DRIFT_NETWORKS` take
-    part while any does, so every pass can still be corrected for drift: the known ones with the
-    fewest rounds fill in."""
-    active = [k for k in keys if not _known(timings[k], protocol)]
+    it joins again if later passes widen its interval), and none past ``max_rounds``. At least
+    :data:`MIN_DRIFT_NETWORKS` take part while any does, so every pass can still be corrected for
+    drift: the known ones with the fewest rounds fill in."""
+    room = [k for k in keys if len(timings[k].rounds) < protocol.max_rounds]  # never past the round cap
+    active = [k for k in room if not _known(timings[k], protocol)]
     if active and len(active) < MIN_DRIFT_NETWORKS:
-        rest = sorted((k for k in keys if k not in active and timings[k].rounds), key=lambda k: len(timings[k].rounds))
+        rest = sorted((k for k in room if k not in active and timings[k].rounds), key=lambda k: len(timings[k].rounds))
         active += rest[: MIN_DRIFT_NETWORKS - len(active)]
     return active or list(keys)
 

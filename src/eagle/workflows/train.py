@@ -94,7 +94,14 @@ class TrainSpec:
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.predictor not in NEURAL:  # options a baseline would silently ignore
-            given = [n for n, v in (("preset", self.preset), ("prior_exclude", self.prior_exclude)) if v]
+            given = [
+                n
+                for n, v in (
+                    ("preset", self.preset), ("prior_exclude", self.prior_exclude),
+                    ("validation_points", self.validation_points),
+                )
+                if v
+            ]  # fmt: skip
             if not self.prior:
                 given.append("prior=False")
             if given:
