@@ -37,6 +37,10 @@ def test_space_check_names_the_broken_rule():
 
     with pytest.raises(AssertionError, match="parse"):
         check_space(Unstable(), samples=3, build=False)
+    with pytest.raises(AssertionError, match="instance"):
+        check_space(ToyChain)  # the class, not an instance
+    with pytest.raises(AssertionError, match="samples"):
+        check_space(ToyChain(), samples=0)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +82,8 @@ def test_predictor_check_catches_a_predictor_that_forgets():
     archs = np.arange(20)
     with pytest.raises(AssertionError, match="before fit"):
         check_predictor(Forgets, archs, np.linspace(1, 2, 20))
+    with pytest.raises(AssertionError, match="no fit"):
+        check_predictor(lambda: None, archs, np.linspace(1, 2, 20))
 
 
 @pytest.mark.parametrize("name", runtimes.names())

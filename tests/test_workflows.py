@@ -198,3 +198,8 @@ def test_kernel_store_reading_changes_nothing_and_bad_inputs_are_refused(tmp_pat
     assert empty.read_bytes() == b""  # read-only: not turned into a database
     with pytest.raises(UsageError, match="model: a kernel model"):
         eagle.calibrate_kernels(5, "x.csv")
+    csv_file = tmp_path / "nets.csv"
+    csv_file.write_text("arch,latency_ms\ntorchvision:resnet18@3x32x32,1.0\n")
+    with pytest.raises(UsageError, match="results store"):
+        eagle.calibrate_kernels(tmp_path / "k.pt", csv_file, run=1)
+    assert TrainSpec("help/pixel3", training_points=np.int64(30)).training_points == 30  # numpy ints are whole numbers

@@ -41,6 +41,8 @@ def check_space(
     ``samples`` archs it samples; a space that cannot sample needs them given). Returns which
     optional capabilities it has: ``enumerable``, ``sample``, ``encode``, ``op_counts``, ``mutate``,
     ``build``."""
+    _require(isinstance(space, SearchSpace), f"check_space takes a SearchSpace instance, got {space!r:.80}")
+    _require(isinstance(samples, int) and samples >= 1, f"samples must be a whole number >= 1, got {samples!r}")
     name = getattr(space, "name", None)
     _require(isinstance(name, str) and name, "a space has a non-empty class attribute 'name'")
     caps = {"enumerable": bool(space.enumerable)}
@@ -179,6 +181,8 @@ def check_predictor(
     y = np.asarray(y, dtype=np.float64)
     _require(len(archs) == len(y) >= 20, "check_predictor needs at least 20 archs with one target each")
     fresh = make()
+    for method in ("fit", "predict", "predict_spread", "state"):
+        _require(callable(getattr(fresh, method, None)), f"make() returns a predictor: it has no {method}() method")
     try:
         fresh.predict(archs[:3])
     except (NotFittedError, EagleError):

@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,10 @@ class ProfileSpec:
             raise UsageError(f"optimization must be one of {', '.join(OPTIMIZATIONS)}, got {self.optimization!r}")
         for name, low in (("max_samples", 1), ("threads", 1), ("seed", 0)):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
                 raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
+            if value is not None:
+                object.__setattr__(self, name, int(value))
 
 
 @dataclass
@@ -145,19 +148,16 @@ def calibrate_kernels(
     from eagle import datasets
     from eagle.anynet.predict import profile_for
 
-    if isinstance(model, KernelModel):
-        kernels = model
-    elif isinstance(model, (str, Path)):
-        kernels = load_kernel_model(model)
-    else:
+    if not isinstance(model, (KernelModel, str, Path)):
         raise UsageError(f"model: a kernel model or its file, got {type(model).__name__}")
     spec = str(measurement)
-    if run is not None:
+    if run is not None:  # the arguments are checked before anything is read
         if isinstance(run, bool) or not isinstance(run, int) or run < 1:
             raise UsageError(f"run must be a whole number >= 1, got {run!r}")
-        if not spec.endswith(".sqlite") and not Path(spec).is_file():
-            raise UsageError(f"run picks a run of a results store; {spec} is not one")
+        if not _is_sqlite(Path(spec)):
+            raise UsageError(f"run picks a run of a results store (X.sqlite); {spec} is not one")
         spec = f"{spec}#run={run}"
+    kernels = model if isinstance(model, KernelModel) else load_kernel_model(model)
     measured = datasets.load_measurement(spec, space="models")
     keys, latency_s = measured.items("s")
     t0 = time.perf_counter()
@@ -182,3 +182,12 @@ def calibrate_kernels(
 def load_kernel_model(path: str | Path) -> KernelModel:
     """A kernel model written by ``eagle kernels fit`` / ``calibrate`` (never executes code)."""
     return KernelModel.load(Path(path))
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is an SQLite database file (by its header)."""
+    try:
+        with path.open("rb") as fh:
+            return path.is_file() and fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,8 +81,10 @@ class TrainSpec:
         for name in ("seed", "training_points", "validation_points"):
             value = getattr(self, name)
             low = 1 if name == "training_points" else 0
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
                 raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
+            if value is not None:
+                object.__setattr__(self, name, int(value))
         if isinstance(self.prior_exclude, str):
             object.__setattr__(self, "prior_exclude", (self.prior_exclude,))
         for name in ("init", "cfg"):
