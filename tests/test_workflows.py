@@ -123,6 +123,23 @@ def test_select_then_adapt_from_python(tmp_path):
     with pytest.raises(UsageError, match="k = 20000: choose between 1 and"):
         eagle.select(20000, base=base)
     assert repr(first).startswith("Selection(6 nasbench201 archs:")
+    # end to end on a simulated device (the null runtime: 2 ns per MAC), as 'eagle calibrate' runs it
+    from eagle.measurement.protocol import Protocol
+    from eagle.measurement.runner import SweepConfig
+    from eagle.workflows import CalibrateSpec, calibrate_device
+
+    fast = Protocol(warmup=1, round_runs=2, min_rounds=2, max_rounds=3, max_time_s=0.1)
+    simulated = {"threads": 1, "sleep_per_mac_s": 2e-9}
+    sweep = SweepConfig(runtime="null", runtime_kwargs=simulated, db=tmp_path / "c.sqlite", protocol=fast)
+    lines: list[str] = []
+    done = calibrate_device(CalibrateSpec(sweep, k=4, base=base, candidates=np.arange(300)), say=lines.append)
+    assert len(done.keys) == 4 and done.rounds == 1 and "measuring 4 archs" in lines[0]
+    done.save(tmp_path / "dev.pt")
+    assert eagle.evaluate(tmp_path / "dev.pt", "help/titanx_1").excluded == 4
+    with pytest.raises(UsageError, match="max_k"):
+        CalibrateSpec(sweep, k=5, max_k=3)
+    with pytest.raises(UsageError, match="is an input"):
+        done.save(tmp_path / "c.sqlite")
 
 
 def test_kernel_workflows_from_python(tmp_path):

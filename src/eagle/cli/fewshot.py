@@ -14,13 +14,8 @@ from typing import Any
 import numpy as np
 
 from eagle.cli.argtypes import add_compute_options, count
-from eagle.errors import EagleError, UsageError
-
-#: archs of a large space that ``eagle calibrate`` chooses among when no candidates are given
-CALIBRATION_POOL = 1000
-#: ``eagle calibrate --until``: archs whose ranking the rank spread describes, and the default cap
-SPREAD_POOL = 500
-MAX_K = 100
+from eagle.errors import UsageError
+from eagle.workflows.calibrate import CALIBRATION_POOL, MAX_K
 
 
 def spread_target(text: str) -> float:
@@ -199,104 +194,39 @@ def report_adapted(model: Any, save: Path, seconds: float) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from eagle import predictors, spaces
-    from eagle.fewshot import select_archs
+    from eagle import spaces
+    from eagle.cli.measure import sweep_config_from_args
+    from eagle.workflows.calibrate import CalibrateSpec, calibrate_device
+    from eagle.workflows.select import load_base
 
     if args.max_k is not None and args.max_k < args.k:  # before pretraining, which takes seconds
         raise UsageError(f"--max-k {args.max_k} is below --k {args.k}: give a --k of at most {args.max_k}")
     t0 = time.perf_counter()
-    basis = _base(args.base, args.model or args.space)
-    space = spaces.get(basis.space)
-    rng = np.random.default_rng(args.seed)
-    candidates: Any = None
-    if args.candidates is not None:
-        from eagle.measurement.archs import select_keys
-
-        candidates = select_keys(str(args.candidates), 0, space)
-        candidates = space.indices(candidates) if space.enumerable else candidates
-    elif not space.enumerable:  # choose among random archs of the space
-        candidates = space.sample(CALIBRATION_POOL, rng)
-    pool: Any = None  # the archs whose ranking --until watches
-    if args.until is not None and candidates is not None:
-        pool = list(candidates) if len(candidates) <= SPREAD_POOL else list(rng.permutation(candidates)[:SPREAD_POOL])
-    elif args.until is not None:
-        pool = rng.choice(np.flatnonzero(basis.covered), SPREAD_POOL, replace=False)
-    max_k = args.max_k or (MAX_K if args.until is not None else args.k)
-    args.space, args.model = spaces.spec(space), None
-    if args.db is None:
-        args.db = args.save.with_suffix(".sqlite")
-    measured: list[str] = []
-    latency_s: list[float] = []
-    tried: list[Any] = []
-    model: Any = None
-    for round_no in range(1, max_k + 1):
-        batch = min(args.k, max_k - len(tried))
-        given = (space.indices(tried) if space.enumerable else tried) if tried else None
-        archs = select_archs(basis, batch, candidates=candidates, given=given)
-        keys = [a if isinstance(a, str) else space.arch_at(int(a)) for a in archs]
-        tried += keys
-        db, run_id = _measure_round(args, archs, space, round_no)
-        ok = _ok_results(db, run_id, archs, keys, space)
-        measured += [key for key, _ in ok]
-        latency_s += [value for _, value in ok]
-        if len(measured) < 2:
-            if len(tried) >= max_k:
-                raise EagleError(f"only {len(measured)} of {len(tried)} archs measured successfully: see {db}")
-            continue
-        t1 = time.perf_counter()
-        fit_archs: Any = space.indices(measured) if space.enumerable else measured
-        model = adapt(basis, fit_archs, np.array(latency_s))
-        adapt_s = time.perf_counter() - t1
-        if args.until is None:
-            break
-        spread = model.rank_spread(pool)
+    base = load_base(args.base, args.model or args.space)
+    space = spaces.get(base.space)
+    # the measurement, as 'eagle measure' would build it from these options; each round sets the archs
+    options = argparse.Namespace(**{**vars(args), "space": spaces.spec(space), "model": None, "archs": "1"})
+    if options.db is None:
+        options.db = args.save.with_suffix(".sqlite")
+    spec = CalibrateSpec(
+        sweep=sweep_config_from_args(options, None),
+        k=args.k,
+        until=args.until,
+        max_k=args.max_k,
+        base=base,
+        candidates=args.candidates,
+        seed=args.seed,
+        progress=not (args.no_progress or args.quiet),
+    )
+    try:
+        out = calibrate_device(spec, say=print)
+    except KeyboardInterrupt:
         print(
-            f"round {round_no}: {len(measured)} archs measured; rank spread {spread:.3f} of the list "
-            f"(about Spearman {1 - 6 * spread**2:.3f} if calibrated); target {args.until}"
+            f"\neagle: interrupted; every arch measured so far is stored in {spec.sweep.db}. Run the same command "
+            "to resume: it proposes the same archs and measures only those not yet measured."
         )
-        if spread <= args.until:
-            print(f"reached the target rank spread with {len(measured)} archs")
-            break
-        if len(tried) >= max_k:
-            print(f"stopped at --max-k {max_k} archs before the target rank spread {args.until} (now {spread:.3f})")
-            break
-    trained = sorted(int(i) for i in fit_archs) if space.enumerable else sorted(measured)
-    extra = {"metric": "latency", "unit": "s", "measurement": str(args.db), "trained_on": trained}
-    predictors.save(model, args.save, extra=extra)
-    report_adapted(model, args.save, adapt_s)
+        raise
+    out.save(args.save)
+    report_adapted(out.model, args.save, out.adapt_s)
     print(f"calibrated end to end in {time.perf_counter() - t0:.1f} s")
     return 0
-
-
-def _measure_round(args: argparse.Namespace, archs: list[Any], space: Any, round_no: int) -> tuple[Path, int]:
-    """Measure one round's archs into the calibration store (a sweep: resumable, crash-safe)."""
-    import tempfile
-
-    from eagle.cli.measure import sweep_config_from_args
-    from eagle.measurement.runner import run_sweep
-
-    with tempfile.TemporaryDirectory(prefix="eagle-calibrate-") as tmp:
-        arch_file = Path(tmp) / f"calibrate-round{round_no}-k{len(archs)}.csv"
-        write_arch_file(arch_file, archs, space)
-        args.archs = str(arch_file)
-        cfg = sweep_config_from_args(args, None)
-        print(f"measuring {len(archs)} archs on {cfg.device} with {cfg.runtime} (store {cfg.db})")
-        try:
-            summary = run_sweep(cfg, progress=not (args.no_progress or args.quiet))
-        except KeyboardInterrupt:
-            print(
-                f"\neagle: interrupted; every arch measured so far is stored in {cfg.db}. Run the same command "
-                "to resume: it proposes the same archs and measures only those not yet measured."
-            )
-            raise
-    return Path(cfg.db), summary.run_id
-
-
-def _ok_results(db: Path, run_id: int, archs: list[Any], keys: list[str], space: Any) -> list[tuple[str, float]]:
-    from eagle.store import ResultStore
-
-    with ResultStore(db) as store:
-        results = store.results_by_arch(run_id)
-    # results are keyed by arch index (enumerable spaces) or by position in the sweep's list
-    ids = [int(a) for a in archs] if space.enumerable else list(range(len(keys)))
-    return [(key, results[i]["latency_s"]) for key, i in zip(keys, ids) if results.get(i, {}).get("status") == "ok"]

@@ -8,6 +8,8 @@ command line is parse -> spec -> workflow -> print on top of them (issue 34).
   device for the best few-shot adaptation (or the next k, given those measured).
 - any network, kernel by kernel (:mod:`eagle.workflows.kernels`): :func:`profile_kernels`,
   :func:`fit_kernels`, :func:`calibrate_kernels`, :func:`load_kernel_model`.
+- :func:`calibrate_device` (:class:`CalibrateSpec` -> :class:`DeviceCalibration`): a new device
+  end to end: propose k archs, measure them (a sweep template says how), adapt, repeat ``until``.
 - :func:`evaluate` (:class:`EvaluateSpec` -> :class:`EvaluationReport`): score a model on the
   archs it was not trained on, and say when it already carries the dataset.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eagle.workflows.calibrate import CalibrateSpec, DeviceCalibration, calibrate_device
 from eagle.workflows.evaluate import EvaluateSpec, EvaluationReport, evaluate
 from eagle.workflows.select import Selection, SelectSpec, select
 from eagle.workflows.train import TrainedPredictor, TrainSpec, train
@@ -45,6 +48,9 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - the kernel workflows, impor
 
 __all__ = [
     *sorted(_KERNELS),
+    "CalibrateSpec",
+    "DeviceCalibration",
+    "calibrate_device",
     "EvaluateSpec",
     "EvaluationReport",
     "SelectSpec",
