@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -45,6 +45,15 @@ if TYPE_CHECKING:
     Base: TypeAlias = DeviceBasis | OpDeviceBasis
 
 DEFAULT_ACCURACY = "nasbench201/cifar100-valid-accuracy"
+T = TypeVar("T")
+
+
+def _spec(what: str, kind: type[Any], **fields: Any) -> Any:
+    """``kind(**fields)``, an unknown or missing field a UsageError that names the call."""
+    try:
+        return kind(**fields)
+    except TypeError as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 # -- spaces -----------------------------------------------------------------------------------------
@@ -113,11 +122,7 @@ def train(measurement: str | Path | TrainSpec, **options: Any) -> TrainedPredict
         if options:
             raise UsageError(f"give a TrainSpec or options, not both (got {', '.join(options)})")
         return train(measurement)
-    try:
-        spec = TrainSpec(measurement=measurement, **options)
-    except TypeError as exc:
-        raise UsageError(f"train: {exc}") from None
-    return train(spec)
+    return train(_spec("train", TrainSpec, measurement=measurement, **options))
 
 
 def evaluate(model: Any, measurement: str | Path, *, space: str | None = None) -> EvaluationReport:
@@ -175,10 +180,7 @@ def measure(
         spec = listed = handle.name
     else:
         spec = str(archs)
-    try:
-        timing = Protocol(**(protocol or {}))
-    except TypeError as exc:
-        raise UsageError(f"protocol: {exc}") from None
+    timing = _spec("protocol", Protocol, **(protocol or {}))
     cfg = SweepConfig(
         protocol=timing,
         runtime=runtime,
@@ -227,11 +229,7 @@ def select(k: int = 10, **options: Any) -> Selection:
     ``.write(path)`` writes the file ``eagle measure --archs`` reads."""
     from eagle.workflows import SelectSpec, select
 
-    try:
-        spec = SelectSpec(k=k, **options)
-    except TypeError as exc:
-        raise UsageError(f"select: {exc}") from None
-    return select(spec)
+    return select(_spec("select", SelectSpec, k=k, **options))
 
 
 def calibrate(base: Base, archs: Sequence[Any], latency_s: Sequence[float]) -> FewShotPredictor:
@@ -288,11 +286,7 @@ def profile_kernels(db: str | Path, *, budget_s: float = 1200.0, **options: Any)
     resumable). ``options``: ``max_samples``, ``threads``, ``optimization``, ``seed``."""
     from eagle.workflows.kernels import ProfileSpec, profile_kernels
 
-    try:
-        spec = ProfileSpec(db, budget_s, **options)
-    except TypeError as exc:
-        raise UsageError(f"profile_kernels: {exc}") from None
-    return profile_kernels(spec)
+    return profile_kernels(_spec("profile_kernels", ProfileSpec, db=db, budget_s=budget_s, **options))
 
 
 def fit_kernels(db: str | Path) -> KernelFit:

@@ -190,7 +190,7 @@ def check_predictor(
     else:
         raise AssertionError(f"{type(fresh).__name__}: predict() before fit() must raise NotFittedError")
     fitted = make().fit(archs, y)
-    _require(isinstance(fitted, object) and hasattr(fitted, "predict"), "fit() returns the predictor")
+    _require(callable(getattr(fitted, "predict", None)), "fit() returns the predictor")
     pred = np.asarray(fitted.predict(archs), dtype=np.float64)
     _require(pred.shape == (len(archs),), f"{type(fitted).__name__}: predict() gives one value per arch")
     _require(np.all(np.isfinite(pred)), f"{type(fitted).__name__}: predictions are finite")

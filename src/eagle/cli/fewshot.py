@@ -99,12 +99,6 @@ def pretrain_from(
     return pretrain_base(specs, exclude, space, rank)
 
 
-def _base(path: Path | None, space: str | None = None) -> Any:
-    from eagle.workflows.select import load_base
-
-    return load_base(path, space)
-
-
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from eagle import predictors
 
@@ -166,12 +160,6 @@ def cmd_select(args: argparse.Namespace) -> int:
         how = f"eagle measure{where} --archs {args.output}"
         print(f"wrote {len(chosen.keys)} archs to {args.output} (measure them: {how})")
     return 0
-
-
-def adapt(basis: Any, archs: Any, latency_s: np.ndarray) -> Any:
-    from eagle.fewshot import FewShotPredictor
-
-    return FewShotPredictor(basis).fit(archs, latency_s)
 
 
 def report_adapted(model: Any, save: Path, seconds: float) -> None:

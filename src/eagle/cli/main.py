@@ -85,6 +85,7 @@ def check_outputs(args: argparse.Namespace) -> None:
     import stat
 
     from eagle.errors import UsageError
+    from eagle.fileio import same_file
 
     outputs = [(name, Path(v)) for name in OUTPUT_ARGS if isinstance(v := getattr(args, name, None), (str, Path))]
     outputs = [(n, p) for n, p in outputs if str(p) != "-"]
@@ -93,14 +94,14 @@ def check_outputs(args: argparse.Namespace) -> None:
     inputs = _input_files(args, {n for n, _ in outputs})
     for i, (name, path) in enumerate(outputs):
         for other, other_path in outputs[i + 1 :]:
-            if os.path.abspath(path) == os.path.abspath(other_path) or _same_file(path, other_path):
+            if os.path.abspath(path) == os.path.abspath(other_path) or same_file(path, other_path):
                 raise UsageError(
                     f"--{name.replace('_', '-')} and --{other.replace('_', '-')} are the same file ({path}): "
                     "give each output its own path (nothing was written)"
                 )
     for name, path in outputs:
         for option, source in inputs:
-            if _same_file(path, source):
+            if same_file(path, source):
                 raise UsageError(
                     f"--{name.replace('_', '-')} {path} is an input of this command ({option}); "
                     "write the output somewhere else (nothing was written)"
@@ -138,12 +139,6 @@ def _input_files(args: argparse.Namespace, outputs: set[str]) -> list[tuple[str,
                     npz = Path(entry["_npz"])
                     found += [(option, npz), (option, npz.with_suffix(".json"))]
     return found
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    from eagle.fileio import same_file
-
-    return same_file(a, b)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -156,7 +156,7 @@ def _load_measurement(spec: str, metric: str, space: str | None) -> Dataset:
     if spec in names():
         return load(spec)
     store_path, _, run = spec.partition("#run=")
-    if _is_sqlite(Path(store_path)):
+    if is_sqlite(Path(store_path)):
         return from_results_store(Path(store_path), run or None)
     path = Path(spec)
     if not path.exists():
@@ -165,7 +165,8 @@ def _load_measurement(spec: str, metric: str, space: str | None) -> Dataset:
     return import_file(path, fmt, path.stem, metric=metric, space=space)
 
 
-def _is_sqlite(path: Path) -> bool:
+def is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is a regular file that starts as an SQLite database does."""
     if not path.is_file():  # never open a FIFO or device here: opening a FIFO blocks
         return False
     try:

@@ -109,7 +109,7 @@ def _ancestors(value: object, path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def provenance_of(predictor: object, config: dict[str, Any]) -> dict[str, Any]:
+def provenance_of(config: dict[str, Any]) -> dict[str, Any]:
     """What a loaded model was fitted on, to carry into a checkpoint saved from it: the checkpoint's
     ``metric``, ``unit``, ``measurement``, ``space``, ``trained_on`` and ``ancestors``."""
     keys = ("metric", "unit", "measurement", "space", "trained_on", "ancestors")
@@ -132,7 +132,7 @@ def load_with_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
             space = predictor.space
             predictor.predict(np.array([0]) if space.enumerable else space.sample(1, np.random.default_rng(0)))
         if not isinstance(predictor, BASES):  # a model saved again keeps what it was fitted on
-            predictor.provenance_ = provenance_of(predictor, config)
+            predictor.provenance_ = provenance_of(config)
         return predictor, config
     except EagleError:
         raise

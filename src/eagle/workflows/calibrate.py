@@ -16,13 +16,14 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eagle.errors import EagleError, UsageError
+from eagle.workflows.checks import whole_numbers
 
 if TYPE_CHECKING:
     from eagle.costmodels.basis import DeviceBasis
@@ -68,10 +69,7 @@ class CalibrateSpec:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        for name, low in (("k", 1), ("max_k", 1), ("seed", 0)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
+        whole_numbers(self, (("k", 1), ("max_k", 1), ("seed", 0)))
         if self.until is not None and (
             isinstance(self.until, bool) or not isinstance(self.until, Real) or not 0 < self.until < 0.3
         ):

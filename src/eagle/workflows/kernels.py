@@ -16,13 +16,13 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
 from eagle.anynet.kernels.model import KernelModel
 from eagle.errors import EagleError, UsageError
+from eagle.workflows.checks import whole_numbers
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,7 @@ class ProfileSpec:
 
         if self.optimization not in OPTIMIZATIONS:
             raise UsageError(f"optimization must be one of {', '.join(OPTIMIZATIONS)}, got {self.optimization!r}")
-        for name, low in (("max_samples", 1), ("threads", 1), ("seed", 0)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
-            if value is not None:
-                object.__setattr__(self, name, int(value))
+        whole_numbers(self, (("max_samples", 1), ("threads", 1), ("seed", 0)))
 
 
 @dataclass
@@ -154,7 +149,9 @@ def calibrate_kernels(
     if run is not None:  # the arguments are checked before anything is read
         if isinstance(run, bool) or not isinstance(run, int) or run < 1:
             raise UsageError(f"run must be a whole number >= 1, got {run!r}")
-        if not _is_sqlite(Path(spec)):
+        from eagle.datasets.importer import is_sqlite
+
+        if not is_sqlite(Path(spec)):
             raise UsageError(f"run picks a run of a results store (X.sqlite); {spec} is not one")
         spec = f"{spec}#run={run}"
     kernels = model if isinstance(model, KernelModel) else load_kernel_model(model)
@@ -182,12 +179,3 @@ def calibrate_kernels(
 def load_kernel_model(path: str | Path) -> KernelModel:
     """A kernel model written by ``eagle kernels fit`` / ``calibrate`` (never executes code)."""
     return KernelModel.load(Path(path))
-
-
-def _is_sqlite(path: Path) -> bool:
-    """Whether ``path`` is an SQLite database file (by its header)."""
-    try:
-        with path.open("rb") as fh:
-            return path.is_file() and fh.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from eagle.errors import EagleError, UsageError
+from eagle.workflows.checks import whole_numbers
 
 if TYPE_CHECKING:
     from eagle.costmodels.basis import DeviceBasis
@@ -42,12 +42,7 @@ class SelectSpec:
     criterion: str = "v"
 
     def __post_init__(self) -> None:
-        for name, low in (("k", 1), ("below", 1)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
-            if value is not None:
-                object.__setattr__(self, name, int(value))
+        whole_numbers(self, (("k", 1), ("below", 1)))
         if self.criterion not in CRITERIA:
             raise UsageError(f"criterion must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from eagle import progress
 from eagle.errors import EagleError, UsageError
+from eagle.workflows.checks import whole_numbers
 
 if TYPE_CHECKING:
     from eagle.costmodels.basis import DeviceBasis
@@ -78,13 +78,7 @@ class TrainSpec:
             )
         if not isinstance(self.predictor, str):
             raise UsageError(f"predictor: a predictor name, got {self.predictor!r}")
-        for name in ("seed", "training_points", "validation_points"):
-            value = getattr(self, name)
-            low = 1 if name == "training_points" else 0
-            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < low):
-                raise UsageError(f"{name} must be a whole number >= {low}, got {value!r}")
-            if value is not None:
-                object.__setattr__(self, name, int(value))
+        whole_numbers(self, (("seed", 0), ("training_points", 1), ("validation_points", 0)))
         if isinstance(self.prior_exclude, str):
             object.__setattr__(self, "prior_exclude", (self.prior_exclude,))
         for name in ("init", "cfg"):
